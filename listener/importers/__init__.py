@@ -1,0 +1,145 @@
+"""File import: detect a format, map records to Batches, upsert them, report what happened.
+
+Adding a format means one module with a `FORMAT` (an `ImportFormat`) and one line in `FORMATS`.
+Each format reads decoded lines and yields `(line_number, Batch | error message)`, so a bad
+record is reported with its line and the rest of the file is still imported.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from listener.errors import ImportFormatError
+from listener.importers import airline, generic, reddit_json, twarc
+from listener.importers.base import ImportFormat
+from listener.mapping.report import MapReport
+from listener.post import Batch
+
+FORMATS: list[ImportFormat] = [
+    airline.FORMAT,
+    twarc.FORMAT,
+    reddit_json.FORMAT,
+    generic.CSV_FORMAT,
+    generic.JSONL_FORMAT,
+]
+
+MAX_LISTED_PROBLEMS = 20
+
+
+@dataclass
+class ImportReport:
+    path: str
+    format: str
+    records: int = 0
+    imported: int = 0
+    updated: int = 0
+    authors: int = 0
+    interactions: int = 0
+    bad_lines: list[tuple[int, str]] = field(default_factory=list)
+    bad_line_count: int = 0
+    encoding_replaced: int = 0
+    text_repaired: int = 0
+    skipped_items: Counter = field(default_factory=Counter)
+    skipped_details: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "path": self.path, "format": self.format, "imported": self.imported,
+            "updated": self.updated, "authors": self.authors, "interactions": self.interactions,
+            "bad_lines": self.bad_line_count, "encoding_replaced": self.encoding_replaced,
+            "text_repaired": self.text_repaired, "skipped_items": sum(self.skipped_items.values()),
+        }
+
+
+def _open_binary(path: Path):
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+
+
+def decoded_lines(path: Path, report: ImportReport) -> Iterator[tuple[int, str]]:
+    """UTF-8 lines with their numbers; undecodable bytes become U+FFFD and are counted."""
+    with _open_binary(path) as fh:
+        for number, raw in enumerate(fh, start=1):
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                yield number, raw.decode("utf-8")
+            except UnicodeDecodeError:
+                report.encoding_replaced += 1
+                yield number, raw.decode("utf-8", errors="replace")
+
+
+def detect(path: Path) -> ImportFormat:
+    probe = ImportReport(str(path), "?")
+    head: list[str] = []
+    for _, line in decoded_lines(path, probe):
+        head.append(line)
+        if len(head) >= 5:
+            break
+    for fmt in FORMATS:
+        if fmt.sniff(path.name.lower().removesuffix(".gz"), head):
+            return fmt
+    names = ", ".join(f.name for f in FORMATS)
+    raise ImportFormatError(f"Cannot tell the format of {path}: pass --format ({names})")
+
+
+def get_format(name: str) -> ImportFormat:
+    for fmt in FORMATS:
+        if fmt.name == name:
+            return fmt
+    names = ", ".join(f.name for f in FORMATS)
+    raise ImportFormatError(f"Unknown format {name!r}: choose one of {names}")
+
+
+def import_file(store, path: str | Path, fmt: str | None = None, *, chunk: int = 5000,
+                progress: bool = False) -> ImportReport:
+    """Import one file into `store`; re-importing the same file updates, never duplicates."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImportFormatError(f"No such file: {path}")
+    format_ = get_format(fmt) if fmt else detect(path)
+    report = ImportReport(str(path), format_.name)
+    mapped = MapReport()
+    pending = Batch()
+    bar = tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc=f"Importing {path.name}",
+               disable=not progress, leave=False)
+
+    def flush() -> None:
+        result = store.write(pending)
+        report.imported += result.inserted
+        report.updated += result.updated
+        report.authors += result.authors
+        report.interactions += result.interactions
+        pending.posts.clear()
+        pending.authors.clear()
+        pending.interactions.clear()
+
+    def lines() -> Iterator[tuple[int, str]]:
+        for number, line in decoded_lines(path, report):
+            bar.update(len(line.encode("utf-8", "replace")))
+            yield number, line
+
+    for number, item in format_.read(lines(), mapped):
+        report.records += 1
+        if isinstance(item, str):
+            report.bad_line_count += 1
+            if len(report.bad_lines) < MAX_LISTED_PROBLEMS:
+                report.bad_lines.append((number, item))
+            continue
+        pending.extend(item)
+        if len(pending.posts) >= chunk:
+            flush()
+    flush()
+    bar.close()
+    report.text_repaired = mapped.repaired_text
+    for problem in mapped.skipped:
+        report.skipped_items[problem.split(":")[0].split(" ")[0]] += 1
+    report.skipped_details = mapped.skipped[:MAX_LISTED_PROBLEMS]
+    return report

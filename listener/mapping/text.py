@@ -1,0 +1,53 @@
+"""Text hygiene shared by every mapper: what the store will accept and what users will read."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import ftfy
+
+
+def clean_text(text: str | None) -> tuple[str, bool]:
+    """Repair mojibake and drop characters PostgreSQL cannot store; returns (text, changed)."""
+    if text is None:
+        return "", False
+    if text.isascii():
+        fixed = text
+    else:
+        fixed = ftfy.fix_text(text, normalization="NFC")
+    if "\x00" in fixed:
+        fixed = fixed.replace("\x00", "\ufffd")
+    return fixed, fixed != text
+
+
+def parse_time(value: str | int | float | None) -> datetime | None:
+    """ISO 8601 (with Z), unix seconds, or the few formats our sources use; always aware UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(float(value), UTC)
+    s = str(value).strip()
+    try:
+        dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        for fmt in ("%Y-%m-%d %H:%M:%S %z", "%a %b %d %H:%M:%S %z %Y"):
+            try:
+                dt = datetime.strptime(s, fmt)
+                break
+            except ValueError:
+                continue
+        else:
+            try:
+                return datetime.fromtimestamp(float(s), UTC)
+            except ValueError:
+                raise ValueError(f"unreadable time {s[:40]!r}") from None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def as_int(value) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,99 @@
+"""One Settings object. Precedence: defaults < .env file < UNDERTOW_* environment < CLI flags.
+
+Secrets are wrapped in `Secret`, whose repr and str never show the value, so a settings object
+can be logged or printed without leaking a token.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Secret:
+    """A string that will not print itself."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+
+def _secret(default: str = "") -> Secret:
+    return field(default_factory=lambda: Secret(default), metadata={"secret": True})
+
+
+@dataclass
+class Settings:
+    """Every setting Undertow reads; the README lists each as UNDERTOW_<NAME>."""
+
+    home: Path = field(default_factory=lambda: Path.home() / ".undertow")
+    database_url: str = ""
+    shared_data: Path = field(default_factory=lambda: REPO_ROOT.parent / "shared" / "data")
+    log_level: str = "INFO"
+    sentiment_model: str = ""
+    dashboard_url: str = "http://localhost:8501"
+    dashboard_password: Secret = _secret()
+    x_bearer_token: Secret = _secret()
+    reddit_client_id: str = ""
+    reddit_client_secret: Secret = _secret()
+    reddit_user_agent: str = "undertow/0.1 (social listening)"
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: Secret = _secret()
+    smtp_security: str = "starttls"  # starttls | ssl | none
+    smtp_from: str = "undertow@localhost"
+    alert_recipients: str = ""
+
+    @property
+    def db_url(self) -> str:
+        """The database URL: UNDERTOW_DATABASE_URL, else a SQLite file under UNDERTOW_HOME."""
+        return self.database_url or f"sqlite:///{self.home / 'undertow.db'}"
+
+    @classmethod
+    def load(cls, env: dict[str, str] | None = None, env_file: Path | None = None) -> Settings:
+        env = dict(os.environ) if env is None else env
+        dotenv_path = env_file or Path(env.get("UNDERTOW_ENV_FILE", ".env"))
+        merged: dict[str, str] = {}
+        if dotenv_path.is_file():
+            merged.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+        merged.update(env)
+        values = {}
+        for f in fields(cls):
+            raw = merged.get(f"UNDERTOW_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            if f.metadata.get("secret"):
+                values[f.name] = Secret(raw)
+            elif f.name in ("home", "shared_data"):
+                values[f.name] = Path(raw).expanduser()
+            elif f.name.endswith("_port"):
+                values[f.name] = int(raw)
+            else:
+                values[f.name] = raw
+        return cls(**values)
+
+    def secret_values(self) -> list[str]:
+        """The secret values that are set: used by tests and log filters to prove none leaks."""
+        return [
+            getattr(self, f.name).get()
+            for f in fields(self)
+            if f.metadata.get("secret") and getattr(self, f.name)
+        ]

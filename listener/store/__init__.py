@@ -1,0 +1,218 @@
+"""The store: the only part of Undertow that runs SQL.
+
+`Store.open(url)` creates the engine and applies migrations; jobs call its methods with and get
+back plain data (normalised types, dicts, tuples), so the libraries never see a connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, insert, select, update
+
+from listener.errors import ConfigError, NotFoundError
+from listener.post import Batch, utcnow
+from listener.query import Query
+from listener.store import db, schema
+from listener.store.writer import WriteResult, write_batch
+
+__all__ = ["Store", "WriteResult", "Brand"]
+
+_RETAG_PAGE = 5000
+
+
+@dataclass(frozen=True)
+class Brand:
+    id: int
+    name: str
+    query: str
+    competitor_group: str | None
+    settings: dict[str, Any]
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._matcher: Callable[[str], list[int]] | None = None
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        engine = db.create(url)
+        try:
+            db.migrate(engine)
+        except Exception as exc:
+            engine.dispose()
+            raise ConfigError(f"Cannot open the database ({type(exc).__name__}): {exc}") from exc
+        return cls(engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def write(self, batch: Batch) -> WriteResult:
+        """Upsert a batch in one transaction, tagging posts with the brands they match."""
+        if not (batch.posts or batch.authors or batch.interactions):
+            return WriteResult()
+        matcher = self.brand_matcher()
+        with self.engine.begin() as conn:
+            return write_batch(conn, batch, matcher)
+
+    # -- brands ----------------------------------------------------------------------------
+
+    def brands(self) -> list[Brand]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(schema.brands).order_by(schema.brands.c.name)).all()
+        return [Brand(r.id, r.name, r.query, r.competitor_group, r.settings or {}) for r in rows]
+
+    def brand(self, name: str) -> Brand:
+        for b in self.brands():
+            if b.name.lower() == name.lower():
+                return b
+        raise NotFoundError(f"No brand named {name!r} (see `undertow brand list`)")
+
+    def add_brand(
+        self, name: str, query: str, competitor_group: str | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> tuple[Brand, int]:
+        """Create or update a brand, then (re)tag every stored post; returns (brand, posts matched)."""
+        Query(query)  # fail before writing anything
+        t = schema.brands
+        with self.engine.begin() as conn:
+            existing = conn.execute(select(t.c.id).where(t.c.name == name)).scalar()
+            values = dict(query=query, competitor_group=competitor_group, settings=settings or {})
+            if existing is None:
+                conn.execute(insert(t).values(name=name, created_at=utcnow(), **values))
+            else:
+                conn.execute(update(t).where(t.c.id == existing).values(**values))
+        self._matcher = None
+        brand = self.brand(name)
+        return brand, self.retag(brand)
+
+    def remove_brand(self, name: str) -> None:
+        brand = self.brand(name)
+        with self.engine.begin() as conn:
+            conn.execute(delete(schema.post_brands).where(schema.post_brands.c.brand_id == brand.id))
+            conn.execute(delete(schema.brands).where(schema.brands.c.id == brand.id))
+        self._matcher = None
+
+    def brand_matcher(self) -> Callable[[str], list[int]] | None:
+        """A function text -> ids of matching brands, compiled once per brand change."""
+        if self._matcher is None:
+            compiled = [(b.id, Query(b.query)) for b in self.brands()]
+            if not compiled:
+                return None
+
+            def match(text: str) -> list[int]:
+                low = text.lower()
+                return [bid for bid, q in compiled if q.root.matches(low)]
+
+            self._matcher = match
+        return self._matcher
+
+    def retag(self, brand: Brand) -> int:
+        """Re-evaluate one brand's query over every stored post, in pages."""
+        q = Query(brand.query)
+        p, pb = schema.posts, schema.post_brands
+        matched, last_id = 0, None
+        with self.engine.begin() as conn:
+            conn.execute(delete(pb).where(pb.c.brand_id == brand.id))
+            while True:
+                stmt = select(p.c.id, p.c.text, p.c.created_at).order_by(p.c.id).limit(_RETAG_PAGE)
+                if last_id is not None:
+                    stmt = stmt.where(p.c.id > last_id)
+                rows = conn.execute(stmt).all()
+                if not rows:
+                    break
+                last_id = rows[-1].id
+                hits = [
+                    {"post_id": r.id, "brand_id": brand.id, "created_at": r.created_at}
+                    for r in rows if q.root.matches(r.text.lower())
+                ]
+                if hits:
+                    conn.execute(insert(pb), hits)
+                    matched += len(hits)
+        return matched
+
+    # -- cursors and meta ------------------------------------------------------------------
+
+    def get_cursor(self, collector: str, query_key: str) -> str | None:
+        c = schema.cursors
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(c.c.value).where(c.c.collector == collector, c.c.query_key == query_key)
+            ).scalar()
+
+    def set_cursor(self, collector: str, query_key: str, value: str, conn=None) -> None:
+        """Advance a cursor; pass the batch's connection so it commits with the posts it covers."""
+        c = schema.cursors
+        if conn is None:
+            with self.engine.begin() as own:
+                return self.set_cursor(collector, query_key, value, own)
+        conn.execute(delete(c).where(c.c.collector == collector, c.c.query_key == query_key))
+        conn.execute(insert(c).values(collector=collector, query_key=query_key, value=value,
+                                      updated_at=utcnow()))
+
+    def write_with_cursor(self, batch: Batch, collector: str, query_key: str, value: str) -> WriteResult:
+        """Commit a batch and its cursor together: a crash never advances past unsaved posts."""
+        with self.engine.begin() as conn:
+            result = write_batch(conn, batch, self.brand_matcher()) if len(batch) or batch.authors \
+                else WriteResult()
+            self.set_cursor(collector, query_key, value, conn)
+        return result
+
+    def get_meta(self, key: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(schema.meta.c.value).where(schema.meta.c.key == key)).scalar()
+
+    def set_meta(self, items: dict[str, str]) -> None:
+        m = schema.meta
+        with self.engine.begin() as conn:
+            conn.execute(delete(m).where(m.c.key.in_(list(items))))
+            conn.execute(insert(m), [{"key": k, "value": v} for k, v in items.items()])
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """Counts for `undertow status`: totals, per platform, per brand."""
+        s = schema
+        with self.engine.connect() as conn:
+            def count(table) -> int:
+                return int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
+
+            scored = conn.execute(
+                select(func.count(func.distinct(s.sentiment_scores.c.post_id)))
+            ).scalar()
+            per_platform = dict(conn.execute(
+                select(s.posts.c.platform, func.count()).group_by(s.posts.c.platform)
+            ).all())
+            per_brand = dict(conn.execute(
+                select(s.brands.c.name, func.count(s.post_brands.c.post_id))
+                .select_from(s.brands.outerjoin(s.post_brands))
+                .group_by(s.brands.c.name)
+            ).all())
+            open_alerts = conn.execute(
+                select(func.count()).select_from(s.alerts).where(s.alerts.c.status != "resolved")
+            ).scalar()
+            return {
+                "posts": count(s.posts),
+                "authors": count(s.authors),
+                "interactions": count(s.interactions),
+                "scored": int(scored or 0),
+                "alerts": count(s.alerts),
+                "open_alerts": int(open_alerts or 0),
+                "brands": count(s.brands),
+                "per_platform": {k: int(v) for k, v in per_platform.items()},
+                "per_brand": {k: int(v) for k, v in per_brand.items()},
+            }
+
+    def iter_rows(self, stmt, page: int = 10000) -> Iterable[Any]:
+        with self.engine.connect() as conn:
+            result = conn.execution_options(yield_per=page).execute(stmt)
+            yield from result

@@ -1,0 +1,193 @@
+"""The store's tables, as SQLAlchemy Core metadata (the Alembic migrations create the same shape).
+
+Row ids of authors, posts and interactions are derived from (platform, native id) by
+`listener.post.stable_id`, so bulk writes need no id look-ups and ids are stable across runs.
+`post_brands` repeats the post time so the dashboard's "brand x time range" queries are one index scan.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+authors = Table(
+    "authors",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("platform", String(32), nullable=False),
+    Column("native_id", String(128), nullable=False),
+    Column("handle", String(256)),
+    Column("display_name", Text),
+    Column("followers", BigInteger),
+    Column("following", BigInteger),
+    Column("verified", Boolean),
+    Column("created_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("platform", "native_id", name="uq_authors_platform_native"),
+)
+Index("ix_authors_handle", authors.c.platform, authors.c.handle)
+
+posts = Table(
+    "posts",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("platform", String(32), nullable=False),
+    Column("native_id", String(128), nullable=False),
+    Column("author_id", BigInteger, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("lang", String(16)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("url", Text),
+    Column("likes", BigInteger),
+    Column("reposts", BigInteger),
+    Column("replies", BigInteger),
+    Column("quotes", BigInteger),
+    Column("views", BigInteger),
+    Column("parent_native_id", String(128)),
+    Column("conversation_id", String(128)),
+    Column("gold_label", String(16)),
+    Column("gold_reason", String(128)),
+    Column("raw", Text),
+    Column("collected_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("platform", "native_id", name="uq_posts_platform_native"),
+)
+Index("ix_posts_created", posts.c.created_at)
+Index("ix_posts_platform_created", posts.c.platform, posts.c.created_at)
+Index("ix_posts_author", posts.c.author_id)
+
+interactions = Table(
+    "interactions",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("platform", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("source_author_id", BigInteger, nullable=False),
+    Column("target_author_id", BigInteger, nullable=False),
+    Column("source_post_id", BigInteger),
+    Column("target_post_id", BigInteger),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_interactions_created", interactions.c.created_at)
+Index("ix_interactions_target_post", interactions.c.target_post_id)
+Index("ix_interactions_source_post", interactions.c.source_post_id)
+
+brands = Table(
+    "brands",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("query", Text, nullable=False),
+    # Brands sharing a group are competitors: the dashboard's share of voice compares them.
+    Column("competitor_group", String(128)),
+    Column("settings", JSON),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+post_brands = Table(
+    "post_brands",
+    metadata,
+    Column("post_id", BigInteger, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
+    Column("brand_id", Integer, ForeignKey("brands.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_post_brands_brand_created", post_brands.c.brand_id, post_brands.c.created_at)
+
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("collector", String(64), primary_key=True),
+    Column("query_key", String(512), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+sentiment_scores = Table(
+    "sentiment_scores",
+    metadata,
+    Column("post_id", BigInteger, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
+    Column("model_version", String(256), primary_key=True),
+    Column("label", String(16), nullable=False),
+    Column("negative", Float, nullable=False),
+    Column("neutral", Float, nullable=False),
+    Column("positive", Float, nullable=False),
+    Column("scored_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_sentiment_model_label", sentiment_scores.c.model_version, sentiment_scores.c.label)
+
+# Identical texts (retweets, copypasta) are scored once per model version.
+sentiment_cache = Table(
+    "sentiment_cache",
+    metadata,
+    Column("model_version", String(256), primary_key=True),
+    Column("text_hash", String(64), primary_key=True),
+    Column("label", String(16), nullable=False),
+    Column("negative", Float, nullable=False),
+    Column("neutral", Float, nullable=False),
+    Column("positive", Float, nullable=False),
+)
+
+influence_runs = Table(
+    "influence_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("brand_id", Integer, ForeignKey("brands.id", ondelete="CASCADE")),
+    Column("since", DateTime(timezone=True)),
+    Column("until", DateTime(timezone=True)),
+    Column("params", JSON),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+influence_scores = Table(
+    "influence_scores",
+    metadata,
+    Column("run_id", Integer, ForeignKey("influence_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("author_id", BigInteger, primary_key=True),
+    Column("rank", Integer, nullable=False),
+    Column("influence", Float, nullable=False),
+    Column("components", JSON, nullable=False),
+    Column("community", Integer),
+)
+Index("ix_influence_scores_rank", influence_scores.c.run_id, influence_scores.c.rank)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("brand_id", Integer, ForeignKey("brands.id", ondelete="CASCADE"), nullable=False),
+    # One alert per unfolding story: later posts of the same story update this row.
+    Column("story_key", String(256), nullable=False),
+    Column("status", String(16), nullable=False),  # open | acknowledged | resolved
+    Column("severity", Float, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("evidence", JSON),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("notified_severity", Float),
+    UniqueConstraint("brand_id", "story_key", name="uq_alerts_brand_story"),
+)
+Index("ix_alerts_status_severity", alerts.c.status, alerts.c.severity)
+
+# Small key/value facts about the store itself, e.g. that it holds the simulated demo.
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("value", Text, nullable=False),
+)
