@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 InteractionKind = Literal["repost", "quote", "reply", "mention"]
@@ -21,6 +22,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@lru_cache(maxsize=1 << 18)
 def stable_id(platform: str, native_id: str) -> int:
     """A 63-bit row id derived from (platform, native id).
 

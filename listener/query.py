@@ -234,10 +234,9 @@ def _render(node: _Node, dialect: str, top: bool = False) -> str:
             text = text.lstrip("#@")
         return f'"{text}"' if node.phrase else text
     if isinstance(node, Not):
+        # Groups render their own parentheses; terms and nested NOTs need none.
         inner = _render(node.child, dialect)
-        if dialect == "x":
-            return f"-{inner}" if isinstance(node.child, Term) else f"-({inner})"
-        return f"NOT {inner}" if isinstance(node.child, Term) else f"NOT ({inner})"
+        return f"-{inner}" if dialect == "x" else f"NOT {inner}"
     joiner = " OR " if isinstance(node, Or) else (" " if dialect == "x" else " AND ")
     body = joiner.join(_render(c, dialect) for c in node.children)  # type: ignore[attr-defined]
     return body if top else f"({body})"

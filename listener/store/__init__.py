@@ -85,7 +85,8 @@ class Store:
         Query(query)  # fail before writing anything
         t = schema.brands
         with self.engine.begin() as conn:
-            existing = conn.execute(select(t.c.id).where(t.c.name == name)).scalar()
+            row = conn.execute(select(t.c.id, t.c.query).where(t.c.name == name)).first()
+            existing, unchanged = (row.id, row.query == query) if row else (None, False)
             values = dict(query=query, competitor_group=competitor_group, settings=settings or {})
             if existing is None:
                 conn.execute(insert(t).values(name=name, created_at=utcnow(), **values))
@@ -93,7 +94,13 @@ class Store:
                 conn.execute(update(t).where(t.c.id == existing).values(**values))
         self._matcher = None
         brand = self.brand(name)
-        return brand, self.retag(brand)
+        return brand, (self.brand_post_count(brand) if unchanged else self.retag(brand))
+
+    def brand_post_count(self, brand: Brand) -> int:
+        pb = schema.post_brands
+        with self.engine.connect() as conn:
+            stmt = select(func.count()).select_from(pb).where(pb.c.brand_id == brand.id)
+            return int(conn.execute(stmt).scalar() or 0)
 
     def remove_brand(self, name: str) -> None:
         brand = self.brand(name)

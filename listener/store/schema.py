@@ -1,7 +1,9 @@
 """The store's tables, as SQLAlchemy Core metadata (the Alembic migrations create the same shape).
 
 Row ids of authors, posts and interactions are derived from (platform, native id) by
-`listener.post.stable_id`, so bulk writes need no id look-ups and ids are stable across runs.
+`listener.post.stable_id`, so bulk writes need no id look-ups and ids are stable across runs. The
+primary key *is* the (platform, native id) key: upserts conflict on it, and a second unique index
+on the pair would only slow every write.
 `post_brands` repeats the post time so the dashboard's "brand x time range" queries are one index scan.
 """
 
@@ -39,7 +41,6 @@ authors = Table(
     Column("verified", Boolean),
     Column("created_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("platform", "native_id", name="uq_authors_platform_native"),
 )
 Index("ix_authors_handle", authors.c.platform, authors.c.handle)
 
@@ -65,7 +66,6 @@ posts = Table(
     Column("gold_reason", String(128)),
     Column("raw", Text),
     Column("collected_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("platform", "native_id", name="uq_posts_platform_native"),
 )
 Index("ix_posts_created", posts.c.created_at)
 Index("ix_posts_platform_created", posts.c.platform, posts.c.created_at)

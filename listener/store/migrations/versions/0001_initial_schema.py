@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 22:35:23.445787
+Create Date: 2026-11-22 22:49:17.135830
 """
 
 import sqlalchemy as sa
@@ -26,8 +26,7 @@ def upgrade() -> None:
     sa.Column('verified', sa.Boolean(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('platform', 'native_id', name='uq_authors_platform_native')
+    sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('authors', schema=None) as batch_op:
         batch_op.create_index('ix_authors_handle', ['platform', 'handle'], unique=False)
@@ -90,8 +89,7 @@ def upgrade() -> None:
     sa.Column('gold_reason', sa.String(length=128), nullable=True),
     sa.Column('raw', sa.Text(), nullable=True),
     sa.Column('collected_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('platform', 'native_id', name='uq_posts_platform_native')
+    sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('posts', schema=None) as batch_op:
         batch_op.create_index('ix_posts_author', ['author_id'], unique=False)

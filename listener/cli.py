@@ -1,0 +1,193 @@
+"""The `undertow` command. Thin: parse, call a job, turn Undertow errors into one clear line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+
+import click
+
+from listener.errors import UndertowError
+from listener.settings import Settings
+from listener.store import Store
+
+
+class Context:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store.open(self.settings.db_url)
+        return self._store
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def friendly(fn: Callable) -> Callable:
+    """Undertow's own errors become `Error: ...` and exit 1, never a traceback."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except UndertowError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+def n(value: int) -> str:
+    return f"{value:,}"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--database", "database_url", envvar=None, default=None,
+              help="Database URL (overrides UNDERTOW_DATABASE_URL).")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
+@click.pass_context
+def main(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
+    """Undertow: hear what customers say about your brands, who amplifies it, and when it spreads."""
+    settings = Settings.load()
+    if database_url:
+        settings.database_url = database_url
+    logging.basicConfig(level="DEBUG" if verbose else settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = Context(settings)
+
+
+@main.command()
+@pass_ctx
+@friendly
+def init(ctx: Context) -> None:
+    """Create the database (or bring its schema up to date)."""
+    ctx.store  # opening applies the migrations
+    click.echo(f"Database ready: {_safe_url(ctx.settings.db_url)}")
+
+
+@main.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", default=None,
+              help="csv, jsonl, airline, twarc or reddit (detected when not given).")
+@pass_ctx
+@friendly
+def import_(ctx: Context, paths: tuple[Path, ...], fmt: str | None) -> None:
+    """Import posts from files: Tweets.csv, twarc2 JSONL, Reddit thread JSON, plain CSV/JSONL."""
+    from listener.importers import import_file
+
+    for path in paths:
+        report = import_file(ctx.store, path, fmt, progress=sys.stderr.isatty())
+        click.echo(
+            f"{path}: {report.format}: {n(report.imported)} new posts, {n(report.updated)} updated, "
+            f"{n(report.authors)} authors, {n(report.interactions)} interactions"
+        )
+        if report.bad_line_count:
+            click.echo(f"  skipped {n(report.bad_line_count)} malformed records:")
+            for line, reason in report.bad_lines:
+                click.echo(f"    line {line}: {reason}")
+        if report.skipped_items:
+            click.echo(f"  the source reported {n(sum(report.skipped_items.values()))} items it "
+                       "could not deliver or we could not map:")
+            for detail in report.skipped_details:
+                click.echo(f"    {detail}")
+        if report.encoding_replaced:
+            click.echo(f"  {n(report.encoding_replaced)} lines had invalid UTF-8; the bad bytes "
+                       "were replaced with U+FFFD")
+        if report.text_repaired:
+            click.echo(f"  {n(report.text_repaired)} texts had mojibake or HTML entities repaired")
+
+
+@main.group()
+def brand() -> None:
+    """Manage brands and their boolean queries."""
+
+
+@brand.command("add")
+@click.argument("name")
+@click.option("--query", required=True,
+              help='Boolean query, e.g. \'united OR @united -"manchester united"\'.')
+@click.option("--group", "group", default=None,
+              help="Competitor group: brands in one group are compared in share of voice.")
+@pass_ctx
+@friendly
+def brand_add(ctx: Context, name: str, query: str, group: str | None) -> None:
+    """Add a brand (or change its query) and tag the stored posts that match it."""
+    b, matched = ctx.store.add_brand(name, query, group)
+    click.echo(f"Brand {b.name!r}: {n(matched)} stored posts match {b.query}")
+
+
+@brand.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+@friendly
+def brand_list(ctx: Context, as_json: bool) -> None:
+    """List brands with their queries and groups."""
+    brands = ctx.store.brands()
+    if as_json:
+        click.echo(json.dumps([{"name": b.name, "query": b.query, "group": b.competitor_group}
+                               for b in brands], indent=2))
+        return
+    if not brands:
+        click.echo("No brands yet: add one with undertow brand add NAME --query '...'")
+    for b in brands:
+        click.echo(f"{b.name:<20} {b.competitor_group or '-':<12} {b.query}")
+
+
+@brand.command("remove")
+@click.argument("name")
+@pass_ctx
+@friendly
+def brand_remove(ctx: Context, name: str) -> None:
+    """Remove a brand (its posts stay; only the tags go)."""
+    ctx.store.remove_brand(name)
+    click.echo(f"Removed brand {name!r}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+@friendly
+def status(ctx: Context, as_json: bool) -> None:
+    """Counts of posts, authors, interactions, scores and alerts, per brand and platform."""
+    s = ctx.store.status()
+    if as_json:
+        click.echo(json.dumps(s, indent=2))
+        return
+    click.echo(f"Database: {_safe_url(ctx.settings.db_url)}")
+    click.echo(f"Posts {n(s['posts'])}, authors {n(s['authors'])}, interactions "
+               f"{n(s['interactions'])}, scored {n(s['scored'])}, alerts {n(s['alerts'])} "
+               f"({n(s['open_alerts'])} open)")
+    for platform, count in sorted(s["per_platform"].items()):
+        click.echo(f"  platform {platform:<12} {n(count):>10} posts")
+    for name, count in sorted(s["per_brand"].items()):
+        click.echo(f"  brand    {name:<12} {n(count):>10} posts")
+
+
+@main.command()
+@click.option("--days", default=7, show_default=True, help="Length of the simulated week.")
+@pass_ctx
+@friendly
+def demo(ctx: Context, days: int) -> None:
+    """Load the bundled sample data and run every pipeline stage on it."""
+    from listener.jobs.demo import run_demo
+
+    run_demo(ctx.store, ctx.settings, days=days, echo=click.echo)
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def register(command: click.Command) -> None:
+    """Later stages (score, rank, detect, collect, dashboard...) attach their commands here."""
+    main.add_command(command)

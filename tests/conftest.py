@@ -1,0 +1,89 @@
+"""Shared fixtures: a fresh store on SQLite and on a real PostgreSQL server, and the shared data.
+
+PostgreSQL: UNDERTOW_TEST_PG_URL names a database for this run (.ci/run creates a fresh one);
+without it, a fresh database is created on the local server (127.0.0.1:5432) and dropped after.
+Each test gets an empty schema. Where no server answers, PostgreSQL tests skip, except under
+CI=true, where they fail: CI must test both dialects.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from listener.store import Store
+
+REPO = Path(__file__).resolve().parents[1]
+ADMIN_URL = os.environ.get("UNDERTOW_TEST_PG_ADMIN_URL",
+                           "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def shared_data_dir() -> Path:
+    return Path(os.environ.get("UNDERTOW_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = shared_data_dir()
+    if not path.is_dir():
+        pytest.skip(f"shared data folder {path} is absent (set UNDERTOW_SHARED_DATA)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    url = os.environ.get("UNDERTOW_TEST_PG_URL")
+    if url:
+        yield url.replace("postgresql://", "postgresql+psycopg://", 1)
+        return
+    name = f"undertow_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # no server here
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"no PostgreSQL server at {ADMIN_URL}: {exc}")
+    yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _fresh_pg_store(url: str) -> Store:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return Store.open(url)
+
+
+@pytest.fixture
+def sqlite_store(tmp_path) -> Store:
+    store = Store.open(f"sqlite:///{tmp_path / 'undertow.db'}")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def pg_store(pg_url) -> Store:
+    store = _fresh_pg_store(pg_url)
+    yield store
+    store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path) -> Store:
+    """The same test on both dialects."""
+    if request.param == "sqlite":
+        s = Store.open(f"sqlite:///{tmp_path / 'undertow.db'}")
+    else:
+        s = _fresh_pg_store(request.getfixturevalue("pg_url"))
+    yield s
+    s.close()

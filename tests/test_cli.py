@@ -1,0 +1,63 @@
+"""The CLI as a user meets it: help everywhere, clear one-line errors, honest output."""
+
+import json
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from listener.cli import main
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    monkeypatch.setenv("UNDERTOW_HOME", str(tmp_path))
+    monkeypatch.delenv("UNDERTOW_DATABASE_URL", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(main, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def all_commands(group: click.Group, prefix=()):
+    for name, cmd in group.commands.items():
+        yield (*prefix, name), cmd
+        if isinstance(cmd, click.Group):
+            yield from all_commands(cmd, (*prefix, name))
+
+
+def test_every_command_has_help(run):
+    for path, cmd in all_commands(main):
+        assert cmd.help, f"undertow {' '.join(path)} has no help text"
+        result = run(*path, "--help")
+        assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_brand_lifecycle_and_status(run, tmp_path):
+    assert run("init").exit_code == 0
+    assert run("brand", "add", "United", "--query", "@united OR united", "--group", "air").exit_code == 0
+    listed = json.loads(run("brand", "list", "--json").output)
+    assert listed == [{"name": "United", "query": "@united OR united", "group": "air"}]
+    csv = tmp_path / "p.csv"
+    csv.write_text("text,created_at\n@united lost my bag,2026-01-01T00:00:00Z\nhello,2026-01-01\n")
+    out = run("import", str(csv)).output
+    assert "2 new posts" in out
+    status = json.loads(run("status", "--json").output)
+    for key in ("posts", "authors", "interactions", "scored", "alerts"):
+        assert isinstance(status[key], int)
+    assert status["posts"] == 2 and status["per_brand"] == {"United": 1}
+    assert run("brand", "remove", "United").exit_code == 0
+    assert run("brand", "list").output.startswith("No brands yet")
+
+
+def test_user_mistakes_are_one_line_not_a_traceback(run, tmp_path):
+    bad = run("brand", "add", "X", "--query", "(oops")
+    assert bad.exit_code == 1
+    assert "Bad query at position 0" in bad.output and "Traceback" not in bad.output
+    missing = run("import", str(tmp_path / "nope.csv"))
+    assert missing.exit_code == 1 and "No such file" in missing.output
+    assert run("brand", "remove", "ghost").exit_code == 1
+    unknown = run("--database", "mysql://x/y", "status")
+    assert unknown.exit_code == 1 and "Unsupported database" in unknown.output

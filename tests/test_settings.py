@@ -1,0 +1,17 @@
+from listener.settings import Secret, Settings
+
+
+def test_env_overrides_dotenv_and_secrets_never_print(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("UNDERTOW_X_BEARER_TOKEN=from-file-123\nUNDERTOW_SMTP_PORT=2525\n")
+    s = Settings.load(env={"UNDERTOW_SMTP_PORT": "465", "UNDERTOW_HOME": str(tmp_path)},
+                      env_file=env_file)
+    assert s.smtp_port == 465  # the environment wins over .env
+    assert s.x_bearer_token.get() == "from-file-123"
+    assert "from-file-123" not in repr(s) and "from-file-123" not in str(s)
+    assert s.secret_values() == ["from-file-123"]
+    assert s.db_url == f"sqlite:///{tmp_path / 'undertow.db'}"
+
+
+def test_secret_repr():
+    assert repr(Secret("x")) == "Secret('***')" and not Secret("")
