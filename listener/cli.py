@@ -181,6 +181,64 @@ def demo(ctx: Context, days: int) -> None:
     run_demo(ctx.store, ctx.settings, days=days, echo=click.echo)
 
 
+@main.command()
+@click.option("--model", default=None,
+              help="Hugging Face model id or local path (default: UNDERTOW_SENTIMENT_MODEL or the "
+                   "bundled model).")
+@click.option("--batch-size", default=256, show_default=True, help="Posts claimed per commit.")
+@click.option("--limit", type=int, default=None, help="Stop after this many posts.")
+@click.option("--threads", type=int, default=None, help="CPU threads for the model.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@pass_ctx
+@friendly
+def score(ctx: Context, model: str | None, batch_size: int, limit: int | None,
+          threads: int | None, as_json: bool) -> None:
+    """Score the sentiment of every post not yet scored by the current model version."""
+    from listener.jobs.score import default_scorer, score_posts
+
+    if model:
+        ctx.settings.sentiment_model = model
+    scorer = default_scorer(ctx.settings, threads=threads)
+    report = score_posts(ctx.store, scorer, batch_size=batch_size, limit=limit,
+                         progress=sys.stderr.isatty() and not as_json)
+    if as_json:
+        click.echo(json.dumps({"model_version": report.model_version, "scored": report.scored,
+                               "model_calls": report.model_calls,
+                               "from_cache": report.from_cache,
+                               "seconds": round(report.seconds, 2)}))
+        return
+    click.echo(f"Scored {n(report.scored)} posts with {report.model_version} in "
+               f"{report.seconds:.1f} s ({report.posts_per_s:,.0f} posts/s; "
+               f"{n(report.model_calls)} model calls, {n(report.from_cache)} from the cache)")
+
+
+@main.group()
+def nlp() -> None:
+    """Train and evaluate the bundled sentiment model."""
+
+
+@nlp.command("train", context_settings={"ignore_unknown_options": True,
+                                        "allow_extra_args": True})
+@click.pass_context
+def nlp_train(ctx: click.Context) -> None:
+    """Reproduce the bundled model (seeded); options: see `undertow nlp train --help-train`."""
+    from nlp import train
+
+    args = ["--help" if a == "--help-train" else a for a in ctx.args]
+    raise SystemExit(train.main(args))
+
+
+@nlp.command("evaluate", context_settings={"ignore_unknown_options": True,
+                                           "allow_extra_args": True})
+@click.pass_context
+def nlp_evaluate(ctx: click.Context) -> None:
+    """Report accuracy, macro-F1 and macro-recall on held-out data; see --help-evaluate."""
+    from nlp import evaluate
+
+    args = ["--help" if a == "--help-evaluate" else a for a in ctx.args]
+    raise SystemExit(evaluate.main(args))
+
+
 def _safe_url(url: str) -> str:
     """The database URL without its password, for printing."""
     from sqlalchemy.engine import make_url
@@ -191,3 +249,7 @@ def _safe_url(url: str) -> str:
 def register(command: click.Command) -> None:
     """Later stages (score, rank, detect, collect, dashboard...) attach their commands here."""
     main.add_command(command)
+
+
+if __name__ == "__main__":
+    main()

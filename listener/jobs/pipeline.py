@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from listener.jobs import score
+
 Stage = Callable[..., None]
 
-STAGES: list[Stage] = []
+STAGES: list[Stage] = [score.stage]

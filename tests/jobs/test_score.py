@@ -1,0 +1,85 @@
+"""The scoring job: every post once per model version, cached texts, resumable, shared on PostgreSQL."""
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from listener.jobs.score import count_unscored, score_posts, scoring_text
+from listener.post import Batch, Post
+from listener.store import schema
+from nlp.scorer import SentimentScorer
+
+T0 = datetime(2026, 2, 1, tzinfo=UTC)
+TEXTS = ["@united lost my bag again", "great crew, thanks @delta", "flight 123 boards at 5",
+         "worst airline ever 😡", "I ❤️ this airport"]
+
+
+def seed(store, n=60):
+    posts = []
+    for i in range(n):
+        text = TEXTS[i % len(TEXTS)] + ("" if i < 25 else f" #{i}")
+        if i % 4 == 3:  # a repost carries its original's words
+            text = f"RT @someone{i}: {text}"
+        posts.append(Post("x", f"p{i}", f"a{i % 7}", text, T0 + timedelta(minutes=i)))
+    store.write(Batch(posts=posts))
+    return posts
+
+
+def stored_scores(store):
+    s = schema.sentiment_scores
+    with store.engine.connect() as conn:
+        return {r.post_id: (r.label, round(r.negative, 5)) for r in conn.execute(select(s))}
+
+
+def test_scoring_text_drops_the_repost_wrapper():
+    assert scoring_text("RT @a_b: hello") == "hello"
+    assert scoring_text("not RT @a: x") == "not RT @a: x"
+
+
+def test_every_post_scored_once_with_the_cache(store, tiny_model):
+    posts = seed(store)
+    scorer = SentimentScorer(tiny_model)
+    report = score_posts(store, scorer, batch_size=16)
+    assert report.scored == len(posts) and count_unscored(store, scorer.model_version) == 0
+    unique = {scoring_text(p.text) for p in posts}
+    assert report.model_calls == len(unique) < len(posts)
+    assert score_posts(store, scorer).scored == 0  # nothing left to do
+    # Same text, same score, whichever batch it was in.
+    by_text = {}
+    scores = stored_scores(store)
+    for p in posts:
+        by_text.setdefault(scoring_text(p.text), set()).add(scores[p.id])
+    assert all(len(v) == 1 for v in by_text.values())
+
+
+def test_kill_and_resume_loses_nothing_and_duplicates_nothing(sqlite_store, tiny_model):
+    posts = seed(sqlite_store)
+    scorer = SentimentScorer(tiny_model)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        score_posts(sqlite_store, scorer, batch_size=10, crash_after=2)
+    assert len(stored_scores(sqlite_store)) == 20  # two committed batches survive
+    score_posts(sqlite_store, scorer, batch_size=10)
+    scores = stored_scores(sqlite_store)
+    assert len(scores) == len(posts)
+    fresh = SentimentScorer(tiny_model, batch_size=7)
+    assert {p.id: scores[p.id][0] for p in posts} == {
+        p.id: s.label for p, s in zip(posts, fresh.score([scoring_text(p.text) for p in posts]))}
+
+
+def test_two_scorer_processes_on_postgresql_share_the_work(pg_store, pg_url, tiny_model):
+    seed(pg_store, n=400)
+    env = {**os.environ, "UNDERTOW_DATABASE_URL": pg_url}
+    cmd = [sys.executable, "-m", "listener.cli", "score", "--model", str(tiny_model),
+           "--batch-size", "8", "--threads", "1", "--json"]
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [json.loads(p.communicate(timeout=300)[0].strip().splitlines()[-1]) for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert sum(r["scored"] for r in results) == 400
+    with pg_store.engine.connect() as conn:
+        rows = conn.execute(select(func.count()).select_from(schema.sentiment_scores)).scalar()
+    assert rows == 400
