@@ -239,6 +239,78 @@ def nlp_evaluate(ctx: click.Context) -> None:
     raise SystemExit(evaluate.main(args))
 
 
+@main.group()
+def alerts() -> None:
+    """List, acknowledge, resolve and email alerts about negative word-of-mouth."""
+
+
+@alerts.command("list")
+@click.option("--status", type=click.Choice(["open", "acknowledged", "resolved"]), default=None)
+@click.option("--brand", default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+@friendly
+def alerts_list(ctx: Context, status: str | None, brand: str | None, as_json: bool) -> None:
+    """Alerts, most severe first."""
+    from listener.store.alerts import list_alerts
+
+    found = list_alerts(ctx.store, status=status, brand=brand)
+    if as_json:
+        click.echo(json.dumps([{"id": a.id, "brand": a.brand, "status": a.status,
+                                "severity": round(a.severity, 3), "level": a.level,
+                                "title": a.title, "opened_at": a.opened_at.isoformat(),
+                                "updated_at": a.updated_at.isoformat()} for a in found], indent=2))
+        return
+    if not found:
+        click.echo("No alerts. `undertow detect` looks for negative stories that spread.")
+    for a in found:
+        click.echo(f"#{a.id:<5} {a.level:<6} {a.status:<12} {a.brand:<18} "
+                   f"{a.updated_at:%Y-%m-%d %H:%M}  {a.title}")
+
+
+def _set_alert_status(ctx: Context, alert_id: int, status: str) -> None:
+    from listener.store.alerts import set_status
+
+    a = set_status(ctx.store, alert_id, status)
+    click.echo(f"Alert #{a.id} ({a.brand}) is now {a.status}")
+
+
+@alerts.command("ack")
+@click.argument("alert_id", type=int)
+@pass_ctx
+@friendly
+def alerts_ack(ctx: Context, alert_id: int) -> None:
+    """Acknowledge an alert: no more emails unless it climbs a severity level."""
+    _set_alert_status(ctx, alert_id, "acknowledged")
+
+
+@alerts.command("resolve")
+@click.argument("alert_id", type=int)
+@pass_ctx
+@friendly
+def alerts_resolve(ctx: Context, alert_id: int) -> None:
+    """Resolve an alert: it stays quiet for its cooldown even if the story goes on."""
+    _set_alert_status(ctx, alert_id, "resolved")
+
+
+@alerts.command("send")
+@click.option("--digest", is_flag=True, help="Also send today's daily digest (once a day).")
+@pass_ctx
+@friendly
+def alerts_send(ctx: Context, digest: bool) -> None:
+    """Email alerts that opened or rose in severity (and the digest), via UNDERTOW_SMTP_*."""
+    from listener.alerts.delivery import send
+    from listener.post import utcnow
+
+    report = send(ctx.store, ctx.settings, digest_day=utcnow().date().isoformat() if digest else None)
+    click.echo(f"Queued {n(report.queued)}, sent {n(report.sent)}, will retry "
+               f"{n(report.retry_later)}, failed {n(report.failed)}")
+    for err in report.errors:
+        click.echo(f"  {err}")
+    if report.retry_later or report.failed:
+        raise SystemExit(1)
+
+
 def _safe_url(url: str) -> str:
     """The database URL without its password, for printing."""
     from sqlalchemy.engine import make_url

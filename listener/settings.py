@@ -60,6 +60,7 @@ class Settings:
     smtp_password: Secret = _secret()
     smtp_security: str = "starttls"  # starttls | ssl | none
     smtp_from: str = "undertow@localhost"
+    smtp_ca_file: str = ""  # a CA bundle for a server with a private certificate
     alert_recipients: str = ""
 
     @property

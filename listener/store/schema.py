@@ -184,6 +184,25 @@ alerts = Table(
 )
 Index("ix_alerts_status_severity", alerts.c.status, alerts.c.severity)
 
+# The email outbox: a row per (message key, recipient), written in the same transaction that
+# decides a message is due, so a crash never loses one and the unique key never sends one twice.
+alert_notifications = Table(
+    "alert_notifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(128), nullable=False),  # alert:<id>:<level> or digest:<date>
+    Column("alert_id", Integer, ForeignKey("alerts.id", ondelete="CASCADE")),
+    Column("recipient", String(320), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("message_id", String(256)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    UniqueConstraint("key", "recipient", name="uq_alert_notifications_key_recipient"),
+)
+Index("ix_alert_notifications_status", alert_notifications.c.status)
+
 # Small key/value facts about the store itself, e.g. that it holds the simulated demo.
 meta = Table(
     "meta",

@@ -1,0 +1,128 @@
+"""Alert rows and their lifecycle: open -> acknowledged -> resolved, one row per unfolding story.
+
+A story seen again updates its row instead of opening a new one. An acknowledged alert re-opens
+only when its severity climbs to a higher level; a resolved one stays quiet for its brand's
+cooldown and re-opens after it if the story is still growing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from listener.errors import NotFoundError
+from listener.post import utcnow
+from listener.store import Store, schema
+from listener.store.db import as_utc
+
+LEVELS = ((0.75, "high"), (0.5, "medium"), (0.0, "low"))
+DEFAULT_COOLDOWN = timedelta(hours=6)
+
+
+def level(severity: float) -> str:
+    return next(name for bound, name in LEVELS if severity >= bound)
+
+
+def level_rank(severity: float | None) -> int:
+    if severity is None:
+        return -1
+    return [name for _, name in reversed(LEVELS)].index(level(severity))
+
+
+@dataclass(frozen=True)
+class Alert:
+    id: int
+    brand_id: int
+    brand: str
+    story_key: str
+    status: str
+    severity: float
+    title: str
+    evidence: dict[str, Any]
+    opened_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    notified_severity: float | None
+
+    @property
+    def level(self) -> str:
+        return level(self.severity)
+
+
+def _row_to_alert(r) -> Alert:
+    return Alert(r.id, r.brand_id, r.brand, r.story_key, r.status, float(r.severity), r.title,
+                 r.evidence or {}, as_utc(r.opened_at), as_utc(r.updated_at), as_utc(r.resolved_at),
+                 r.notified_severity)
+
+
+def _select():
+    a, b = schema.alerts, schema.brands
+    return select(a, b.c.name.label("brand")).join(b, b.c.id == a.c.brand_id)
+
+
+def get(store: Store, alert_id: int) -> Alert:
+    with store.engine.connect() as conn:
+        row = conn.execute(_select().where(schema.alerts.c.id == alert_id)).first()
+    if row is None:
+        raise NotFoundError(f"No alert #{alert_id} (see `undertow alerts list`)")
+    return _row_to_alert(row)
+
+
+def list_alerts(store: Store, status: str | None = None, brand: str | None = None,
+                limit: int = 100) -> list[Alert]:
+    a = schema.alerts
+    stmt = _select().order_by(a.c.severity.desc(), a.c.updated_at.desc()).limit(limit)
+    if status:
+        stmt = stmt.where(a.c.status == status)
+    if brand:
+        stmt = stmt.where(schema.brands.c.name == brand)
+    with store.engine.connect() as conn:
+        return [_row_to_alert(r) for r in conn.execute(stmt)]
+
+
+def upsert_story(store: Store, brand_id: int, story_key: str, severity: float, title: str,
+                 evidence: dict[str, Any], now: datetime | None = None,
+                 cooldown: timedelta = DEFAULT_COOLDOWN) -> tuple[int, str]:
+    """Record the latest state of a story; returns (alert id, what happened)."""
+    now = now or utcnow()
+    a = schema.alerts
+    with store.engine.begin() as conn:
+        row = conn.execute(select(a).where(a.c.brand_id == brand_id, a.c.story_key == story_key)
+                           .with_for_update()).first()
+        if row is None:
+            new_id = conn.execute(insert(a).values(
+                brand_id=brand_id, story_key=story_key, status="open", severity=severity,
+                title=title, evidence=evidence, opened_at=now, updated_at=now,
+            ).returning(a.c.id)).scalar_one()
+            return new_id, "opened"
+        values: dict[str, Any] = dict(severity=severity, title=title, evidence=evidence, updated_at=now)
+        outcome = "updated"
+        escalated = level_rank(severity) > level_rank(float(row.severity))
+        if row.status == "acknowledged" and escalated:
+            values["status"], outcome = "open", "reopened"
+        elif row.status == "resolved":
+            quiet_until = as_utc(row.resolved_at) + cooldown
+            if now >= quiet_until and severity >= float(row.severity):
+                values.update(status="open", resolved_at=None, notified_severity=None)
+                outcome = "reopened"
+            else:
+                values = dict(evidence=evidence, updated_at=now)  # quiet: keep the record fresh
+                outcome = "cooling down"
+        conn.execute(update(a).where(a.c.id == row.id).values(**values))
+        return row.id, outcome
+
+
+def set_status(store: Store, alert_id: int, status: str) -> Alert:
+    """Acknowledge or resolve (the dashboard's buttons and `undertow alerts ack|resolve`)."""
+    if status not in ("acknowledged", "resolved", "open"):
+        raise ValueError(status)
+    get(store, alert_id)
+    now = utcnow()
+    values: dict[str, Any] = {"status": status, "updated_at": now}
+    values["resolved_at"] = now if status == "resolved" else None
+    with store.engine.begin() as conn:
+        conn.execute(update(schema.alerts).where(schema.alerts.c.id == alert_id).values(**values))
+    return get(store, alert_id)

@@ -1,0 +1,187 @@
+"""Alert emails end to end through a real SMTP server on loopback (aiosmtpd)."""
+
+import email
+import email.policy
+import socket
+import subprocess
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from listener.alerts import delivery
+from listener.settings import Secret, Settings
+from listener.store import alerts
+
+XSS = "<script>alert('x')</script> my bag <img src=x onerror=alert(1)>"
+EVIDENCE = {
+    "reasons": ["forecast 2,400 reposts (top quarter)", "quoted by @TravelDeskNews"],
+    "root_posts": [{"author": "critic<b>", "text": XSS, "url": "https://x.com/c/status/1",
+                    "reposts": 120}],
+    "influencers": [{"handle": "TravelDeskNews", "followers": 1_800_000, "rank": 1}],
+    "growth": [[0, 1], [10, 8], [20, 40], [30, 95]],
+    "forecast": {"size": 2400, "low": 1500, "high": 3800},
+    "themes": [["Lost Luggage", 12], ["Customer Service Issue", 5]],
+}
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.rcpt_tos,
+                              email.message_from_bytes(envelope.content, policy=email.policy.default)))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    ok = isinstance(auth_data, LoginPassword) and auth_data.password == b"s3cret-pw"
+    return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture
+def smtp_server():
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=authenticator,
+                            auth_require_tls=False)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+def settings_for(port, **extra) -> Settings:
+    values = dict(smtp_host="127.0.0.1", smtp_port=port, smtp_security="none", smtp_user="bot",
+                  smtp_password=Secret("s3cret-pw"), dashboard_url="http://dash.test:8501",
+                  alert_recipients="team@brand.test, cmo@brand.test")
+    return Settings(**(values | extra))
+
+
+def open_alert(store, severity=0.8):
+    brand, _ = store.add_brand("United", "@united", "airlines")
+    alert_id, outcome = alerts.upsert_story(store, brand.id, "story-1", severity,
+                                            "Lost luggage complaint spreading", EVIDENCE)
+    assert outcome == "opened"
+    return alert_id
+
+
+def test_alert_email_arrives_escaped_with_chart(store, smtp_server, monkeypatch):
+    monkeypatch.setattr(delivery, "sleep", lambda s: None)
+    inbox, port = smtp_server
+    alert_id = open_alert(store)
+    report = delivery.send(store, settings_for(port))
+    assert (report.queued, report.sent, report.failed) == (2, 2, 0)
+    assert sorted(r[0] for r, _ in inbox.messages) == ["cmo@brand.test", "team@brand.test"]
+    msg = inbox.messages[0][1]
+    assert msg["Subject"].startswith("[Undertow high] United: Lost luggage")
+    plain = msg.get_body(("plain",)).get_content()
+    html_part = msg.get_body(("html",)).get_content()
+    assert XSS in plain  # plain text is shown as is
+    assert "<script>" not in html_part and "&lt;script&gt;" in html_part
+    assert "onerror=alert(1)>" not in html_part
+    assert f"http://dash.test:8501/?alert={alert_id}" in html_part
+    images = [p for p in msg.walk() if p.get_content_type() == "image/png"]
+    assert len(images) == 1 and images[0].get_content()[:4] == b"\x89PNG"
+    assert "s3cret-pw" not in msg.as_string()
+    # Nothing new: nothing sent again.
+    assert delivery.send(store, settings_for(port)).sent == 0 and len(inbox.messages) == 2
+
+
+def test_escalation_sends_again_but_updates_do_not(sqlite_store, smtp_server):
+    inbox, port = smtp_server
+    brand, _ = sqlite_store.add_brand("Delta", "@delta", "airlines")
+    alerts.upsert_story(sqlite_store, brand.id, "s", 0.55, "medium story", EVIDENCE)
+    delivery.send(sqlite_store, settings_for(port, alert_recipients="a@b.test"))
+    alerts.upsert_story(sqlite_store, brand.id, "s", 0.6, "medium story", EVIDENCE)
+    delivery.send(sqlite_store, settings_for(port, alert_recipients="a@b.test"))
+    assert len(inbox.messages) == 1
+    alerts.upsert_story(sqlite_store, brand.id, "s", 0.9, "now high", EVIDENCE)
+    delivery.send(sqlite_store, settings_for(port, alert_recipients="a@b.test"))
+    assert [m["Subject"].split("]")[0] for _, m in inbox.messages] == ["[Undertow medium",
+                                                                       "[Undertow high"]
+
+
+def test_failed_send_is_kept_and_retried_never_lost(sqlite_store, smtp_server, monkeypatch):
+    monkeypatch.setattr(delivery, "sleep", lambda s: None)
+    inbox, port = smtp_server
+    open_alert(sqlite_store)
+    dead = settings_for(free_port())  # nobody listens there
+    report = delivery.send(sqlite_store, dead)
+    assert report.sent == 0 and report.retry_later == 2 and "ConnectionRefused" in report.errors[0]
+    assert all(r["status"] == "pending" for r in delivery.outbox(sqlite_store))
+    report = delivery.deliver(sqlite_store, settings_for(port))
+    assert report.sent == 2 and len(inbox.messages) == 2
+    assert delivery.deliver(sqlite_store, settings_for(port)).sent == 0
+
+
+def test_wrong_password_is_reported_not_logged(sqlite_store, smtp_server, monkeypatch, caplog):
+    monkeypatch.setattr(delivery, "sleep", lambda s: None)
+    _, port = smtp_server
+    open_alert(sqlite_store)
+    bad = settings_for(port, alert_recipients="x@y.test")
+    bad.smtp_password = Secret("wrong-pw-123")
+    report = delivery.send(sqlite_store, bad)
+    assert report.sent == 0 and "UNDERTOW_SMTP_PASSWORD" in report.errors[0]
+    assert delivery.outbox(sqlite_store)[0]["status"] == "pending"  # kept for the next run
+    assert "wrong-pw-123" not in caplog.text and "wrong-pw-123" not in str(report.errors)
+
+
+def test_starttls_with_a_private_ca(sqlite_store, tmp_path):
+    from aiosmtpd.controller import Controller as TLSController
+    import ssl
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    inbox, port = Inbox(), free_port()
+    controller = TLSController(inbox, hostname="127.0.0.1", port=port, tls_context=context,
+                               require_starttls=True, authenticator=authenticator)
+    controller.start()
+    try:
+        open_alert(sqlite_store)
+        s = settings_for(port, smtp_ca_file=str(cert), alert_recipients="tls@brand.test")
+        s.smtp_security = "starttls"
+        assert delivery.send(sqlite_store, s).sent == 1
+    finally:
+        controller.stop()
+    assert inbox.messages[0][0] == ["tls@brand.test"]
+
+
+def test_daily_digest(sqlite_store, smtp_server):
+    inbox, port = smtp_server
+    open_alert(sqlite_store)
+    day = datetime.now(UTC).date().isoformat()
+    s = settings_for(port, alert_recipients="d@b.test")
+    delivery.enqueue_due(sqlite_store, s)  # the alert's own email first
+    delivery.deliver(sqlite_store, s)
+    report = delivery.send(sqlite_store, s, digest_day=day)
+    assert report.sent == 1
+    digest = inbox.messages[-1][1]
+    assert digest["Subject"] == f"[Undertow] Daily digest {day}: 1 alerts"
+    assert delivery.send(sqlite_store, s, digest_day=day).sent == 0  # once a day
+
+
+def test_lifecycle_cooldown_and_reopen(sqlite_store):
+    brand, _ = sqlite_store.add_brand("JetBlue", "@jetblue", "airlines")
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+    aid, _ = alerts.upsert_story(sqlite_store, brand.id, "k", 0.6, "t", {}, now=t0)
+    assert alerts.set_status(sqlite_store, aid, "acknowledged").status == "acknowledged"
+    assert alerts.upsert_story(sqlite_store, brand.id, "k", 0.65, "t", {}, now=t0)[1] == "updated"
+    assert alerts.upsert_story(sqlite_store, brand.id, "k", 0.8, "t", {}, now=t0)[1] == "reopened"
+    resolved = alerts.set_status(sqlite_store, aid, "resolved")
+    soon = resolved.resolved_at + timedelta(hours=1)
+    assert alerts.upsert_story(sqlite_store, brand.id, "k", 0.9, "t", {}, now=soon)[1] == "cooling down"
+    later = resolved.resolved_at + timedelta(hours=7)
+    assert alerts.upsert_story(sqlite_store, brand.id, "k", 0.9, "t", {}, now=later)[1] == "reopened"
+    assert len(alerts.list_alerts(sqlite_store)) == 1
