@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from listener.post import Author, Batch, Post, stable_id, utcnow
+from listener.post import Batch, stable_id, utcnow
 from listener.store.db import to_db_time
 
 _CHUNK = 900  # ids per IN (...) look-up; well under SQLite's bound-variable limit
@@ -83,22 +83,22 @@ _INTERACTION_COLS = ("id", "platform", "kind", "source_author_id", "target_autho
                      "source_post_id", "target_post_id", "created_at")
 
 
-def _authors_with_stubs(batch: Batch) -> list[Author]:
+def _author_rows(batch: Batch, now, t, b) -> list[tuple]:
     """Every author a post or interaction points at gets a row, even if only its id is known."""
-    by_id: dict[int, Author] = {}
+    rows: dict[int, tuple] = {}
     for a in batch.authors:
-        by_id[a.id] = a
-    for p in batch.posts:
-        by_id.setdefault(p.author_id, Author(p.platform, p.author_native_id))
+        rows[stable_id(a.platform, a.native_id)] = (
+            stable_id(a.platform, a.native_id), a.platform, a.native_id, a.handle, a.display_name,
+            a.followers, a.following, b(a.verified), t(a.created_at), now)
+    refs = [(p.platform, p.author_native_id) for p in batch.posts]
     for i in batch.interactions:
-        for native in (i.source_author_native_id, i.target_author_native_id):
-            by_id.setdefault(stable_id(i.platform, native), Author(i.platform, native))
-    return list(by_id.values())
-
-
-def _dedupe_posts(posts: Iterable[Post]) -> list[Post]:
-    # The last record of a post in one batch wins (the freshest engagement counts).
-    return list({p.id: p for p in posts}.values())
+        refs.append((i.platform, i.source_author_native_id))
+        refs.append((i.platform, i.target_author_native_id))
+    for platform, native in refs:
+        key = stable_id(platform, native)
+        if key not in rows:
+            rows[key] = (key, platform, native, None, None, None, None, None, None, now)
+    return list(rows.values())
 
 
 def write_batch(conn: Connection, batch: Batch, brand_matcher=None) -> WriteResult:
@@ -113,26 +113,23 @@ def write_batch(conn: Connection, batch: Batch, brand_matcher=None) -> WriteResu
     def b(v):
         return None if v is None else (int(v) if sqlite else bool(v))
 
-    authors = _authors_with_stubs(batch)
-    author_rows = [
-        (a.id, a.platform, a.native_id, a.handle, a.display_name, a.followers, a.following,
-         b(a.verified), t(a.created_at), now)
-        for a in authors
-    ]
+    author_rows = _author_rows(batch, now, t, b)
     if author_rows:
         sql = _upsert_sql(conn, "authors", _AUTHOR_COLS, "id", _AUTHOR_UPDATE)
         conn.exec_driver_sql(sql, author_rows)
 
-    posts = _dedupe_posts(batch.posts)
-    ids = [p.id for p in posts]
+    # The last record of a post in one batch wins (the freshest engagement counts).
+    keyed = {stable_id(p.platform, p.native_id): p for p in batch.posts}
+    ids = list(keyed)
     seen = existing_ids(conn, "posts", ids) if ids else set()
     post_rows = [
-        (p.id, p.platform, p.native_id, p.author_id, p.text, p.lang, t(p.created_at), p.url,
+        (pid, p.platform, p.native_id, stable_id(p.platform, p.author_native_id), p.text, p.lang,
+         t(p.created_at), p.url,
          p.likes, p.reposts, p.replies, p.quotes, p.views, p.parent_native_id, p.conversation_id,
          p.gold_label, p.gold_reason,
          None if p.raw is None else json.dumps(p.raw, ensure_ascii=False, default=str),
          t(p.collected_at))
-        for p in posts
+        for pid, p in keyed.items()
     ]
     if post_rows:
         conn.exec_driver_sql(_upsert_sql(conn, "posts", _POST_COLS, "id", _POST_UPDATE), post_rows)
@@ -152,10 +149,10 @@ def write_batch(conn: Connection, batch: Batch, brand_matcher=None) -> WriteResu
             _upsert_sql(conn, "interactions", _INTERACTION_COLS, "id", ""), inter_rows
         )
 
-    if brand_matcher is not None and posts:
+    if brand_matcher is not None and keyed:
         tag_rows = [
-            (p.id, brand_id, t(p.created_at))
-            for p in posts
+            (pid, brand_id, row[6])
+            for (pid, p), row in zip(keyed.items(), post_rows, strict=True)
             for brand_id in brand_matcher(p.text)
         ]
         if tag_rows:
