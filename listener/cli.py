@@ -13,7 +13,7 @@ import click
 
 from listener.errors import UndertowError
 from listener.settings import Settings
-from listener.store import Store
+from listener.store import Privacy, Store
 
 
 class Context:
@@ -24,7 +24,9 @@ class Context:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store.open(self.settings.db_url)
+            s = self.settings
+            privacy = Privacy(s.pseudonymise, s.pseudonym_threshold, s.pseudonym_key.get().encode())
+            self._store = Store.open(s.db_url, privacy)
         return self._store
 
 
@@ -311,6 +313,59 @@ def alerts_send(ctx: Context, digest: bool) -> None:
         raise SystemExit(1)
 
 
+@main.command()
+@pass_ctx
+@friendly
+def prune(ctx: Context) -> None:
+    """Delete posts older than UNDERTOW_RETENTION_DAYS (per platform: _DAYS_<PLATFORM>)."""
+    from listener.store.retention import prune as run_prune
+
+    report = run_prune(ctx.store, ctx.settings.retention_for)
+    if not report.cutoffs:
+        click.echo("Retention is off (UNDERTOW_RETENTION_DAYS=0): nothing removed")
+        return
+    for platform, cutoff in report.cutoffs.items():
+        click.echo(f"  {platform}: removing what was posted before {cutoff[:16]} UTC")
+    removed = ", ".join(f"{n(v)} {k}" for k, v in sorted(report.removed.items()) if v) or "nothing"
+    click.echo(f"Pruned: {removed}. Daily counts per brand and sentiment are kept.")
+
+
+def _split_subject(value: str) -> tuple[str, str]:
+    platform, sep, ident = value.partition(":")
+    if not sep or not ident:
+        raise click.BadParameter("use PLATFORM:HANDLE_OR_ID, e.g. x:@someone or reddit:t1_abc")
+    return platform.lower(), ident
+
+
+@main.command()
+@click.option("--author", default=None, help="PLATFORM:HANDLE_OR_ID, e.g. x:@someone")
+@click.option("--post", "post", default=None, help="PLATFORM:POST_ID, e.g. x:1440716895355764743")
+@pass_ctx
+@friendly
+def erase(ctx: Context, author: str | None, post: str | None) -> None:
+    """Erase an author (or one post) and everything that identifies them, and remember it."""
+    from listener.store.erasure import erase_author, erase_post
+
+    if bool(author) == bool(post):
+        raise click.UsageError("give exactly one of --author or --post")
+    store = ctx.store
+    if author:
+        platform, ident = _split_subject(author)
+        report = erase_author(store, platform, ident, store.erasure_key(),
+                              exports=ctx.settings.home / "exports")
+    else:
+        platform, ident = _split_subject(post)
+        report = erase_post(store, platform, ident, store.erasure_key())
+    removed = ", ".join(f"{n(v)} {k}" for k, v in sorted(report.removed.items()) if v) or "nothing"
+    click.echo(f"Erased {report.subject}: removed {removed}")
+    if report.redacted:
+        click.echo("  redacted mentions in " + ", ".join(
+            f"{n(v)} {k}" for k, v in sorted(report.redacted.items())))
+    for path in report.files:
+        click.echo(f"  deleted export {path}")
+    click.echo("  recorded (as a keyed hash) so later collection will not bring it back")
+
+
 def _safe_url(url: str) -> str:
     """The database URL without its password, for printing."""
     from sqlalchemy.engine import make_url
@@ -319,8 +374,18 @@ def _safe_url(url: str) -> str:
 
 
 def register(command: click.Command) -> None:
-    """Later stages (score, rank, detect, collect, dashboard...) attach their commands here."""
+    """Commands that live with their feature (collect, listen, dashboard...) attach here."""
     main.add_command(command)
+
+
+def _register_features() -> None:
+    from listener.collectors.commands import collect, listen
+
+    register(collect)
+    register(listen)
+
+
+_register_features()
 
 
 if __name__ == "__main__":

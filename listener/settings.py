@@ -54,6 +54,9 @@ class Settings:
     reddit_client_id: str = ""
     reddit_client_secret: Secret = _secret()
     reddit_user_agent: str = "undertow/0.1 (social listening)"
+    x_backfill_hours: str = ""  # how far back a brand's first X search looks (empty: 7 days)
+    reddit_subreddits: str = ""  # comma-separated: limit brand searches to these
+    reddit_watch: str = ""  # comma-separated: collect every new post and comment here
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_user: str = ""
@@ -62,6 +65,12 @@ class Settings:
     smtp_from: str = "undertow@localhost"
     smtp_ca_file: str = ""  # a CA bundle for a server with a private certificate
     alert_recipients: str = ""
+    retention_days: int = 365  # 0 keeps posts forever
+    # UNDERTOW_RETENTION_DAYS_<PLATFORM>=N overrides retention_days for one platform.
+    retention_overrides: dict[str, int] = field(default_factory=dict)
+    pseudonymise: bool = False
+    pseudonym_threshold: int = 5000  # followers at which an account counts as public
+    pseudonym_key: Secret = _secret()
 
     @property
     def db_url(self) -> str:
@@ -85,11 +94,20 @@ class Settings:
                 values[f.name] = Secret(raw)
             elif f.name in ("home", "shared_data"):
                 values[f.name] = Path(raw).expanduser()
-            elif f.name.endswith("_port"):
+            elif f.name.endswith(("_port", "_days", "_threshold")):
                 values[f.name] = int(raw)
+            elif f.name == "pseudonymise":
+                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
             else:
                 values[f.name] = raw
+        prefix = "UNDERTOW_RETENTION_DAYS_"
+        values["retention_overrides"] = {
+            k[len(prefix):].lower(): int(v) for k, v in merged.items() if k.startswith(prefix) and v
+        }
         return cls(**values)
+
+    def retention_for(self, platform: str) -> int:
+        return self.retention_overrides.get(platform, self.retention_days)
 
     def secret_values(self) -> list[str]:
         """The secret values that are set: used by tests and log filters to prove none leaks."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from listener.mapping import reddit
 from listener.importers.base import ImportFormat
+from listener.mapping import reddit
 from listener.mapping.report import MapReport
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from listener.mapping.text import as_int, clean_text, parse_time
 from listener.mapping.report import MapReport
+from listener.mapping.text import as_int, clean_text, parse_time
 from listener.post import Author, Batch, Interaction, Post, utcnow
 
 PLATFORM = "reddit"

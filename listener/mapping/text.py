@@ -20,7 +20,7 @@ def clean_text(text: str | None) -> tuple[str, bool]:
     return fixed, fixed != text
 
 
-def parse_time(value: str | int | float | None) -> datetime | None:
+def parse_time(value: str | float | None) -> datetime | None:
     """ISO 8601 (with Z), unix seconds, or the few formats our sources use; always aware UTC."""
     if value is None or value == "":
         return None

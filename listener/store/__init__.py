@@ -6,6 +6,7 @@ back plain data (normalised types, dicts, tuples), so the libraries never see a 
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -14,13 +15,23 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 
 from listener.errors import ConfigError, NotFoundError
 from listener.post import Batch, utcnow
+from listener.privacy import drop_erased, pseudonymise
 from listener.query import Query
 from listener.store import db, schema
 from listener.store.writer import WriteResult, write_batch
 
-__all__ = ["Store", "WriteResult", "Brand"]
+__all__ = ["Brand", "Privacy", "Store", "WriteResult"]
 
 _RETAG_PAGE = 5000
+
+
+@dataclass(frozen=True)
+class Privacy:
+    """Opt-in pseudonymisation; the key comes from the environment, never the database."""
+
+    pseudonymise: bool = False
+    threshold: int = 5000
+    key: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -33,19 +44,23 @@ class Brand:
 
 
 class Store:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, privacy: Privacy | None = None) -> None:
         self.engine = engine
+        self.privacy = privacy or Privacy()
+        if self.privacy.pseudonymise and not self.privacy.key:
+            raise ConfigError("Pseudonymisation needs a key: set UNDERTOW_PSEUDONYM_KEY")
         self._matcher: Callable[[str], list[int]] | None = None
+        self._erased: dict | None = None
 
     @classmethod
-    def open(cls, url: str) -> Store:
+    def open(cls, url: str, privacy: Privacy | None = None) -> Store:
         engine = db.create(url)
         try:
             db.migrate(engine)
         except Exception as exc:
             engine.dispose()
             raise ConfigError(f"Cannot open the database ({type(exc).__name__}): {exc}") from exc
-        return cls(engine)
+        return cls(engine, privacy)
 
     @property
     def dialect(self) -> str:
@@ -56,10 +71,40 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------------
 
+    def erasure_key(self) -> bytes:
+        """The pseudonym key if set, else a random per-store salt kept in meta."""
+        if self.privacy.key:
+            return self.privacy.key
+        salt = self.get_meta("erasure_salt")
+        if salt is None:
+            salt = secrets.token_hex(16)
+            self.set_meta({"erasure_salt": salt})
+        return salt.encode()
+
+    def forget_erasures(self) -> None:
+        self._erased = None
+
+    def _erasures(self) -> dict:
+        if self._erased is None:
+            e = schema.erasures
+            with self.engine.connect() as conn:
+                self._erased = {r.subject_hash: db.as_utc(r.erased_at)
+                                for r in conn.execute(select(e))}
+        return self._erased
+
+    def _prepare(self, batch: Batch) -> Batch:
+        erased = self._erasures()
+        if erased:
+            batch, _ = drop_erased(batch, erased, self.erasure_key())
+        if self.privacy.pseudonymise:
+            batch = pseudonymise(batch, self.privacy.key, self.privacy.threshold)
+        return batch
+
     def write(self, batch: Batch) -> WriteResult:
         """Upsert a batch in one transaction, tagging posts with the brands they match."""
         if not (batch.posts or batch.authors or batch.interactions):
             return WriteResult()
+        batch = self._prepare(batch)
         matcher = self.brand_matcher()
         with self.engine.begin() as conn:
             return write_batch(conn, batch, matcher)
@@ -168,6 +213,7 @@ class Store:
 
     def write_with_cursor(self, batch: Batch, collector: str, query_key: str, value: str) -> WriteResult:
         """Commit a batch and its cursor together: a crash never advances past unsaved posts."""
+        batch = self._prepare(batch)
         with self.engine.begin() as conn:
             result = write_batch(conn, batch, self.brand_matcher()) if len(batch) or batch.authors \
                 else WriteResult()

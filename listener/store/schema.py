@@ -203,6 +203,26 @@ alert_notifications = Table(
 )
 Index("ix_alert_notifications_status", alert_notifications.c.status)
 
+# What was erased and when, by a keyed hash only: a later collection must not bring it back.
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("subject_hash", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),  # author | post
+    Column("erased_at", DateTime(timezone=True), nullable=False),
+)
+
+# Long-term trends survive retention without personal data: counts only.
+daily_brand_sentiment = Table(
+    "daily_brand_sentiment",
+    metadata,
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD (UTC)
+    Column("brand_id", Integer, ForeignKey("brands.id", ondelete="CASCADE"), primary_key=True),
+    Column("platform", String(32), primary_key=True),
+    Column("label", String(16), primary_key=True),  # negative | neutral | positive | unscored
+    Column("posts", Integer, nullable=False),
+)
+
 # Small key/value facts about the store itself, e.g. that it holds the simulated demo.
 meta = Table(
     "meta",

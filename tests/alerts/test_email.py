@@ -135,8 +135,9 @@ def test_wrong_password_is_reported_not_logged(sqlite_store, smtp_server, monkey
 
 
 def test_starttls_with_a_private_ca(sqlite_store, tmp_path):
-    from aiosmtpd.controller import Controller as TLSController
     import ssl
+
+    from aiosmtpd.controller import Controller as TLSController
 
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",

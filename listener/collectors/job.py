@@ -1,0 +1,340 @@
+"""The collect and listen jobs: collectors -> store, one page and its cursor per transaction.
+
+This is the only place that commits what collectors fetch. Each page is written together with
+the cursor value that is true once it is saved (`Store.write_with_cursor`), so a crash, kill or
+Ctrl-C at any point loses nothing already saved and the next run resumes exactly there.
+A stop request (Ctrl-C, SIGTERM) is honoured between pages: the page in hand is committed first.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from listener.collectors import registry
+from listener.collectors.base import Collector, Page
+from listener.collectors.retry import RetryPolicy, Stopped
+from listener.errors import AuthError, ConfigError, UndertowError
+from listener.settings import Settings
+from listener.store import Brand, Store
+
+__all__ = [
+    "SourceResult",
+    "Summary",
+    "UnitResult",
+    "build_collectors",
+    "collect",
+    "listen",
+    "run_pass",
+    "stop_on_signals",
+]
+
+log = logging.getLogger(__name__)
+Echo = Callable[[str], None]
+
+
+def n(value: int) -> str:
+    return f"{value:,}"
+
+
+@dataclass
+class UnitResult:
+    label: str
+    fetched: int = 0
+    inserted: int = 0
+    updated: int = 0
+    skipped: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class SourceResult:
+    name: str
+    title: str
+    units: list[UnitResult] = field(default_factory=list)
+    error: str | None = None  # the whole source stopped (credentials refused)
+    rate_limited: int = 0
+    waited: float = 0.0
+
+    @property
+    def inserted(self) -> int:
+        return sum(u.inserted for u in self.units)
+
+    @property
+    def fetched(self) -> int:
+        return sum(u.fetched for u in self.units)
+
+    @property
+    def skipped(self) -> list[str]:
+        return [s for u in self.units for s in u.skipped]
+
+    @property
+    def failures(self) -> list[str]:
+        own = [self.error] if self.error else []
+        return own + [f"{u.label}: {u.error}" for u in self.units if u.error]
+
+
+@dataclass
+class Summary:
+    sources: list[SourceResult] = field(default_factory=list)
+    seconds: float = 0.0
+    stopped: bool = False
+
+    @property
+    def inserted(self) -> int:
+        return sum(s.inserted for s in self.sources)
+
+    @property
+    def fetched(self) -> int:
+        return sum(s.fetched for s in self.sources)
+
+    @property
+    def failures(self) -> list[str]:
+        return [f"{s.title}: {f}" for s in self.sources for f in s.failures]
+
+    def lines(self) -> list[str]:
+        per = ", ".join(f"{s.title} {n(s.inserted)}" for s in self.sources) or "no sources"
+        head = "Stopped" if self.stopped else "Done"
+        out = [f"{head}: {n(self.inserted)} new posts ({n(self.fetched)} fetched) in "
+               + f"{self.seconds:,.1f} s: {per}"]
+        for s in self.sources:
+            if s.rate_limited:
+                out.append(f"  {s.title}: waited {s.waited:,.0f} s on {n(s.rate_limited)} "
+                           "rate-limit resets")
+            if s.skipped:
+                out.append(f"  {s.title}: {n(len(s.skipped))} items skipped or incomplete "
+                           "(malformed, withheld by the API, or not loadable), e.g. "
+                           + "; ".join(s.skipped[:3]))
+        out += [f"  failed: {f}" for f in self.failures]
+        return out
+
+
+def build_collectors(settings: Settings, platforms: Sequence[str], echo: Echo,
+                     stop: threading.Event) -> list[Collector]:
+    """The named collectors (all registered ones when none are named), ready to run.
+
+    A source asked for by name must be configured; when none are named, unconfigured sources
+    are skipped with a note saying what to set.
+    """
+    names = list(platforms) or registry.available()
+    built: list[Collector] = []
+    missing: list[str] = []
+    for name in names:
+        cls = registry.load(name)
+        policy = RetryPolicy(cls.title, cls.classify, notify=echo, stop=stop)
+        try:
+            built.append(cls.from_settings(settings, policy))
+        except ConfigError as exc:
+            if platforms:
+                raise
+            missing.append(f"{cls.title}: {exc}")
+    if not built:
+        raise ConfigError("No source is configured:\n  " + "\n  ".join(missing))
+    for note in missing:
+        echo(f"Skipped {note}")
+    return built
+
+
+def _brands(store: Store, names: Sequence[str]) -> list[Brand]:
+    return [store.brand(name) for name in names] if names else store.brands()
+
+
+def run_pass(store: Store, collector: Collector, brands: Sequence[Brand], echo: Echo,
+             stop: threading.Event, *, brand_filter: bool = False) -> SourceResult:
+    """One pass of one source over its units; credentials refused stop the source."""
+    result = SourceResult(collector.name, collector.title)
+    policy = collector.policy
+    waited, limited = policy.waited, policy.rate_limited
+    try:
+        units = collector.units(brands, brand_filter=brand_filter)
+        if not units:
+            echo(f"{collector.title}: nothing to collect: no brands yet "
+                 "(undertow brand add NAME --query '...')")
+        for unit in units:
+            if stop.is_set():
+                break
+            ur = UnitResult(unit.label)
+            result.units.append(ur)
+            echo(f"{collector.title}: {unit.label} ...")
+            try:
+                for page in collector.fetch(unit, store.get_cursor(collector.name, unit.key)):
+                    _commit(store, collector, unit.key, page, ur)
+                    if page.fetched:
+                        echo(f"{collector.title}: {unit.label}: {n(ur.fetched)} fetched, "
+                             f"{n(ur.inserted)} new so far")
+                    if stop.is_set():
+                        break
+            except AuthError:
+                raise
+            except UndertowError as exc:
+                ur.error = str(exc)
+                echo(f"{collector.title}: {unit.label}: failed: {exc}")
+                continue
+            echo(f"{collector.title}: {unit.label}: {n(ur.inserted)} new, {n(ur.updated)} "
+                 "already stored")
+    except AuthError as exc:
+        result.error = str(exc)
+        echo(f"{collector.title}: stopped: {exc}")
+    except Stopped:
+        pass
+    result.waited = policy.waited - waited
+    result.rate_limited = policy.rate_limited - limited
+    return result
+
+
+def _commit(store: Store, collector: Collector, key: str | None, page: Page,
+            ur: UnitResult) -> None:
+    if page.cursor is not None and key is not None:
+        written = store.write_with_cursor(page.batch, collector.name, key, page.cursor)
+    else:
+        written = store.write(page.batch)
+    ur.fetched += page.fetched
+    ur.inserted += written.inserted
+    ur.updated += written.updated
+    for item in page.report.skipped:
+        log.warning("%s %s: skipped %s", collector.title, ur.label, item)
+    ur.skipped += page.report.skipped
+
+
+def collect(store: Store, settings: Settings, *, platforms: Sequence[str] = (),
+            brand_names: Sequence[str] = (), echo: Echo = print,
+            stop: threading.Event | None = None) -> Summary:
+    """One pass over every selected source."""
+    stop = stop or threading.Event()
+    started = time.monotonic()
+    brands = _brands(store, brand_names)
+    collectors = build_collectors(settings, platforms, echo, stop)
+    summary = Summary()
+    for collector in collectors:
+        if stop.is_set():
+            break
+        summary.sources.append(run_pass(store, collector, brands, echo, stop,
+                                        brand_filter=bool(brand_names)))
+    summary.seconds = time.monotonic() - started
+    summary.stopped = stop.is_set()
+    return summary
+
+
+def listen(store: Store, settings: Settings, *, platforms: Sequence[str] = (),
+           intervals: dict[str, float] | None = None, stream: bool = False,
+           echo: Echo = print, stop: threading.Event | None = None) -> Summary:
+    """Collect on a schedule (and, with `stream`, from live streams) until `stop` is set.
+
+    Each pass reads the brands afresh, so a brand added meanwhile is collected from the next
+    pass on; stream rules are synced when listening starts.
+    """
+    stop = stop or threading.Event()
+    started = time.monotonic()
+    brands = store.brands()
+    collectors = build_collectors(settings, platforms, echo, stop)
+    totals = {c.name: SourceResult(c.name, c.title) for c in collectors}
+    every = {c.name: float((intervals or {}).get(c.name, c.default_interval)) for c in collectors}
+    due = {c.name: started for c in collectors}
+    inbox: queue.Queue[tuple[Collector, Page | BaseException]] = queue.Queue()
+    streams = []
+    for c in collectors if stream else ():
+        if not c.can_stream:
+            echo(f"{c.title} has no live stream; it is polled every {every[c.name]:,.0f} s")
+            continue
+        streams.append(threading.Thread(target=_stream_worker, args=(c, brands, stop, inbox),
+                                        name=f"{c.name}-stream", daemon=True))
+        streams[-1].start()
+    by_name = {c.name: c for c in collectors}
+    while not stop.is_set() and (due or any(t.is_alive() for t in streams)):
+        name = min(due, key=due.__getitem__) if due else None
+        wait = due[name] - time.monotonic() if name else 1.0
+        if wait > 0:
+            _drain(store, inbox, totals, echo, stop, until=time.monotonic() + wait)
+            continue
+        result = run_pass(store, by_name[name], store.brands(), echo, stop)
+        _merge(totals[name], result)
+        if result.error:
+            del due[name]
+            continue
+        due[name] = time.monotonic() + every[name]
+        at = datetime.fromtimestamp(time.time() + every[name], UTC).strftime("%H:%M:%S UTC")
+        echo(f"{by_name[name].title}: {n(result.inserted)} new posts this pass; next pass at {at}")
+    _drain(store, inbox, totals, echo, stop, until=None)
+    return Summary(list(totals.values()), time.monotonic() - started, stopped=stop.is_set())
+
+
+def _merge(total: SourceResult, result: SourceResult) -> None:
+    total.units += result.units
+    total.error = result.error or total.error
+    total.rate_limited += result.rate_limited
+    total.waited += result.waited
+
+
+def _stream_worker(collector: Collector, brands: Sequence[Brand], stop: threading.Event,
+                   inbox: queue.Queue) -> None:
+    try:
+        collector.stream(brands, stop, lambda page: inbox.put((collector, page)))
+    except Stopped:
+        pass
+    except Exception as exc:  # noqa: BLE001 - the main loop owns the output and reports it
+        inbox.put((collector, exc))
+
+
+def _drain(store: Store, inbox: queue.Queue, totals: dict[str, SourceResult], echo: Echo,
+           stop: threading.Event, until: float | None) -> None:
+    """Commit streamed pages until `until` (None: only what is already queued) or a stop."""
+    while True:
+        timeout = None if until is None else until - time.monotonic()
+        if until is not None and (timeout <= 0 or stop.is_set()):
+            return
+        try:
+            if until is None:
+                collector, item = inbox.get_nowait()
+            else:
+                collector, item = inbox.get(timeout=min(timeout, 0.5))
+        except queue.Empty:
+            if until is None:
+                return
+            continue
+        total = totals[collector.name]
+        if isinstance(item, BaseException):
+            total.units.append(UnitResult("stream", error=str(item)))
+            if isinstance(item, AuthError):
+                total.error = str(item)
+            echo(f"{collector.title} stream stopped: {item}")
+            continue
+        unit = next((u for u in total.units if u.label == "stream" and not u.error), None)
+        if unit is None:
+            unit = UnitResult("stream")
+            total.units.append(unit)
+        before = unit.inserted
+        _commit(store, collector, None, item, unit)
+        added = unit.inserted - before
+        if added:
+            tags = f" ({', '.join(item.brands)})" if item.brands else ""
+            echo(f"{collector.title} stream: {n(added)} new post{'s' if added > 1 else ''}{tags}; "
+                 f"{n(unit.inserted)} so far")
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event, echo: Echo) -> Iterator[None]:
+    """First Ctrl-C or SIGTERM: finish the page in hand, commit, stop. A second Ctrl-C: abort."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame) -> None:
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        stop.set()
+        echo(f"Stopping after the current page is saved ({signal.Signals(signum).name}); "
+             "press Ctrl-C again to abort")
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

@@ -1,0 +1,201 @@
+"""Reddit through praw: search per brand, watched subreddits, full comment trees.
+
+Reddit listings run newest first and cannot start "after time T", so each unit's cursor is the
+`created_utc` of the newest thing a *finished* sweep saw. A sweep walks down from the newest item
+until it passes the cursor (less an overlap, since search indexes posts with a delay); pages are
+committed as they come, but the cursor moves only when the sweep ends. A killed sweep therefore
+restarts from the top and re-reads a few pages (cheap: listings hold at most ~1,000 items), and
+upserts make the re-read harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import praw
+import prawcore
+from praw.exceptions import RedditAPIException
+
+from listener.collectors.base import Collector, Page, Unit
+from listener.collectors.retry import Fault, RetryPolicy
+from listener.errors import AuthError, ConfigError, SourceError
+from listener.mapping.praw_objects import map_praw
+from listener.post import Batch, utcnow
+from listener.query import Query
+from listener.settings import Settings
+from listener.store import Brand
+
+__all__ = ["RedditCollector"]
+
+log = logging.getLogger(__name__)
+
+ENV_ID = "UNDERTOW_REDDIT_CLIENT_ID"
+ENV_SECRET = "UNDERTOW_REDDIT_CLIENT_SECRET"
+ENV_AGENT = "UNDERTOW_REDDIT_USER_AGENT"
+_END = object()
+_LISTING_PAGE = 100  # what praw asks for per request
+
+
+def _names(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    """'a, r/b' or ['a', 'b'] -> ('a', 'b')."""
+    items = value.split(",") if isinstance(value, str) else (value or ())
+    return tuple(n.strip().removeprefix("r/") for n in items if n.strip())
+
+
+class RedditCollector(Collector):
+    name = "reddit"
+    title = "Reddit"
+    env_vars = (ENV_ID, ENV_SECRET, ENV_AGENT)
+    # OAuth clients get about 100 requests a minute; a comment tree costs one or more each.
+    default_interval = 300.0
+
+    def __init__(self, reddit: praw.Reddit, policy: RetryPolicy, *,
+                 subreddits: Sequence[str] = (), watch: Sequence[str] = (),
+                 max_items: int = 1000, max_threads: int = 100, more_limit: int = 32,
+                 overlap: float = 3600.0, clock: Callable[[], datetime] = utcnow) -> None:
+        self.reddit = reddit
+        self.policy = policy
+        self.subreddits = tuple(subreddits)
+        self.watch = tuple(watch)
+        self.max_items = max_items
+        self.max_threads = max_threads
+        self.more_limit = more_limit
+        self.overlap = overlap
+        self.clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: Settings, policy: RetryPolicy) -> RedditCollector:
+        missing = [env for env, value in ((ENV_ID, settings.reddit_client_id),
+                                          (ENV_SECRET, settings.reddit_client_secret.get()))
+                   if not value]
+        if missing:
+            raise ConfigError(f"Reddit needs app credentials: set {' and '.join(missing)} "
+                              "(reddit.com/prefs/apps > create app > type 'script')")
+        reddit = praw.Reddit(
+            client_id=settings.reddit_client_id,
+            client_secret=settings.reddit_client_secret.get(),
+            user_agent=settings.reddit_user_agent,
+            check_for_updates=False,
+            check_for_async=False,
+        )
+        return cls(reddit, policy, subreddits=_names(settings.reddit_subreddits),
+                   watch=_names(settings.reddit_watch))
+
+    @staticmethod
+    def classify(exc: BaseException) -> Fault | None:
+        if isinstance(exc, prawcore.TooManyRequests):
+            headers = exc.response.headers
+            wait = headers.get("x-ratelimit-reset") or exc.retry_after
+            return Fault("rate_limit", "429 Too Many Requests",
+                         time.time() + float(wait) if wait else None)
+        if isinstance(exc, prawcore.ServerError | prawcore.RequestException | prawcore.BadJSON):
+            return Fault("transient", str(exc))
+        if isinstance(exc, prawcore.OAuthException | prawcore.InvalidToken) or (
+                isinstance(exc, prawcore.ResponseException)
+                and exc.response.status_code == 401):
+            return Fault("auth", f"Reddit refused the app credentials ({exc}): set {ENV_ID} and "
+                                 f"{ENV_SECRET} to a 'script' app's id and secret")
+        if isinstance(exc, prawcore.Redirect):
+            return Fault("fatal", "no such subreddit")
+        if isinstance(exc, prawcore.NotFound):
+            return Fault("fatal", "404 Not Found (deleted, or a banned subreddit)")
+        if isinstance(exc, prawcore.Forbidden):
+            return Fault("fatal", "403 Forbidden: a private, quarantined or banned subreddit")
+        if isinstance(exc, prawcore.ResponseException | RedditAPIException):
+            return Fault("fatal", str(exc))
+        return None
+
+    def units(self, brands: Sequence[Brand], *, brand_filter: bool = False) -> list[Unit]:
+        scope = "+".join(self.subreddits) or "all"
+        where = f" in r/{scope}" if self.subreddits else ""
+        units = [Unit(key=f"search:{scope}:{b.query}", label=f"search {b.name}{where}",
+                      brand=b.name, params={"kind": "search", "scope": scope, "query": b.query})
+                 for b in brands]
+        if not brand_filter:
+            for sub in self.watch:
+                units.append(Unit(f"new:{sub}", f"r/{sub} new submissions",
+                                  params={"kind": "new", "sub": sub}))
+                units.append(Unit(f"comments:{sub}", f"r/{sub} new comments",
+                                  params={"kind": "comments", "sub": sub}))
+        return units
+
+    def fetch(self, unit: Unit, cursor: str | None) -> Iterator[Page]:
+        since = float(json.loads(cursor)["since"]) if cursor else None
+        p = unit.params
+        if p["kind"] == "search":
+            listing = self.reddit.subreddit(p["scope"]).search(
+                Query(p["query"]).to_reddit(), sort="new", syntax="lucene", time_filter="all",
+                limit=self.max_items)
+        elif p["kind"] == "new":
+            listing = self.reddit.subreddit(p["sub"]).new(limit=self.max_items)
+        else:
+            listing = self.reddit.subreddit(p["sub"]).comments(limit=self.max_items)
+        newest = since
+        threads = 0
+        chunk: list[Any] = []
+        for thing in self._walk(listing, since, unit.label):
+            created = vars(thing).get("created_utc")
+            if isinstance(created, int | float):  # a malformed one is skipped by the mapper
+                newest = created if newest is None else max(newest, created)
+            if p["kind"] != "search":
+                chunk.append(thing)
+                if len(chunk) == _LISTING_PAGE:
+                    yield self._page(chunk, cursor)
+                    chunk = []
+                continue
+            comments, problem = self._tree(thing)
+            page = self._page([thing, *comments], cursor)
+            if problem:
+                page.report.skipped.append(f"t3 {thing.id}: {problem}")
+            yield page
+            threads += 1
+            if threads >= self.max_threads:
+                log.info("Reddit %s: thread cap (%d) reached", unit.label, self.max_threads)
+                break
+        if chunk:
+            yield self._page(chunk, cursor)
+        if newest is not None and newest != since:
+            yield Page(Batch(), cursor=json.dumps({"since": newest}))
+
+    def _walk(self, listing: Iterator[Any], since: float | None, what: str) -> Iterator[Any]:
+        """The listing's items down to the cursor (less the overlap); each request retried."""
+        floor = None if since is None else since - self.overlap
+        while True:
+            thing = self.policy.call(lambda: next(listing, _END), what)
+            if thing is _END:
+                return
+            created = vars(thing).get("created_utc")
+            if floor is not None and isinstance(created, int | float) and created < floor:
+                return
+            yield thing
+
+    def _tree(self, submission: Any) -> tuple[list[Any], str | None]:
+        """The comments of a submission, resolving up to `more_limit` "load more" stubs.
+
+        A tree that fails to load (after retries) keeps what did load, and the submission is
+        kept either way: one broken thread must not cost the rest of the sweep.
+        """
+        what = f"comments of {submission.id}"
+        try:
+            forest = self.policy.call(lambda: submission.comments, what)
+        except AuthError:
+            raise
+        except SourceError as exc:
+            return [], f"comment tree not fetched: {exc}"
+        problem = None
+        try:
+            self.policy.call(lambda: forest.replace_more(limit=self.more_limit), what)
+        except AuthError:
+            raise
+        except SourceError as exc:
+            problem = f"some 'load more' comments not fetched: {exc}"
+        return [c for c in forest.list() if isinstance(c, praw.models.Comment)], problem
+
+    def _page(self, things: list[Any], cursor: str | None) -> Page:
+        batch, report = map_praw(things, collected_at=self.clock())
+        return Page(batch, report, cursor, fetched=len(things))

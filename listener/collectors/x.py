@@ -1,0 +1,299 @@
+"""X (Twitter) API v2 through tweepy: recent search per brand, and the filtered stream.
+
+Search walks newest to oldest in pages. Its cursor records what is safely stored:
+`since_id` (everything up to it is saved) and, while a sweep is still in progress (a kill, or the
+per-pass page cap), `until_id` (the oldest tweet saved so far) and `newest_id` (where the next
+sweep starts once this one is done). A resumed run asks for `since_id < id < until_id`, so a kill
+mid-sweep neither loses the older tweets nor refetches the ones already saved, and every read
+counts against a paid monthly quota, so refetching matters.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+import tweepy
+
+from listener.collectors.base import Collector, Page, Unit
+from listener.collectors.retry import Fault, RetryPolicy
+from listener.errors import AuthError, ConfigError, QueryError
+from listener.mapping.report import MapReport
+from listener.mapping.x import map_page
+from listener.post import Batch, utcnow
+from listener.query import Query
+from listener.settings import Settings
+from listener.store import Brand
+
+__all__ = ["EXPANSIONS", "TWEET_FIELDS", "USER_FIELDS", "SearchCursor", "XCollector"]
+
+log = logging.getLogger(__name__)
+
+ENV = "UNDERTOW_X_BEARER_TOKEN"
+# What reach and the graph need: the author, referenced tweets and their authors, mentions,
+# public metrics of tweets and users.
+EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id",
+              "entities.mentions.username", "in_reply_to_user_id"]
+TWEET_FIELDS = ["author_id", "conversation_id", "created_at", "entities", "in_reply_to_user_id",
+                "lang", "public_metrics", "referenced_tweets"]
+USER_FIELDS = ["created_at", "name", "public_metrics", "username", "verified"]
+_ID_IN_LINE = re.compile(rb'"id"\s*:\s*"(\d+)"')
+
+
+class _MaskTokens(logging.Filter):
+    """tweepy logs each request's headers at DEBUG, bearer token included: mask the token."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tokens: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if any(token in text for token in self.tokens):
+            for token in self.tokens:
+                text = text.replace(token, "***")
+            record.msg, record.args = text, ()
+        return True
+
+
+_MASK = _MaskTokens()
+logging.getLogger("tweepy.client").addFilter(_MASK)
+
+
+def _newer(a: str | None, b: str | None) -> str | None:
+    """The larger of two tweet ids (ids are time-ordered snowflakes)."""
+    if not a or not b:
+        return a or b
+    return a if int(a) >= int(b) else b
+
+
+@dataclass(frozen=True)
+class SearchCursor:
+    since_id: str | None = None
+    until_id: str | None = None
+    newest_id: str | None = None
+
+    def dump(self) -> str:
+        return json.dumps({k: v for k, v in asdict(self).items() if v}, sort_keys=True)
+
+    @classmethod
+    def load(cls, value: str | None) -> SearchCursor:
+        return cls(**json.loads(value)) if value else cls()
+
+
+class _Stream(tweepy.StreamingClient):
+    """tweepy's stream with its own retry loop cut short: every drop returns to our loop,
+    which waits per RetryPolicy and reconnects, so backoff lives in one place."""
+
+    def __init__(self, token: str, on_line: Callable[[bytes], None], stop: threading.Event) -> None:
+        super().__init__(token, return_type=requests.Response, wait_on_rate_limit=False)
+        self._on_line = on_line
+        self._stop = stop
+        self.status: int | str | None = None
+        self.exception: Exception | None = None
+        self.received = 0
+
+    def on_data(self, raw_data: bytes) -> None:
+        self.received += 1
+        self._on_line(raw_data)
+        if self._stop.is_set():
+            self.disconnect()
+
+    def on_keep_alive(self) -> None:
+        if self._stop.is_set():
+            self.disconnect()
+
+    def on_request_error(self, status_code: int) -> None:
+        self.status = status_code
+        self.disconnect()
+
+    def on_connection_error(self) -> None:
+        self.status = "connection error"
+        self.disconnect()
+
+    def on_closed(self, response: requests.Response) -> None:
+        self.status = "closed by X"
+        self.disconnect()
+
+    def on_exception(self, exception: Exception) -> None:
+        self.exception = exception
+
+
+class XCollector(Collector):
+    name = "x"
+    title = "X"
+    env_vars = (ENV,)
+    # Recent search allows 450 requests / 15 min per app, but paid tiers cap tweets read per
+    # month; a quarter-hour keeps a brand current without spending the cap on empty polls.
+    default_interval = 900.0
+    can_stream = True
+
+    def __init__(self, bearer_token: str, policy: RetryPolicy, *, max_results: int = 100,
+                 max_pages: int = 10, backfill_hours: float = 0,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        _MASK.tokens.add(bearer_token)
+        self.bearer_token = bearer_token
+        self.policy = policy
+        self.max_results = max_results
+        self.max_pages = max_pages
+        self.backfill_hours = backfill_hours
+        self.clock = clock
+        self.client = tweepy.Client(bearer_token=bearer_token, return_type=requests.Response,
+                                    wait_on_rate_limit=False)
+        self._reset_at: float | None = None  # set when the last response said "0 left"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, policy: RetryPolicy) -> XCollector:
+        token = settings.x_bearer_token.get()
+        if not token:
+            raise ConfigError(f"X needs an app bearer token: set {ENV} (developer.x.com > your "
+                              "project's app > Keys and tokens > Bearer Token)")
+        return cls(token, policy, backfill_hours=float(settings.x_backfill_hours or 0))
+
+    @staticmethod
+    def classify(exc: BaseException) -> Fault | None:
+        if isinstance(exc, tweepy.TooManyRequests):
+            return Fault("rate_limit", "429 Too Many Requests", exc.reset_time)
+        if isinstance(exc, tweepy.TwitterServerError):
+            return Fault("transient", str(exc).splitlines()[0])
+        if isinstance(exc, tweepy.Unauthorized):
+            return Fault("auth", f"X refused the bearer token (401 Unauthorized): set {ENV} to a "
+                                 "valid app bearer token")
+        if isinstance(exc, tweepy.Forbidden):
+            detail = "; ".join(exc.api_messages) or "403 Forbidden"
+            return Fault("auth", f"X refused access ({detail}): check the access level of the "
+                                 f"app whose token is in {ENV}")
+        if isinstance(exc, tweepy.HTTPException):
+            return Fault("fatal", str(exc).replace("\n", " "))
+        if isinstance(exc, requests.JSONDecodeError):
+            return Fault("transient", "truncated or invalid JSON response")
+        if isinstance(exc, requests.ConnectionError | requests.Timeout
+                      | requests.exceptions.ChunkedEncodingError):
+            return Fault("transient", f"connection problem ({type(exc).__name__})")
+        return None
+
+    # -- recent search ----------------------------------------------------------------------
+
+    def units(self, brands: Sequence[Brand], *, brand_filter: bool = False) -> list[Unit]:
+        return [Unit(key=f"search:{b.query}", label=f"search {b.name}", brand=b.name,
+                     params={"query": b.query}) for b in brands]
+
+    def fetch(self, unit: Unit, cursor: str | None) -> Iterator[Page]:
+        state = SearchCursor.load(cursor)
+        params: dict[str, Any] = {
+            "query": Query(unit.params["query"]).to_x(),
+            "max_results": self.max_results,
+            "expansions": EXPANSIONS,
+            "tweet_fields": TWEET_FIELDS,
+            "user_fields": USER_FIELDS,
+        }
+        if state.since_id:
+            params["since_id"] = state.since_id
+        elif self.backfill_hours:
+            params["start_time"] = self.clock() - timedelta(hours=self.backfill_hours)
+        if state.until_id:
+            params["until_id"] = state.until_id
+        for page_no in range(self.max_pages):
+            body = self.policy.call(lambda: self._search(params), unit.label)
+            meta = body.get("meta") or {}
+            batch, report = map_page(body, collected_at=self.clock())
+            newest = _newer(state.newest_id, meta.get("newest_id"))
+            token = meta.get("next_token")
+            if token:
+                state = SearchCursor(state.since_id, meta.get("oldest_id") or state.until_id,
+                                     newest)
+            else:
+                state = SearchCursor(since_id=newest or state.since_id)
+            data = body.get("data") or []
+            yield Page(batch, report, state.dump(), fetched=len(data))
+            if not token:
+                return
+            params["next_token"] = token
+        log.info("X %s: page cap (%d) reached; the next pass continues the sweep",
+                 unit.label, self.max_pages)
+
+    def _search(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self._reset_at is not None:
+            reset_at, self._reset_at = self._reset_at, None
+            self.policy.wait_until(reset_at, "search")
+        response = self.client.search_recent_tweets(**params)
+        if response.headers.get("x-rate-limit-remaining") == "0":
+            self._reset_at = float(response.headers.get("x-rate-limit-reset") or 0) or None
+        body = response.json()
+        body.pop("__twarc", None)  # never sent by X; only twarc-saved files have it
+        return body
+
+    # -- filtered stream --------------------------------------------------------------------
+
+    def sync_rules(self, brands: Sequence[Brand]) -> None:
+        """Make the app's stream rules exactly one per brand (tag = brand name)."""
+        rules_client = tweepy.StreamingClient(self.bearer_token, return_type=requests.Response,
+                                              wait_on_rate_limit=False)
+        desired: set[tuple[str, str]] = set()
+        for b in brands:
+            try:
+                desired.add((Query(b.query).to_x(), b.name))
+            except QueryError as exc:
+                self.policy.notify(f"X stream: brand {b.name} left out: {exc}")
+        body = self.policy.call(lambda: rules_client.get_rules().json(), "stream rules")
+        existing = {(r["value"], r.get("tag")): r["id"] for r in body.get("data") or []}
+        stale = [rule_id for key, rule_id in existing.items() if key not in desired]
+        missing = sorted(desired - existing.keys())
+        if stale:
+            self.policy.call(lambda: rules_client.delete_rules(stale).json(), "stream rules")
+        if missing:
+            added = self.policy.call(
+                lambda: rules_client.add_rules(
+                    [tweepy.StreamRule(value=v, tag=t) for v, t in missing]).json(),
+                "stream rules")
+            for err in added.get("errors") or []:
+                self.policy.notify(f"X refused a stream rule: {err.get('value', '?')}: "
+                                   f"{err.get('title') or err.get('details') or err}")
+        log.info("X stream rules: %d kept, %d removed, %d added",
+                 len(existing) - len(stale), len(stale), len(missing))
+
+    def stream(self, brands: Sequence[Brand], stop: threading.Event,
+               emit: Callable[[Page], None]) -> None:
+        self.sync_rules(brands)
+        attempt = 0
+        while not stop.is_set():
+            client = _Stream(self.bearer_token, lambda raw: emit(self._stream_page(raw)), stop)
+            self.policy.notify("X stream: connecting")
+            client.filter(expansions=EXPANSIONS, tweet_fields=TWEET_FIELDS, user_fields=USER_FIELDS)
+            if stop.is_set():
+                return
+            if client.exception is not None:  # a bug, not a network fault: do not loop on it
+                raise client.exception
+            if client.status in (401, 403):
+                raise AuthError(f"X refused the stream connection ({client.status}): set {ENV} "
+                                "to the bearer token of an app with filtered-stream access")
+            attempt = 0 if client.received else attempt + 1
+            kind = "rate_limit" if client.status == 429 else "transient"
+            self.policy.reconnect(Fault(kind, f"stream dropped ({client.status})"), attempt,
+                                  "stream")
+
+    def _stream_page(self, raw: bytes) -> Page:
+        try:
+            item = json.loads(raw)
+        except ValueError:
+            item = None
+        if isinstance(item, dict):
+            try:
+                batch, report = map_page(item, collected_at=self.clock())
+            except (AttributeError, KeyError, TypeError, ValueError):
+                item = None  # valid JSON, but not the shape of a tweet
+        if not isinstance(item, dict):
+            found = _ID_IN_LINE.search(raw)
+            tweet = found.group(1).decode() if found else "?"
+            start = raw[:60].decode("utf-8", "replace")
+            reason = f"tweet {tweet}: malformed stream line ({len(raw)} bytes): {start}"
+            return Page(Batch(), MapReport(skipped=[reason]), fetched=1)
+        tags = tuple(r["tag"] for r in item.get("matching_rules") or [] if r.get("tag"))
+        return Page(batch, report, fetched=1, brands=tags)
