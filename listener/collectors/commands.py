@@ -92,8 +92,12 @@ def listen(platforms: tuple[str, ...], intervals: tuple[str, ...], stream: bool)
     try:
         with job.stop_on_signals(stop, _stamped):
             _stamped("Listening; press Ctrl-C to stop")
+            from listener.jobs.pipeline import after_collect
+
             summary = job.listen(ctx.store, ctx.settings, platforms=platforms, intervals=every,
-                                 stream=stream, echo=_stamped, stop=stop)
+                                 stream=stream, echo=_stamped, stop=stop,
+                                 after_pass=lambda new: after_collect(ctx.store, ctx.settings,
+                                                                      new, _stamped))
     except UndertowError as exc:
         raise click.ClickException(str(exc)) from None
     # A long run meets transient failures that later passes made good; only a source that

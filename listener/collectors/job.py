@@ -224,11 +224,13 @@ def collect(store: Store, settings: Settings, *, platforms: Sequence[str] = (),
 
 def listen(store: Store, settings: Settings, *, platforms: Sequence[str] = (),
            intervals: dict[str, float] | None = None, stream: bool = False,
-           echo: Echo = print, stop: threading.Event | None = None) -> Summary:
+           echo: Echo = print, stop: threading.Event | None = None,
+           after_pass: Callable[[int], None] | None = None) -> Summary:
     """Collect on a schedule (and, with `stream`, from live streams) until `stop` is set.
 
     Each pass reads the brands afresh, so a brand added meanwhile is collected from the next
-    pass on; stream rules are synced when listening starts.
+    pass on; stream rules are synced when listening starts. `after_pass(new_posts)` runs the
+    downstream stages (scoring, ranking, detection, alert emails) after every pass.
     """
     stop = stop or threading.Event()
     started = time.monotonic()
@@ -258,6 +260,8 @@ def listen(store: Store, settings: Settings, *, platforms: Sequence[str] = (),
         if result.error:
             del due[name]
             continue
+        if after_pass is not None:
+            after_pass(result.inserted)
         due[name] = time.monotonic() + every[name]
         at = datetime.fromtimestamp(time.time() + every[name], UTC).strftime("%H:%M:%S UTC")
         echo(f"{by_name[name].title}: {n(result.inserted)} new posts this pass; next pass at {at}")
