@@ -23,11 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import create_engine, text
 
-from listener.importers import import_file  # noqa: E402
-from listener.post import Author, Batch, Interaction, Post  # noqa: E402
-from listener.store import Store  # noqa: E402
+from listener.importers import import_file
+from listener.post import Author, Batch, Interaction, Post
+from listener.store import Store
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

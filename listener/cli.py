@@ -70,7 +70,7 @@ def main(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
 @friendly
 def init(ctx: Context) -> None:
     """Create the database (or bring its schema up to date)."""
-    ctx.store  # opening applies the migrations
+    ctx.store.status()  # opening applies the migrations
     click.echo(f"Database ready: {_safe_url(ctx.settings.db_url)}")
 
 

@@ -200,7 +200,7 @@ class XCollector(Collector):
             params["start_time"] = self.clock() - timedelta(hours=self.backfill_hours)
         if state.until_id:
             params["until_id"] = state.until_id
-        for page_no in range(self.max_pages):
+        for _ in range(self.max_pages):
             body = self.policy.call(lambda: self._search(params), unit.label)
             meta = body.get("meta") or {}
             batch, report = map_page(body, collected_at=self.clock())
