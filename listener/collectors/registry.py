@@ -20,6 +20,9 @@ GROUP = "undertow.collectors"
 BUILTIN = (
     EntryPoint("x", "listener.collectors.x:XCollector", GROUP),
     EntryPoint("reddit", "listener.collectors.reddit:RedditCollector", GROUP),
+    EntryPoint("bluesky", "listener.collectors.bluesky:BlueskyCollector", GROUP),
+    EntryPoint("mastodon", "listener.collectors.mastodon:MastodonCollector", GROUP),
+    EntryPoint("news", "listener.collectors.news:NewsCollector", GROUP),
 )
 
 

@@ -51,6 +51,7 @@ class Store:
             raise ConfigError("Pseudonymisation needs a key: set UNDERTOW_PSEUDONYM_KEY")
         self._matcher: Callable[[str], list[int]] | None = None
         self._erased: dict | None = None
+        self._known_authors: set[int] = set()
 
     @classmethod
     def open(cls, url: str, privacy: Privacy | None = None) -> Store:
@@ -82,7 +83,9 @@ class Store:
         return salt.encode()
 
     def forget_erasures(self) -> None:
+        """Drop caches that deletions make stale (erasure list, authors known to be stored)."""
         self._erased = None
+        self._known_authors = set()
 
     def _erasures(self) -> dict:
         if self._erased is None:
@@ -105,9 +108,16 @@ class Store:
         if not (batch.posts or batch.authors or batch.interactions):
             return WriteResult()
         batch = self._prepare(batch)
-        matcher = self.brand_matcher()
         with self.engine.begin() as conn:
-            return write_batch(conn, batch, matcher)
+            result = write_batch(conn, batch, self.brand_matcher(), self._known_authors)
+        self._remember_authors(result)
+        return result
+
+    def _remember_authors(self, result: WriteResult) -> None:
+        """Authors of a committed batch are stored: later batches need not re-send their stubs."""
+        if len(self._known_authors) > 2_000_000:
+            self._known_authors = set()
+        self._known_authors.update(result.author_ids)
 
     # -- brands ----------------------------------------------------------------------------
 
@@ -215,9 +225,10 @@ class Store:
         """Commit a batch and its cursor together: a crash never advances past unsaved posts."""
         batch = self._prepare(batch)
         with self.engine.begin() as conn:
-            result = write_batch(conn, batch, self.brand_matcher()) if len(batch) or batch.authors \
-                else WriteResult()
+            result = write_batch(conn, batch, self.brand_matcher(), self._known_authors) \
+                if len(batch) or batch.authors else WriteResult()
             self.set_cursor(collector, query_key, value, conn)
+        self._remember_authors(result)
         return result
 
     def get_meta(self, key: str) -> str | None:

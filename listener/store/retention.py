@@ -100,4 +100,5 @@ def prune(store: Store, retention_for, platforms: list[str] | None = None,
             report.removed["influence_runs"] += conn.execute(
                 delete(r).where(r.c.created_at < oldest)).rowcount
             delete_orphan_authors(conn, report.removed)
+    store.forget_erasures()
     return report

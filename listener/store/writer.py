@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
@@ -26,6 +26,7 @@ class WriteResult:
     updated: int = 0
     authors: int = 0
     interactions: int = 0
+    author_ids: list[int] = field(default_factory=list, repr=False)
 
     def add(self, other: WriteResult) -> None:
         self.inserted += other.inserted
@@ -83,8 +84,12 @@ _INTERACTION_COLS = ("id", "platform", "kind", "source_author_id", "target_autho
                      "source_post_id", "target_post_id", "created_at")
 
 
-def _author_rows(batch: Batch, now, t, b) -> list[tuple]:
-    """Every author a post or interaction points at gets a row, even if only its id is known."""
+def _author_rows(batch: Batch, now, t, b, known: set[int]) -> tuple[list[tuple], list[tuple]]:
+    """(full records, stubs): every author a post or interaction points at gets a row.
+
+    A stub (only the id is known) is needed just once: `known` holds ids already committed, so
+    the same mentioned account is not re-sent on every page.
+    """
     rows: dict[int, tuple] = {}
     for a in batch.authors:
         rows[stable_id(a.platform, a.native_id)] = (
@@ -94,15 +99,22 @@ def _author_rows(batch: Batch, now, t, b) -> list[tuple]:
     for i in batch.interactions:
         refs.append((i.platform, i.source_author_native_id))
         refs.append((i.platform, i.target_author_native_id))
+    stubs: dict[int, tuple] = {}
     for platform, native in refs:
         key = stable_id(platform, native)
-        if key not in rows:
-            rows[key] = (key, platform, native, None, None, None, None, None, None, now)
-    return list(rows.values())
+        if key not in rows and key not in known and key not in stubs:
+            stubs[key] = (key, platform, native, None, None, None, None, None, None, now)
+    return list(rows.values()), list(stubs.values())
 
 
-def write_batch(conn: Connection, batch: Batch, brand_matcher=None) -> WriteResult:
-    """Upsert one batch inside the caller's transaction and tag its posts with matching brands."""
+def write_batch(conn: Connection, batch: Batch, brand_matcher=None,
+                known_authors: set[int] | None = None) -> WriteResult:
+    """Upsert one batch inside the caller's transaction and tag its posts with matching brands.
+
+    `known_authors` are ids surely stored already (their stubs are skipped); the result's
+    `author_ids` are what this batch wrote, for the caller to add once the transaction commits.
+    """
+    known = known_authors if known_authors is not None else set()
     engine = conn.engine
     now = to_db_time(engine, utcnow())
     sqlite = conn.dialect.name == "sqlite"
@@ -113,10 +125,12 @@ def write_batch(conn: Connection, batch: Batch, brand_matcher=None) -> WriteResu
     def b(v):
         return None if v is None else (int(v) if sqlite else bool(v))
 
-    author_rows = _author_rows(batch, now, t, b)
+    author_rows, stub_rows = _author_rows(batch, now, t, b, known)
     if author_rows:
         sql = _upsert_sql(conn, "authors", _AUTHOR_COLS, "id", _AUTHOR_UPDATE)
         conn.exec_driver_sql(sql, author_rows)
+    if stub_rows:
+        conn.exec_driver_sql(_upsert_sql(conn, "authors", _AUTHOR_COLS, "id", ""), stub_rows)
 
     # The last record of a post in one batch wins (the freshest engagement counts).
     keyed = {stable_id(p.platform, p.native_id): p for p in batch.posts}
@@ -163,7 +177,8 @@ def write_batch(conn: Connection, batch: Batch, brand_matcher=None) -> WriteResu
     return WriteResult(
         inserted=sum(1 for i in ids if i not in seen),
         updated=len(seen),
-        authors=len(author_rows),
+        authors=len(author_rows) + len(stub_rows),
+        author_ids=[r[0] for r in author_rows] + [r[0] for r in stub_rows],
         interactions=len(inter_rows),
     )
 

@@ -63,8 +63,8 @@ def test_killed_at_random_points_then_resumed_equals_a_clean_run(
     real_write = listener.store.write_batch
     kill_in_commit = {"countdown": None}
 
-    def dying_write(conn, batch, matcher):
-        result = real_write(conn, batch, matcher)
+    def dying_write(conn, batch, *args):
+        result = real_write(conn, batch, *args)
         if kill_in_commit["countdown"] is not None:
             kill_in_commit["countdown"] -= 1
             if kill_in_commit["countdown"] <= 0:
