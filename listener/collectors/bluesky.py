@@ -208,11 +208,12 @@ class BlueskyCollector(Collector):
         state = SearchCursor.load(cursor)
         queries = [Query(q) for q in unit.params["queries"]]
         budget = {"threads": self.max_threads, "reposts": self.max_reposts}
+        # The window is fixed for the sweep; the API's cursor is an offset into it.
+        window = {"q": unit.params["term"], "sort": "latest", "limit": self.max_results,
+                  "since": state.since, "until": state.until}
         api_cursor: str | None = None
         for _ in range(self.max_pages):
-            params = models.AppBskyFeedSearchPosts.Params(
-                q=unit.params["term"], sort="latest", limit=self.max_results, cursor=api_cursor,
-                since=state.since, until=state.until)
+            params = models.AppBskyFeedSearchPosts.Params(**window, cursor=api_cursor)
             body = self._query("app.bsky.feed.searchPosts", params, unit.label)
             views = [v for v in body.get("posts") or [] if isinstance(v, dict)]
             hits = [v for v in views if any(q.matches(_searchable(v)) for q in queries)]

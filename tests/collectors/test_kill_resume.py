@@ -101,8 +101,8 @@ def test_a_killed_commit_leaves_neither_posts_nor_cursor(tmp_path, x_api, make, 
     store = open_store(tmp_path / "u.db")
     real_write = listener.store.write_batch
 
-    def die_after_writing(conn, batch, matcher):
-        real_write(conn, batch, matcher)
+    def die_after_writing(conn, batch, *args):
+        real_write(conn, batch, *args)
         raise Killed("killed before commit")
 
     monkeypatch.setattr(listener.store, "write_batch", die_after_writing)
