@@ -231,6 +231,8 @@ class Report:
     error: str | None = None
 
     def lines(self) -> list[str]:
+        if self.error and not self.checked:
+            return [f"{self.title}: not checked: {self.error}"]
         removed = sum(self.removed.values())
         why = ", ".join(f"{r} {n(c)}" for r, c in self.removed.most_common())
         head = (f"{self.title}: checked {n(self.checked)} stored posts in {self.seconds:,.1f} s; "
@@ -347,7 +349,7 @@ def run(store: Store, settings: Settings, *, platform: str | None = None,
             if platform is not None:
                 raise
             reports.append(Report(name, cls.title, remaining=stored,
-                                  error=f"{n(stored)} stored posts not checked: {exc}"))
+                                  error=f"{exc} ({n(stored)} stored posts)"))
             continue
         checker = CHECKERS[name](collector, countries)
         reports.append(check_platform(store, checker, limit=limit, echo=echo, stop=stop))

@@ -22,6 +22,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _hash_id(platform: str, native_id: str) -> int:
+    digest = hashlib.blake2b(f"{platform}\x1f{native_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
 @lru_cache(maxsize=1 << 18)
 def stable_id(platform: str, native_id: str) -> int:
     """A 63-bit row id derived from (platform, native id).
@@ -29,9 +34,9 @@ def stable_id(platform: str, native_id: str) -> int:
     Deriving the key instead of asking the database for one lets bulk imports write posts,
     authors and interactions in one pass without looking ids up, and keeps ids stable across
     runs and across databases (influence scores of run N and N+1 refer to the same author).
+    Cached: the same authors and posts recur across pages.
     """
-    digest = hashlib.blake2b(f"{platform}\x1f{native_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") >> 1
+    return _hash_id(platform, native_id)
 
 
 @dataclass(slots=True)
@@ -108,7 +113,7 @@ class Interaction:
                 self.target_post_native_id or "",
             )
         )
-        return stable_id(self.platform, key)
+        return _hash_id(self.platform, key)  # unique per interaction: caching would only evict
 
 
 @dataclass(slots=True)

@@ -119,8 +119,16 @@ def write_batch(conn: Connection, batch: Batch, brand_matcher=None,
     now = to_db_time(engine, utcnow())
     sqlite = conn.dialect.name == "sqlite"
 
+    times: dict = {}
+
     def t(dt):
-        return None if dt is None else to_db_time(engine, dt)
+        # A post's time recurs in its interactions and brand tags: convert each once.
+        if dt is None:
+            return None
+        value = times.get(dt)
+        if value is None:
+            value = times[dt] = to_db_time(engine, dt)
+        return value
 
     def b(v):
         return None if v is None else (int(v) if sqlite else bool(v))
