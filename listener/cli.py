@@ -380,9 +380,11 @@ def register(command: click.Command) -> None:
 
 def _register_features() -> None:
     from listener.collectors.commands import collect, listen
+    from listener.compliance_command import compliance
 
     register(collect)
     register(listen)
+    register(compliance)
 
 
 _register_features()

@@ -44,10 +44,12 @@ def _redact_terms(value, erased: dict[str, datetime], key: bytes, platform: str)
     return value
 
 
-def drop_erased(batch: Batch, erased: dict[str, datetime], key: bytes) -> tuple[Batch, int]:
+def drop_erased(batch: Batch, erased: dict[str, datetime], key: bytes,
+                redact_terms: bool = True) -> tuple[Batch, int]:
     """Leave out what was erased, unless the author posted again publicly after the erasure.
 
-    Others' posts that mention an erased author are kept with the mentions redacted.
+    Others' posts that mention an erased author are kept with the mentions redacted (hashing
+    every token is the costly part: `redact_terms=False` when no author was ever erased).
     """
     if not erased:
         return batch, 0
@@ -60,9 +62,10 @@ def drop_erased(batch: Batch, erased: dict[str, datetime], key: bytes) -> tuple[
         return (subject_hash(key, "post", p.platform, p.native_id) in erased
                 or author_gone(p.platform, p.author_native_id, p.created_at))
 
-    posts = [replace(p, text=_redact_terms(p.text, erased, key, p.platform),
-                     raw=_redact_terms(p.raw, erased, key, p.platform))
-             for p in batch.posts if not post_gone(p)]
+    posts = [p for p in batch.posts if not post_gone(p)]
+    if redact_terms:
+        posts = [replace(p, text=_redact_terms(p.text, erased, key, p.platform),
+                         raw=_redact_terms(p.raw, erased, key, p.platform)) for p in posts]
     kept_posts = {(p.platform, p.native_id) for p in posts}
     newest = {}
     for p in posts:
@@ -70,9 +73,14 @@ def drop_erased(batch: Batch, erased: dict[str, datetime], key: bytes) -> tuple[
         newest[k] = max(newest.get(k, p.created_at), p.created_at)
     authors = [a for a in batch.authors
                if not author_gone(a.platform, a.native_id, newest.get((a.platform, a.native_id)))]
+    def gone_target(i: Interaction) -> bool:
+        return (i.target_post_native_id is not None
+                and subject_hash(key, "post", i.platform, i.target_post_native_id) in erased)
+
     interactions = [
         i for i in batch.interactions
         if (i.source_post_native_id is None or (i.platform, i.source_post_native_id) in kept_posts)
+        and not gone_target(i)
         and not author_gone(i.platform, i.source_author_native_id, i.created_at)
         and not author_gone(i.platform, i.target_author_native_id, i.created_at)
     ]

@@ -51,6 +51,7 @@ class Store:
             raise ConfigError("Pseudonymisation needs a key: set UNDERTOW_PSEUDONYM_KEY")
         self._matcher: Callable[[str], list[int]] | None = None
         self._erased: dict | None = None
+        self._erased_terms = False
         self._known_authors: set[int] = set()
 
     @classmethod
@@ -91,14 +92,15 @@ class Store:
         if self._erased is None:
             e = schema.erasures
             with self.engine.connect() as conn:
-                self._erased = {r.subject_hash: db.as_utc(r.erased_at)
-                                for r in conn.execute(select(e))}
+                rows = conn.execute(select(e)).all()
+            self._erased = {r.subject_hash: db.as_utc(r.erased_at) for r in rows}
+            self._erased_terms = any(r.kind == "term" for r in rows)
         return self._erased
 
     def _prepare(self, batch: Batch) -> Batch:
         erased = self._erasures()
         if erased:
-            batch, _ = drop_erased(batch, erased, self.erasure_key())
+            batch, _ = drop_erased(batch, erased, self.erasure_key(), self._erased_terms)
         if self.privacy.pseudonymise:
             batch = pseudonymise(batch, self.privacy.key, self.privacy.threshold)
         return batch

@@ -144,7 +144,6 @@ def _unlink(conn, platform: str, fresh: Mapping[int, dict[str, Any] | None],
         if not keep_raw and fresh[row.id] is not None:
             values["raw"] = json.dumps(fresh[row.id], ensure_ascii=False)
         conn.execute(update(p).where(p.c.id == row.id).values(**values))
-        removed["authors_unlinked"] += 1
 
 
 def apply_batch(store: Store, platform: str, *, remove: Iterable[StoredPost],
