@@ -380,11 +380,13 @@ def register(command: click.Command) -> None:
 
 def _register_features() -> None:
     from listener.collectors.commands import collect, listen
+    from dashboard.command import dashboard
     from listener.compliance_command import compliance
 
     register(collect)
     register(listen)
     register(compliance)
+    register(dashboard)
 
 
 _register_features()

@@ -108,8 +108,8 @@ class BlueskyCollector(Collector):
     name = "bluesky"
     title = "Bluesky"
     env_vars = (ENV_HANDLE, ENV_PASSWORD)
-    # The AppView allows about 3,000 requests per 5 minutes; a page of hits costs 2-10 with its
-    # threads, reposts and profiles, so 10 minutes keeps brands current well inside that.
+    # Bluesky's PDS allows 3,000 requests per 5 minutes per IP; a page of hits costs 2-10 with
+    # its threads, reposts and profiles, so 10 minutes keeps brands current well inside that.
     default_interval = 600.0
 
     def __init__(self, client: Client, handle: str, password: str, policy: RetryPolicy, *,
@@ -259,7 +259,9 @@ class BlueskyCollector(Collector):
                                       f"reposts of {uri}", report)
                 if body is not None:
                     batch.extend(map_reposted_by(body, stamp))
-        dids = list(dict.fromkeys(a.native_id for a in batch.authors))
+        # Mentioned and replied-to accounts too: often the brand's own, whose reach matters.
+        dids = list(dict.fromkeys([*(a.native_id for a in batch.authors),
+                                   *(i.target_author_native_id for i in batch.interactions)]))
         for start in range(0, len(dids), _PROFILES_PER_CALL):
             params = models.AppBskyActorGetProfiles.Params(
                 actors=dids[start:start + _PROFILES_PER_CALL])

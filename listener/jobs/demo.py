@@ -44,6 +44,6 @@ def run_demo(store: Store, settings: Settings, days: int = 7,
     echo(f"Store: {s['posts']:,} posts, {s['authors']:,} authors, {s['interactions']:,} "
          f"interactions, {s['scored']:,} scored, {s['alerts']:,} alerts "
          f"({time.monotonic() - started:.0f} s).")
-    echo("Next: `undertow status`, `undertow brand list`; stages still to come are listed in "
-         "README.md.")
+    echo("Next: open the dashboard with `.venv/bin/undertow dashboard` (http://localhost:8501); "
+         "or try `undertow status`, `undertow influencers`, `undertow alerts list`.")
     return facts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime
 
 import ftfy
@@ -12,7 +13,9 @@ def clean_text(text: str | None) -> tuple[str, bool]:
     if text is None:
         return "", False
     if text.isascii():
-        fixed = text
+        # X and Reddit send &amp; &lt; &gt; escaped; we store the text people wrote and
+        # escape it again wherever it is shown as HTML.
+        fixed = html.unescape(text) if "&" in text else text
     else:
         fixed = ftfy.fix_text(text, normalization="NFC")
     if "\x00" in fixed:

@@ -1,0 +1,149 @@
+"""Altair charts: each with a title, axis units and readable labels. Data in, chart out.
+
+Altair (Vega-Lite) ships inside Streamlit's frontend, so every chart renders offline, and Vega
+draws text as text: an author's handle in a tooltip cannot become markup.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+SENTIMENT_COLORS = alt.Scale(domain=["negative", "neutral", "positive"],
+                             range=["#d62728", "#a0a0a0", "#2ca02c"])
+
+
+def complete(df: pd.DataFrame, key: str, keys, since, until, unit: str) -> pd.DataFrame:
+    """Every (key, hour/day) of the window, zero where nothing was counted, so lines and areas
+    drop to zero in quiet hours instead of bridging them."""
+    start = pd.Timestamp(since).floor("h" if unit == "hour" else "D")
+    times = pd.date_range(start, pd.Timestamp(until), freq="h" if unit == "hour" else "D",
+                          inclusive="left")
+    grid = pd.MultiIndex.from_product([list(keys), times], names=[key, "time"])
+    return (df.groupby([key, "time"])["posts"].sum().reindex(grid, fill_value=0)
+            .reset_index())
+
+
+def _time_axis(unit: str) -> alt.X:
+    fmt = "%d %b %H:%M" if unit == "hour" else "%d %b"
+    return alt.X("time:T", title=f"Time (UTC, per {unit})", axis=alt.Axis(format=fmt, labelAngle=0))
+
+
+def volume(df: pd.DataFrame, unit: str, marks: pd.DataFrame | None = None) -> alt.Chart:
+    """Mentions per brand over time, with alert openings as labelled vertical rules."""
+    base = alt.Chart(df).mark_line(point=len(df) < 80).encode(
+        x=_time_axis(unit),
+        y=alt.Y("posts:Q", title=f"Mentions per {unit}"),
+        color=alt.Color("brand:N", title="Brand"),
+        tooltip=[alt.Tooltip("brand:N", title="Brand"),
+                 alt.Tooltip("time:T", title="Time (UTC)", format="%d %b %Y %H:%M"),
+                 alt.Tooltip("posts:Q", title="Mentions", format=",")],
+    )
+    layers = [base]
+    if marks is not None and len(marks):
+        rules = alt.Chart(marks).mark_rule(color="#d62728", strokeDash=[4, 3], size=2).encode(
+            x="time:T",
+            tooltip=[alt.Tooltip("brand:N", title="Alert on"),
+                     alt.Tooltip("title:N", title="Alert"),
+                     alt.Tooltip("severity:Q", title="Severity", format=".2f"),
+                     alt.Tooltip("time:T", title="Opened (UTC)", format="%d %b %Y %H:%M")],
+        )
+        layers.append(rules)
+    return alt.layer(*layers).properties(
+        title=alt.Title("Mention volume", subtitle="Red dashed lines: alerts opened"), height=320)
+
+
+def sentiment(df: pd.DataFrame, unit: str, model: str) -> alt.Chart:
+    """Model-scored mentions per label over time, stacked."""
+    return alt.Chart(df).mark_area(opacity=0.85).encode(
+        x=_time_axis(unit),
+        y=alt.Y("posts:Q", stack=True, title=f"Scored mentions per {unit}"),
+        color=alt.Color("label:N", title="Sentiment (model)", scale=SENTIMENT_COLORS),
+        order=alt.Order("order:Q"),
+        tooltip=[alt.Tooltip("time:T", title="Time (UTC)", format="%d %b %Y %H:%M"),
+                 alt.Tooltip("label:N", title="Sentiment"),
+                 alt.Tooltip("posts:Q", title="Mentions", format=",")],
+    ).transform_calculate(
+        order="datum.label == 'negative' ? 0 : datum.label == 'neutral' ? 1 : 2"
+    ).properties(title=alt.Title("Sentiment over time", subtitle=f"Model: {model}"), height=280)
+
+
+def share_of_voice(df: pd.DataFrame) -> alt.Chart:
+    """Each brand's share of its competitor group's mentions."""
+    return alt.Chart(df).mark_bar().encode(
+        y=alt.Y("brand:N", title=None, sort="-x"),
+        x=alt.X("share:Q", title="Share of the group's mentions", axis=alt.Axis(format="%")),
+        color=alt.Color("group:N", title="Competitor group"),
+        tooltip=[alt.Tooltip("brand:N", title="Brand"), alt.Tooltip("group:N", title="Group"),
+                 alt.Tooltip("posts:Q", title="Mentions", format=","),
+                 alt.Tooltip("share:Q", title="Share", format=".1%")],
+    ).properties(title="Share of voice", height=alt.Step(22))
+
+
+def net_sentiment(df: pd.DataFrame) -> alt.Chart:
+    """(positive - negative) / scored per brand, -100%..+100%."""
+    return alt.Chart(df).mark_bar().encode(
+        y=alt.Y("brand:N", title=None, sort="x"),
+        x=alt.X("net:Q", title="Net sentiment (positive minus negative share)",
+                axis=alt.Axis(format="%"), scale=alt.Scale(domain=[-1, 1])),
+        color=alt.condition("datum.net < 0", alt.value("#d62728"), alt.value("#2ca02c")),
+        tooltip=[alt.Tooltip("brand:N", title="Brand"),
+                 alt.Tooltip("net:Q", title="Net sentiment", format="+.1%"),
+                 alt.Tooltip("scored:Q", title="Scored mentions", format=",")],
+    ).properties(title="Net sentiment by brand", height=alt.Step(22))
+
+
+def themes(df: pd.DataFrame, title: str, subtitle: str) -> alt.Chart:
+    return alt.Chart(df).mark_bar(color="#d62728").encode(
+        y=alt.Y("term:N", title=None, sort="-x"),
+        x=alt.X("posts:Q", title="Negative posts containing it"),
+        tooltip=[alt.Tooltip("term:N", title="Term"),
+                 alt.Tooltip("posts:Q", title="Posts", format=","),
+                 alt.Tooltip("share:Q", title="Share of negative posts", format=".1%"),
+                 alt.Tooltip("lift:Q", title="Times more common than elsewhere", format=".1f")],
+    ).properties(title=alt.Title(title, subtitle=subtitle), height=alt.Step(20))
+
+
+def reasons(df: pd.DataFrame) -> alt.Chart:
+    return alt.Chart(df).mark_bar(color="#9467bd").encode(
+        y=alt.Y("reason:N", title=None, sort="-x"),
+        x=alt.X("posts:Q", title="Posts"),
+        tooltip=[alt.Tooltip("reason:N", title="Reason"),
+                 alt.Tooltip("posts:Q", title="Posts", format=",")],
+    ).properties(title=alt.Title("Complaint reasons (human annotations)",
+                                 subtitle="From the labelled dataset, not the model"),
+                 height=alt.Step(20))
+
+
+def growth(df: pd.DataFrame, forecast: dict | None) -> alt.Chart:
+    """An alert's cumulative cascade size over time, with the forecast final size if known."""
+    line = alt.Chart(df).mark_line(point=True).encode(
+        x=alt.X("time:T", title="Time (UTC)", axis=alt.Axis(format="%d %b %H:%M", labelAngle=0)),
+        y=alt.Y("size:Q", title="Posts so far"),
+        tooltip=[alt.Tooltip("time:T", title="Time (UTC)", format="%d %b %H:%M"),
+                 alt.Tooltip("size:Q", title="Posts", format=",")],
+    )
+    layers = [line]
+    if forecast and forecast.get("final") is not None:
+        band = pd.DataFrame([forecast])
+        layers.append(alt.Chart(band).mark_rule(color="#ff7f0e", strokeDash=[6, 3]).encode(
+            y="final:Q", tooltip=[alt.Tooltip("final:Q", title="Forecast final size",
+                                              format=",.0f")]))
+        if forecast.get("low") is not None and forecast.get("high") is not None:
+            layers.append(alt.Chart(band).mark_rect(color="#ff7f0e", opacity=0.15).encode(
+                y="low:Q", y2="high:Q"))
+    # Vega lets a y-axis title taller than the plot push the chart's top out of view: keep
+    # axis titles short and plots tall enough.
+    return alt.layer(*layers).properties(height=260)
+
+
+def rank_trend(df: pd.DataFrame) -> alt.Chart:
+    """An author's influence rank across ranking runs (1 at the top)."""
+    return alt.Chart(df).mark_line(point=True).encode(
+        x=alt.X("created_at:T", title="Ranking run (UTC)",
+                axis=alt.Axis(format="%d %b %H:%M", labelAngle=0)),
+        y=alt.Y("rank:Q", title="Rank", scale=alt.Scale(reverse=True, domainMin=1)),
+        tooltip=[alt.Tooltip("created_at:T", title="Run (UTC)", format="%d %b %Y %H:%M"),
+                 alt.Tooltip("rank:Q", title="Rank")],
+    ).properties(title=alt.Title("Rank over runs", subtitle="1 = most influential"),
+                 height=240)

@@ -1,0 +1,59 @@
+"""`undertow dashboard`: start the Streamlit app on the configured database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from listener.errors import UndertowError
+from listener.settings import Settings
+from listener.store import Store
+
+APP = Path(__file__).with_name("app.py")
+
+
+def streamlit_argv(port: int, address: str) -> list[str]:
+    """The `streamlit run` command line: headless, no usage statistics, no browser opened."""
+    return [
+        sys.executable, "-m", "streamlit", "run", str(APP),
+        "--server.port", str(port),
+        "--server.address", address,
+        "--server.headless", "true",
+        "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "viewer",
+    ]
+
+
+@click.command("dashboard")
+@click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535),
+              help="Port to serve the dashboard on.")
+@click.option("--address", default="localhost", show_default=True,
+              help="Interface to listen on; use 0.0.0.0 to share it with your team (set "
+                   "UNDERTOW_DASHBOARD_PASSWORD first).")
+@click.pass_context
+def dashboard(ctx: click.Context, port: int, address: str) -> None:
+    """Open the dashboard: overview, alerts, posts, influencers and the graph explorer."""
+    settings = getattr(ctx.obj, "settings", None) or Settings.load()
+    url = settings.db_url
+    try:
+        Store.open(url).close()  # fail here, with a clear message, not inside the browser
+    except UndertowError as exc:
+        raise click.ClickException(str(exc)) from None
+    if address not in ("localhost", "127.0.0.1", "::1") and not settings.dashboard_password:
+        click.echo("Warning: listening beyond this machine without a password; set "
+                   "UNDERTOW_DASHBOARD_PASSWORD.", err=True)
+    env = {**os.environ, "UNDERTOW_DATABASE_URL": url,
+           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    host = "localhost" if address in ("0.0.0.0", "::") else address
+    click.echo(f"Undertow dashboard: http://{host}:{port} (Ctrl+C to stop)")
+    try:
+        code = subprocess.call(streamlit_argv(port, address), env=env)
+    except KeyboardInterrupt:
+        code = 0
+    if code not in (0, -2, 130):
+        raise click.ClickException(f"Streamlit exited with status {code}")

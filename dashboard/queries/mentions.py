@@ -1,0 +1,259 @@
+"""Reads about mentions: store facts, the Overview's counts and themes, alerts and posts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, and_, case, func, literal, or_, select
+
+from dashboard import themes
+from dashboard.queries._sql import (
+    brand_scope,
+    bucket,
+    chunks,
+    db_time,
+    distinct,
+    frame,
+    from_json,
+    parse_bucket,
+    utc_cols,
+)
+from listener.store import schema as s
+from listener.store.db import as_utc
+
+# -- what the store holds ---------------------------------------------------------------
+
+
+def store_facts(engine: Engine) -> dict[str, Any]:
+    """Cheap facts every page needs: time bounds, platforms, brands, sentiment model, demo meta."""
+    p, m = s.posts, s.meta
+    with engine.connect() as conn:
+        first = conn.execute(select(func.min(p.c.created_at))).scalar()
+        last = conn.execute(select(func.max(p.c.created_at))).scalar()
+        brands = [dict(r._mapping) for r in conn.execute(
+            select(s.brands.c.id, s.brands.c.name, s.brands.c.competitor_group)
+            .order_by(s.brands.c.name))]
+        meta = dict(conn.execute(select(m.c.key, m.c.value)
+                                 .where(m.c.key.in_(["demo", "demo_facts"]))).all())
+    facts = from_json(meta.get("demo_facts")) if meta.get("demo_facts") else {}
+    return {
+        "first": as_utc(first), "last": as_utc(last),
+        "platforms": sorted(distinct(engine, "posts", "platform")),
+        "brands": brands, "model": sentiment_model(engine),
+        "demo": meta.get("demo") == "1", "demo_facts": facts,
+    }
+
+
+def sentiment_model(engine: Engine) -> str | None:
+    """The model version whose scores the dashboard shows: the most recently scored one."""
+    versions = distinct(engine, "sentiment_scores", "model_version")
+    if len(versions) <= 1:
+        return versions[0] if versions else None
+    ss = s.sentiment_scores
+    stmt = (select(ss.c.model_version).group_by(ss.c.model_version)
+            .order_by(func.max(ss.c.scored_at).desc()).limit(1))
+    with engine.connect() as conn:
+        return conn.execute(stmt).scalar()
+
+
+# -- overview -----------------------------------------------------------------------------
+
+
+def mention_counts(engine: Engine, model: str | None, brand_ids: Sequence[int],
+                   platforms: Sequence[str] | None, since: datetime, until: datetime,
+                   previous_since: datetime, unit: str) -> pd.DataFrame:
+    """Mentions per brand, period and hour/day, in one range scan of post_brands.
+
+    Columns: brand_id, period ('current' = [since, until), 'previous' = [previous_since, since)),
+    time, label, posts. Without `model` the labels are None and the scan reads the index alone
+    (fast at any size); with it, only mentions that model scored are counted, per label (one
+    score look-up per mention: the Overview's slowest read, so it draws the volume first).
+    """
+    pb, ss = s.post_brands, s.sentiment_scores
+    source, where = brand_scope(engine, brand_ids, platforms, previous_since, until)
+    period = case((pb.c.created_at >= db_time(engine, since), literal("current")),
+                  else_=literal("previous")).label("period")
+    if model:
+        source = source.join(ss, and_(ss.c.post_id == pb.c.post_id, ss.c.model_version == model))
+        label = ss.c.label
+    else:
+        label = literal(None)
+    b = bucket(engine, pb.c.created_at, unit).label("bucket")
+    stmt = (select(pb.c.brand_id, period, b, label.label("label"), func.count().label("posts"))
+            .select_from(source).where(where).group_by(pb.c.brand_id, period, b, label))
+    df = frame(engine, stmt)
+    df["time"] = parse_bucket(df["bucket"]) if len(df) else pd.Series(dtype="datetime64[ns, UTC]")
+    return df.drop(columns="bucket")
+
+
+def _newest_per_brand(engine: Engine, columns, joins, cond, brand_ids: Sequence[int],
+                      since: datetime, until: datetime, limit: int) -> list[tuple]:
+    """The newest `limit` rows over the brands: one index-ordered query per brand, each stopping
+    after `limit` hits (one query over all brands would sort the whole window)."""
+    pb = s.post_brands
+    rows: list[tuple] = []
+    for brand_id in brand_ids:
+        source = pb
+        for table, on in joins:
+            source = source.join(table, on)
+        stmt = (select(pb.c.created_at, *columns).select_from(source)
+                .where(pb.c.brand_id == brand_id, pb.c.created_at >= db_time(engine, since),
+                       pb.c.created_at < db_time(engine, until), cond)
+                .order_by(pb.c.created_at.desc()).limit(limit))
+        with engine.connect() as conn:
+            rows.extend(tuple(r) for r in conn.execute(stmt))
+    rows.sort(key=lambda r: r[0], reverse=True)
+    return rows[:limit]
+
+
+def negative_texts(engine: Engine, model: str, brand_ids: Sequence[int],
+                   platforms: Sequence[str] | None, since: datetime, until: datetime,
+                   limit: int = 2000) -> tuple[list[str], list[str]]:
+    """The newest `limit` negative and non-negative texts: the sample complaint themes read."""
+    pb, ss, p = s.post_brands, s.sentiment_scores, s.posts
+    joins = [(ss, and_(ss.c.post_id == pb.c.post_id, ss.c.model_version == model)),
+             (p, p.c.id == pb.c.post_id)]
+    out = []
+    for cond in (ss.c.label == "negative", ss.c.label != "negative"):
+        if platforms is not None:
+            cond = and_(cond, p.c.platform.in_(list(platforms)))
+        rows = _newest_per_brand(engine, [p.c.text], joins, cond, brand_ids, since, until, limit)
+        out.append([r[1] for r in rows])
+    return out[0], out[1]
+
+
+def complaint_themes(engine: Engine, model: str, brand_ids: Sequence[int],
+                     platforms: Sequence[str] | None, since: datetime, until: datetime,
+                     skip: Sequence[str] = (), limit: int = 2000) -> tuple[pd.DataFrame, int]:
+    """Themes of the newest negative mentions (see `dashboard.themes`) and the sample size."""
+    negative, others = negative_texts(engine, model, brand_ids, platforms, since, until, limit)
+    return themes.complaint_themes(negative, others, skip=skip), len(negative)
+
+
+def has_gold_reasons(engine: Engine) -> bool:
+    """Whether any post carries a human-annotated complaint reason (labelled imports do).
+    A full scan when none does, so the page caches it for the long TTL."""
+    p = s.posts
+    with engine.connect() as conn:
+        return conn.execute(select(p.c.id).where(p.c.gold_reason.is_not(None)).limit(1)).first() \
+            is not None
+
+
+def gold_reasons(engine: Engine, brand_ids: Sequence[int], platforms: Sequence[str] | None,
+                 since: datetime, until: datetime, limit: int = 5000) -> pd.DataFrame:
+    """Complaint reasons human annotators gave (labelled datasets only) in the newest `limit`
+    annotated mentions: reason, posts."""
+    pb, p = s.post_brands, s.posts
+    cond = p.c.gold_reason.is_not(None)
+    if platforms is not None:
+        cond = and_(cond, p.c.platform.in_(list(platforms)))
+    rows = _newest_per_brand(engine, [p.c.gold_reason], [(p, p.c.id == pb.c.post_id)], cond,
+                             brand_ids, since, until, limit)
+    counts = pd.Series([r[1] for r in rows], dtype=object).value_counts().head(15)
+    return pd.DataFrame({"reason": counts.index, "posts": counts.values})
+
+
+# -- alerts -------------------------------------------------------------------------------
+
+
+def alerts(engine: Engine, brand_ids: Sequence[int] | None, statuses: Sequence[str],
+           since: datetime | None = None, until: datetime | None = None,
+           limit: int = 200) -> pd.DataFrame:
+    """Alerts, most severe first: id, brand_id, story_key, status, severity, title, evidence..."""
+    a = s.alerts
+    where = [a.c.status.in_(list(statuses))]
+    if brand_ids is not None:
+        where.append(a.c.brand_id.in_(list(brand_ids)))
+    if since is not None and until is not None:
+        # An alert belongs to a window when it was open at some moment inside it.
+        where.append(a.c.opened_at < db_time(engine, until))
+        where.append(or_(a.c.resolved_at.is_(None), a.c.resolved_at >= db_time(engine, since)))
+    stmt = (select(a).where(*where).order_by(a.c.severity.desc(), a.c.opened_at.desc())
+            .limit(limit))
+    df = frame(engine, stmt)
+    df["evidence"] = df["evidence"].map(lambda v: from_json(v) or {})
+    return utc_cols(df, "opened_at", "updated_at", "resolved_at")
+
+
+def posts_by_ids(engine: Engine, ids: Sequence[int], model: str | None) -> pd.DataFrame:
+    """Posts with author and model sentiment, in the order of `ids`."""
+    frames = [frame(engine, _post_select(model).where(s.posts.c.id.in_(chunk)))
+              for chunk in chunks(ids)]
+    if not frames:
+        return _empty_posts()
+    df = pd.concat(frames, ignore_index=True)
+    order = {int(i): n for n, i in enumerate(ids)}
+    df = df.sort_values("id", key=lambda c: c.map(order)).reset_index(drop=True)
+    return utc_cols(df, "created_at")
+
+
+# -- posts --------------------------------------------------------------------------------
+
+POST_COLUMNS = ("id", "created_at", "platform", "author_id", "handle", "followers", "text",
+                "likes", "reposts", "replies", "quotes", "url", "label", "negative", "positive",
+                "gold_label")
+SORTS = {"newest": "Newest", "engagement": "Engagement", "reach": "Reach (author followers)"}
+
+
+def _post_select(model: str | None, brand_id: int | None = None):
+    """Posts with author and sentiment; from one brand's post_brands rows when `brand_id`."""
+    p, a, ss, pb = s.posts, s.authors, s.sentiment_scores, s.post_brands
+    source = p if brand_id is None else pb.join(
+        p, and_(p.c.id == pb.c.post_id, pb.c.brand_id == brand_id))
+    source = source.join(a, a.c.id == p.c.author_id, isouter=True)
+    if model:
+        source = source.outerjoin(
+            ss, and_(ss.c.post_id == p.c.id, ss.c.model_version == model))
+        sent = [ss.c.label, ss.c.negative, ss.c.positive]
+    else:
+        sent = [literal(None).label("label"), literal(None).label("negative"),
+                literal(None).label("positive")]
+    return select(p.c.id, p.c.created_at, p.c.platform, p.c.author_id, a.c.handle, a.c.followers,
+                  p.c.text, p.c.likes, p.c.reposts, p.c.replies, p.c.quotes, p.c.url, *sent,
+                  p.c.gold_label).select_from(source)
+
+
+def _empty_posts() -> pd.DataFrame:
+    return pd.DataFrame(columns=list(POST_COLUMNS))
+
+
+def engagement_expr():
+    p = s.posts
+    return (func.coalesce(p.c.likes, 0) + func.coalesce(p.c.reposts, 0)
+            + func.coalesce(p.c.replies, 0) + func.coalesce(p.c.quotes, 0))
+
+
+def search_posts(engine: Engine, model: str | None, brand_ids: Sequence[int] | None,
+                 platforms: Sequence[str] | None, since: datetime, until: datetime,
+                 labels: Sequence[str] | None = None, text: str = "", sort: str = "newest",
+                 author_id: int | None = None, limit: int = 200) -> pd.DataFrame:
+    """Posts matching the filters, best first by `sort`; at most `limit` rows."""
+    p, pb, ss = s.posts, s.post_brands, s.sentiment_scores
+    one_brand = brand_ids is not None and len(brand_ids) == 1
+    # One brand: walk its (brand_id, created_at) index, a fraction of the window's posts.
+    when = pb.c.created_at if one_brand else p.c.created_at
+    stmt = _post_select(model, brand_ids[0] if one_brand else None).where(
+        when >= db_time(engine, since), when < db_time(engine, until))
+    if brand_ids is not None and len(brand_ids) > 1:
+        # EXISTS keeps one row per post when it mentions several of the brands.
+        stmt = stmt.where(select(pb.c.post_id).where(
+            pb.c.post_id == p.c.id, pb.c.brand_id.in_(list(brand_ids))).exists())
+    if author_id is not None:
+        stmt = stmt.where(p.c.author_id == author_id)
+    if platforms is not None:
+        stmt = stmt.where(p.c.platform.in_(list(platforms)))
+    if labels is not None and model:
+        stmt = stmt.where(ss.c.label.in_(list(labels)))
+    if text.strip():
+        escaped = text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(p.c.text.ilike(f"%{escaped}%", escape="\\"))
+    order = {"engagement": engagement_expr().desc(),
+             "reach": func.coalesce(s.authors.c.followers, 0).desc()}.get(sort)
+    stmt = stmt.order_by(*([order] if order is not None else []), when.desc())
+    df = frame(engine, stmt.limit(limit))
+    return utc_cols(df, "created_at")
+
+

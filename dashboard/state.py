@@ -1,0 +1,185 @@
+"""What every page shares: the store's engine, cached queries, the sidebar filters, safe text.
+
+Queries are cached per (database, function, arguments): aggregates for `TTL` seconds, small
+reads (alerts, store facts) for `FRESH_TTL`, so moving between pages or re-rendering after a
+click costs no SQL; the sidebar's Refresh button drops the cache at once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import streamlit as st
+from sqlalchemy import Engine
+
+from dashboard import graphview, queries
+from listener.settings import Settings
+from listener.store import Store
+
+TTL = 300  # aggregates: what a page costs at a million posts is paid once per 5 minutes
+FRESH_TTL = 30  # small reads that should follow the data closely
+_FRESH = {"store_facts", "alerts", "influence_runs", "author"}
+
+RANGES: dict[str, timedelta | None] = {
+    "Last 24 hours": timedelta(hours=24),
+    "Last 7 days": timedelta(days=7),
+    "Last 30 days": timedelta(days=30),
+    "All time": None,
+}
+ALL_BRANDS = "All brands"
+
+NO_POSTS = "No posts yet: run `undertow demo` or `undertow collect`, then reload this page."
+NO_BRANDS = ("No brands yet: add one with `undertow brand add NAME --query '...'` "
+             "(the demo adds nine).")
+NO_SCORES = "No sentiment scores yet: run `undertow score` to score the stored posts."
+NO_RANKING = "No influencer ranking yet: run `undertow rank` to rank authors by reach."
+
+
+@st.cache_resource(show_spinner=False)
+def _store(url: str) -> Store:
+    return Store.open(url)
+
+
+def db_url() -> str:
+    return Settings.load().db_url
+
+
+def engine() -> Engine:
+    return _store(db_url()).engine
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=512)
+def _cached(url: str, name: str, args: tuple, kwargs: tuple) -> Any:
+    return getattr(queries, name)(_store(url).engine, *args, **dict(kwargs))
+
+
+@st.cache_data(ttl=FRESH_TTL, show_spinner=False, max_entries=256)
+def _fresh(url: str, name: str, args: tuple, kwargs: tuple) -> Any:
+    return getattr(queries, name)(_store(url).engine, *args, **dict(kwargs))
+
+
+def q(name: str, *args: Any, **kwargs: Any) -> Any:
+    """Run `dashboard.queries.<name>` through the cache."""
+    cached = _fresh if name in _FRESH else _cached
+    return cached(db_url(), name, tuple(args), tuple(sorted(kwargs.items())))
+
+
+def facts() -> dict[str, Any]:
+    return q("store_facts")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The sidebar's choices, resolved: brand ids, platforms (None = all), and the window."""
+
+    brand: str
+    brand_ids: tuple[int, ...]
+    platforms: tuple[str, ...] | None
+    since: datetime
+    until: datetime
+    previous_since: datetime
+    range_name: str
+
+    @property
+    def unit(self) -> str:
+        return "hour" if self.until - self.since <= timedelta(days=8) else "day"
+
+    @property
+    def brand_id(self) -> int | None:
+        return self.brand_ids[0] if self.brand != ALL_BRANDS else None
+
+    def window(self) -> tuple:
+        return (self.platforms, self.since, self.until)
+
+
+def sidebar_filters(f: dict[str, Any]) -> Filters | None:
+    """Draw the filters (widgets in the entry script keep their values across pages)."""
+    brands = f["brands"]
+    names = [ALL_BRANDS] + [b["name"] for b in brands]
+    brand = st.sidebar.selectbox("Brand", names, key="f_brand")
+    platforms = st.sidebar.multiselect("Platforms", f["platforms"], default=f["platforms"],
+                                       key="f_platforms")
+    range_name = st.sidebar.selectbox("Time range", list(RANGES), index=1, key="f_range")
+    if f["last"] is None:
+        return None
+    until = f["last"].replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    span = RANGES[range_name] or (until - f["first"].replace(minute=0, second=0, microsecond=0))
+    since = until - span
+    st.sidebar.caption(f"Window: {since:%d %b %Y %H:%M} to {until:%d %b %Y %H:%M} UTC, ending "
+                       "at the newest stored post.")
+    if brand == ALL_BRANDS:
+        ids = tuple(b["id"] for b in brands)
+    else:
+        ids = tuple(b["id"] for b in brands if b["name"] == brand)
+    chosen = tuple(sorted(platforms)) if platforms else tuple(f["platforms"])
+    return Filters(brand=brand, brand_ids=ids,
+                   platforms=None if set(chosen) == set(f["platforms"]) else chosen,
+                   since=since, until=until, previous_since=since - span, range_name=range_name)
+
+
+def current_filters() -> Filters | None:
+    return st.session_state.get("filters")
+
+
+def brand_names() -> dict[int, str]:
+    return {b["id"]: b["name"] for b in facts()["brands"]}
+
+
+# -- text users read ----------------------------------------------------------------------
+
+# Every ASCII punctuation character; CommonMark lets a backslash make any of them literal.
+_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def md(text: Any) -> str:
+    """Untrusted text made inert for st.markdown: every punctuation mark backslash-escaped, so a
+    post or handle can neither inject HTML nor become a link, image, formula or formatting."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def n(value: Any) -> str:
+    """A count with thousands separators."""
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return "–"
+
+
+def pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
+def refresh() -> None:
+    """Drop cached query results, e.g. after the user changed an alert."""
+    _cached.clear()
+    _fresh.clear()
+
+
+@dataclass
+class Network:
+    graph: Any  # networkx.DiGraph of the capped view
+    nodes: Any  # pandas frames with layout coordinates, for the chart
+    edges: Any
+    authors: int  # distinct authors before the cap
+    interactions: int
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
+def _network(url: str, query: str, args: tuple, cap: int, focus: int | None,
+             run_id: int | None) -> Network:
+    eng = _store(url).engine
+    edges = getattr(queries, query)(eng, *args)
+    g = graphview.build(edges, cap, focus)
+    graphview.decorate(g, queries.node_scores(eng, run_id, tuple(g.nodes)))
+    nodes, lines = graphview.frames(g, focus)
+    authors = len(set(edges["source"]) | set(edges["target"])) if len(edges) else 0
+    return Network(g, nodes, lines, authors, int(edges["weight"].sum()) if len(edges) else 0)
+
+
+def network(query: str, *args: Any, cap: int, focus: int | None = None,
+            run_id: int | None = None) -> Network:
+    """A capped, decorated and laid-out amplification network from `queries.<query>(*args)`."""
+    return _network(db_url(), query, tuple(args), cap, focus, run_id)

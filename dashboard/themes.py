@@ -1,0 +1,77 @@
+"""Complaint themes: the words and two-word phrases that negative posts use far more than the rest.
+
+Raw frequency would list "flight" and the brand's own name; weighting by how much more often a
+term appears in negative than in other posts (a smoothed log ratio) surfaces "lost luggage",
+"cancelled", "on hold" instead. Runs on a bounded sample of recent posts, in milliseconds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+import pandas as pd
+
+_TOKEN = re.compile(r"[a-z][a-z'’]+")
+_NOISE = re.compile(r"https?://\S+|www\.\S+|[@#]\w+|&\w+;")
+_STOPWORDS = """
+a about above after again all am an and any are aren't as at be because been before being
+below between both but by can can't cannot could couldn't did didn't do does doesn't doing don't
+down during each few for from further get got had hadn't has hasn't have haven't having he her
+here hers herself him himself his how i i'm i've if in into is isn't it it's its itself just let's
+me more most my myself no nor not now of off on once only or other our ours ourselves out over own
+rt same she should so some such than that that's the their theirs them themselves then there
+there's these they they're this those through to too under until up us very was wasn't we we're
+were weren't what when where which while who whom why will with won't would you you're your yours
+yourself im ur u thanks thank please amp via one still even also really today
+"""
+STOPWORDS = frozenset(_STOPWORDS.split())
+
+
+def _terms(text: str, skip: frozenset[str]) -> set[str]:
+    words = [w.replace("’", "'") for w in _TOKEN.findall(_NOISE.sub(" ", text.lower()))]
+    words = [w for w in words if w not in STOPWORDS and w not in skip and len(w) > 2]
+    bigrams = {f"{a} {b}" for a, b in itertools.pairwise(words) if a != b}
+    return set(words) | bigrams
+
+
+def complaint_themes(negative: Iterable[str], others: Iterable[str], top: int = 12,
+                     min_posts: int = 3, skip: Iterable[str] = ()) -> pd.DataFrame:
+    """Terms over-represented in `negative` against `others`: term, posts, share, lift."""
+    skip_set = frozenset(w.lower() for w in skip)
+    neg_docs = [_terms(t, skip_set) for t in negative]
+    other_docs = [_terms(t, skip_set) for t in others]
+    if not neg_docs:
+        return pd.DataFrame(columns=["term", "posts", "share", "lift"])
+    neg, oth = Counter(), Counter()
+    for doc in neg_docs:
+        neg.update(doc)
+    for doc in other_docs:
+        oth.update(doc)
+    n_neg, n_oth = len(neg_docs), max(len(other_docs), 1)
+    rows = []
+    for term, count in neg.items():
+        if count < min_posts:
+            continue
+        share = count / n_neg
+        lift = (count + 1) / (n_neg + 2) / ((oth[term] + 1) / (n_oth + 2))
+        if lift > 1.2:
+            rows.append((term, count, share, lift, share * math.log(lift), term.count(" ")))
+    df = pd.DataFrame(rows, columns=["term", "posts", "share", "lift", "score", "bigram"])
+    # On a tie the phrase wins: "lost luggage" says more than "lost".
+    df = df.sort_values(["score", "bigram", "term"], ascending=[False, False, True])
+    # A bigram and its own words say the same thing: keep whichever ranks first.
+    kept: list[int] = []
+    seen_words: set[str] = set()
+    for idx, term in zip(df.index, df["term"], strict=True):
+        words = set(term.split())
+        if words & seen_words and (len(words) == 1 or words <= seen_words):
+            continue
+        kept.append(idx)
+        seen_words |= words
+        if len(kept) == top:
+            break
+    return df.loc[kept].drop(columns=["score", "bigram"]).reset_index(drop=True)

@@ -1,0 +1,142 @@
+"""Alerts: viral negative word-of-mouth, most severe first, each with its evidence and actions."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import actions, charts, evidence, state, tables
+from dashboard.state import q
+
+STATUSES = {"open": "Open", "acknowledged": "Acknowledged", "resolved": "Resolved"}
+
+st.title("Alerts")
+facts, fl = state.facts(), state.current_filters()
+if fl is None:
+    st.info(state.NO_POSTS)
+    st.stop()
+names = state.brand_names()
+
+chosen = st.segmented_control("Status", list(STATUSES), format_func=STATUSES.get,
+                              selection_mode="multi", default=["open", "acknowledged"],
+                              key="alert_status")
+alerts = q("alerts", fl.brand_ids, tuple(chosen or STATUSES))
+st.caption(f"{fl.brand} · all times · most severe first")
+if alerts.empty:
+    st.info("No alerts with this status. Alerts appear when `undertow detect` (run by "
+            "`undertow listen`) finds negative word-of-mouth that is spreading.")
+    st.stop()
+
+
+def _act(fn, alert_id: int) -> None:
+    changed = fn(state.engine(), alert_id)
+    state.refresh()
+    st.session_state["alert_notice"] = (
+        f"Alert {alert_id} {'updated' if changed else 'was already in that state'}.")
+
+
+if notice := st.session_state.pop("alert_notice", None):
+    st.toast(notice)
+
+top = st.columns(3)
+top[0].metric("Alerts shown", state.n(len(alerts)), border=True)
+top[1].metric("Open", state.n((alerts["status"] == "open").sum()), border=True)
+top[2].metric("Highest severity", f"{alerts['severity'].max():.2f}", border=True)
+
+listing = pd.DataFrame({
+    "severity": alerts["severity"],
+    "status": alerts["status"].map(lambda v: STATUSES.get(v, v)),
+    "brand": alerts["brand_id"].map(names),
+    "title": alerts["title"].astype(str),
+    "opened": alerts["opened_at"],
+    "updated": alerts["updated_at"],
+})
+picked = st.dataframe(
+    listing, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+    key="alerts_table", column_config={
+        "severity": st.column_config.ProgressColumn("Severity", min_value=0.0, max_value=1.0,
+                                                    format="%.2f"),
+        "status": "Status", "brand": "Brand", "title": st.column_config.TextColumn(
+            "Alert", width="large"),
+        "opened": st.column_config.DatetimeColumn("Opened (UTC)", format="D MMM, HH:mm"),
+        "updated": st.column_config.DatetimeColumn("Updated (UTC)", format="D MMM, HH:mm")})
+rows = picked.selection.rows
+alert = alerts.iloc[rows[0] if rows else 0]
+st.caption("Select an alert to see its evidence; the most severe is shown until you do.")
+
+ev = alert["evidence"] or {}
+alert_id = int(alert["id"])
+with st.container(border=True):
+    st.subheader(state.md(alert["title"]))
+    roots = evidence.root_post_ids(ev)
+    cascade = q("cascade_edges", tuple(roots)) if roots else pd.DataFrame()
+    c = st.columns(4)
+    c[0].metric("Severity", f"{alert['severity']:.2f}")
+    c[1].metric("Opened (UTC)", f"{alert['opened_at']:%d %b %H:%M}")
+    c[2].metric("Amplifications seen", state.n(cascade["weight"].sum() if len(cascade) else 0))
+    fc = evidence.forecast(ev)
+    c[3].metric("Forecast final size", "–" if not fc or fc["final"] is None
+                else state.n(round(fc["final"])),
+                help="The detector's forecast of the story's final size, with its range "
+                     "in the growth chart.")
+    st.caption(state.md(
+        f"{STATUSES.get(alert['status'], alert['status'])} · "
+        f"{names.get(alert['brand_id'], '?')} · story {alert['story_key']} · updated "
+        f"{alert['updated_at']:%d %b %H:%M} UTC" + (
+            f" · resolved {alert['resolved_at']:%d %b %H:%M} UTC"
+            if pd.notna(alert["resolved_at"]) else "")))
+
+    b1, b2, _ = st.columns([1, 1, 4])
+    b1.button("Acknowledge", key=f"ack_{alert_id}", disabled=alert["status"] != "open",
+              on_click=_act, args=(actions.acknowledge, alert_id))
+    b2.button("Resolve", key=f"resolve_{alert_id}", disabled=alert["status"] == "resolved",
+              on_click=_act, args=(actions.resolve, alert_id), type="primary")
+
+    left, right = st.columns([3, 2])
+    with left:
+        curve = evidence.growth(ev)
+        st.markdown("**Growth of the story**")
+        if curve.empty:
+            st.info("The detector recorded no growth curve for this alert.")
+        else:
+            st.altair_chart(charts.growth(curve, fc), width="stretch")
+            if fc and fc["final"] is not None:
+                st.caption("Blue: posts so far; orange: the forecast final size and its range.")
+    with right:
+        themes = evidence.themes(ev)
+        st.markdown("**Complaint themes**")
+        if themes.empty:
+            st.caption("None recorded.")
+        else:
+            st.dataframe(themes, hide_index=True, width="stretch",
+                         column_config={"theme": "Theme", "posts": "Posts"})
+
+    st.markdown("**Root posts**")
+    if roots:
+        tables.posts(q("posts_by_ids", tuple(roots), facts["model"]), key="alert_roots")
+    else:
+        st.caption("None recorded.")
+
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Influencers involved**")
+        inf = evidence.influencers(ev)
+        if inf.empty:
+            st.caption("None recorded.")
+        else:
+            st.dataframe(inf, hide_index=True, width="stretch",
+                         column_config={"author_id": st.column_config.TextColumn("Author id"),
+                                        "handle": "Author", "rank": "Influence rank",
+                                        "role": "Role"})
+    with right:
+        st.markdown("**Amplification path**")
+        tables.amplification(cascade, evidence.path(ev))
+        if len(cascade) and st.button("Open in Graph explorer"):
+            st.session_state["graph_scope"] = "Alert"
+            st.session_state["graph_alert"] = alert_id
+            st.switch_page("views/graph.py")
+
+    extra = evidence.other(ev)
+    if extra:
+        with st.expander("Other evidence"):
+            st.json(extra)

@@ -1,0 +1,113 @@
+"""Influencers: who drives the conversation, why they rank where they do, and how that changes."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, graphview, queries, state, tables
+from dashboard.state import q
+
+TOWARDS = {"any": "Any", "negative": "Mostly negative", "neutral": "Mostly neutral",
+           "positive": "Mostly positive"}
+
+st.title("Influencers")
+facts, fl = state.facts(), state.current_filters()
+if fl is None:
+    st.info(state.NO_POSTS)
+    st.stop()
+model = facts["model"]
+runs = q("influence_runs", fl.brand_id)
+if not runs:
+    st.info(state.NO_RANKING)
+    st.stop()
+run = runs[0]
+names = state.brand_names()
+scope = names.get(run["brand_id"], "all brands")
+weights = run["params"].get("weights")
+st.caption(state.md(
+    f"Ranking run {run['id']} of {run['created_at']:%d %b %Y %H:%M} UTC · scope: {scope}"
+    + (f" · weights: {', '.join(f'{k} {v}' for k, v in weights.items())}"
+       if isinstance(weights, dict) else "")
+    + ("" if len(runs) > 1 else " · first run, so no rank change yet")))
+
+c1, c2 = st.columns(2)
+top = c1.selectbox("Top", [50, 100, 500], index=1, key="inf_top")
+target = "the brands" if fl.brand_id is None else fl.brand
+towards = c2.selectbox(f"Their sentiment towards {target}", list(TOWARDS),
+                       format_func=TOWARDS.get, key="inf_towards", disabled=model is None,
+                       help="The model label most of the author's mentions in the window carry.")
+
+df = q("influencers", run["id"], runs[1]["id"] if len(runs) > 1 else None, top)
+df["change"] = pd.to_numeric(df["previous_rank"], errors="coerce") - df["rank"]
+if model is not None and len(df):
+    sent = q("author_sentiment", model, tuple(int(i) for i in df["author_id"]), fl.brand_ids,
+             fl.since, fl.until)
+    df = df.merge(sent, on="author_id", how="left")
+    labels = list(queries.LABELS)
+    df[labels] = df[labels].fillna(0).astype(int)
+    df["towards"] = df[labels].idxmax(axis=1).where(df[labels].sum(axis=1) > 0)
+    if towards != "any":
+        df = df[df["towards"] == towards]
+if df.empty:
+    st.info("No ranked author matches: choose 'Any' sentiment or a larger top.")
+    st.stop()
+
+components = [c for c in df.columns if c.startswith("c_")]
+show = ["rank", "change", "handle", "followers", "influence", *components, "community"]
+config = {
+    "rank": st.column_config.NumberColumn("Rank"),
+    "change": st.column_config.NumberColumn("Change", format="%+d",
+                                            help="Places gained since the previous run"),
+    "handle": "Author",
+    "followers": st.column_config.NumberColumn("Followers", format="localized"),
+    "influence": st.column_config.ProgressColumn(
+        "Influence", min_value=0.0, max_value=float(df["influence"].max() or 1), format="%.3f"),
+    "community": st.column_config.NumberColumn("Community"),
+}
+for c in components:
+    config[c] = st.column_config.NumberColumn(c[2:].replace("_", " ").capitalize(), format="%.3g")
+if model is not None:
+    show += ["negative", "neutral", "positive"]
+    for label in queries.LABELS:
+        config[label] = st.column_config.NumberColumn(
+            f"{label.capitalize()} mentions", help=f"Their {label} posts about {fl.brand}")
+picked = st.dataframe(df[show], hide_index=True, width="stretch", column_config=config,
+                      on_select="rerun", selection_mode="single-row", key="inf_table")
+st.caption("Select a row to see the author's posts, rank trend and ego network.")
+if picked.selection.rows:
+    st.session_state["author_id"] = int(df.iloc[picked.selection.rows[0]]["author_id"])
+
+author_id = st.session_state.get("author_id")
+if author_id is None:
+    st.stop()
+person = q("author", author_id)
+if person is None:
+    st.stop()
+st.divider()
+handle = person["handle"] or str(author_id)
+st.subheader(f"Author: {state.md(handle)}")
+a1, a2, a3 = st.columns(3)
+a1.metric("Followers", state.n(person["followers"]))
+ranked = q("rank_history", author_id, fl.brand_id)
+a2.metric("Current rank", state.n(ranked["rank"].iloc[-1]) if len(ranked) else "unranked")
+if len(ranked) > 1:
+    st.altair_chart(charts.rank_trend(ranked), width="stretch")
+
+st.markdown(f"**Posts in the window** ({fl.range_name.lower()})")
+posts = q("search_posts", model, None, *fl.window(), author_id=author_id, limit=50)
+a3.metric("Posts in the window", state.n(len(posts)) + ("+" if len(posts) == 50 else ""))
+tables.posts(posts, key="author_posts")
+
+net = state.network("ego_edges", author_id, fl.since, fl.until, cap=150, focus=author_id,
+                    run_id=run["id"])
+st.markdown("**Ego network** (who amplified them, and whom they amplified)")
+if net.graph.number_of_nodes() <= 1:
+    st.caption("No amplification around this author in the window.")
+else:
+    st.altair_chart(graphview.chart(net.nodes, net.edges, "Influence",
+                                    f"Ego network of {handle} ({state.n(net.authors)} authors)"),
+                    width="stretch")
+if st.button("Open in Graph explorer"):
+    st.session_state["graph_scope"] = "Author"
+    st.switch_page("views/graph.py")

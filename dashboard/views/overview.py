@@ -1,0 +1,156 @@
+"""Overview: how are we doing? Volume, sentiment, share of voice, complaint themes, KPIs.
+
+The page draws in the order its reads cost: mention counts come from the post_brands index
+alone and show at once; the sentiment breakdown looks up a score per mention and fills in after.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, state
+from dashboard.queries import LABELS
+from dashboard.state import q
+
+UNSCORED = "None of these mentions is scored yet: run `undertow score`."
+
+st.title("Overview")
+facts, fl = state.facts(), state.current_filters()
+if fl is None:
+    st.info(state.NO_POSTS)
+    st.stop()
+if not facts["brands"]:
+    st.info(state.NO_BRANDS)
+    st.stop()
+
+names = state.brand_names()
+groups = {b["id"]: b["competitor_group"] for b in facts["brands"]}
+model = facts["model"]
+# Share of voice and net sentiment compare a brand with its competitor group: count only those.
+mine_group = groups.get(fl.brand_id) if fl.brand_id is not None else None
+compared = tuple(b for b in names if fl.brand_id is None or b in fl.brand_ids
+                 or (mine_group is not None and groups[b] == mine_group))
+
+
+def per_brand(counts: pd.DataFrame) -> pd.DataFrame:
+    """brand_id x period rows: posts and, where labelled, one column per label."""
+    out = counts.groupby(["brand_id", "period"])["posts"].sum().to_frame()
+    for label in LABELS:
+        out[label] = counts[counts["label"] == label].groupby(["brand_id", "period"])["posts"].sum()
+    out = out.fillna(0).astype(int)
+    out["scored"] = out[list(LABELS)].sum(axis=1)
+    return out.reset_index().assign(brand=lambda d: d["brand_id"].map(names))
+
+
+def totals(summary: pd.DataFrame, period: str) -> pd.Series:
+    mine = summary[summary["brand_id"].isin(fl.brand_ids) & (summary["period"] == period)]
+    return mine.sum(numeric_only=True)
+
+
+def net(row: pd.Series) -> float | None:
+    return (row["positive"] - row["negative"]) / row["scored"] if row.get("scored", 0) else None
+
+
+def negative_share(row: pd.Series) -> float | None:
+    return row["negative"] / row["scored"] if row.get("scored", 0) else None
+
+
+def delta_pp(a: float | None, b: float | None) -> str | None:
+    return None if a is None or b is None else f"{(a - b) * 100:+.1f} pp"
+
+
+volume = q("mention_counts", None, compared, *fl.window(), fl.previous_since, fl.unit)
+summary = per_brand(volume)
+cur, prev = totals(summary, "current"), totals(summary, "previous")
+open_alerts = q("alerts", fl.brand_ids, ("open", "acknowledged"))
+
+st.caption(f"{fl.brand} · {fl.range_name} · compared with the {fl.range_name.lower()} before")
+k1, k2, k3, k4 = st.columns(4)
+mentions, before = int(cur.get("posts", 0)), int(prev.get("posts", 0))
+k1.metric("Mentions", state.n(mentions),
+          delta=f"{(mentions - before) / before:+.0%} vs previous period" if before else None,
+          help="Posts that match the brand queries in the window.", border=True)
+net_box, neg_box = k2.empty(), k3.empty()
+k4.metric("Open alerts", state.n(len(open_alerts)),
+          help="Open or acknowledged viral negative word-of-mouth alerts (all time).", border=True)
+
+if mentions == 0:
+    st.info(f"No mentions of {fl.brand} in this window: widen the time range or pick another "
+            "brand; new posts arrive with `undertow collect`.")
+    st.stop()
+
+window = volume[(volume["period"] == "current") & volume["brand_id"].isin(fl.brand_ids)]
+vol = charts.complete(window, "brand_id", fl.brand_ids, fl.since, fl.until, fl.unit)
+vol["brand"] = vol["brand_id"].map(names)
+marks = q("alerts", fl.brand_ids, ("open", "acknowledged", "resolved"), fl.since, fl.until)
+marks = marks.assign(brand=marks["brand_id"].map(names), time=marks["opened_at"])
+st.altair_chart(charts.volume(vol, fl.unit, marks[["brand", "title", "severity", "time"]]),
+                width="stretch")
+
+scored = pd.DataFrame(columns=["brand_id", "period", "label", "posts", "time"])
+if model is None:
+    st.info(state.NO_SCORES)
+else:
+    with st.spinner("Counting sentiment..."):
+        scored = q("mention_counts", model, compared, *fl.window(), fl.previous_since, fl.unit)
+    sent = scored[(scored["period"] == "current") & scored["brand_id"].isin(fl.brand_ids)]
+    sent = charts.complete(sent, "label", LABELS, fl.since, fl.until, fl.unit)
+    if not sent["posts"].any():
+        st.info(UNSCORED)
+    else:
+        st.altair_chart(charts.sentiment(sent, fl.unit, model), width="stretch")
+labelled = per_brand(scored)
+now, then = totals(labelled, "current"), totals(labelled, "previous")
+net_box.metric("Net sentiment", "–" if net(now) is None else f"{net(now):+.0%}",
+               delta=delta_pp(net(now), net(then)), border=True,
+               help="Share of model-scored mentions that are positive minus the share negative.")
+neg_box.metric("Negative share", state.pct(negative_share(now)),
+               delta=delta_pp(negative_share(now), negative_share(then)), delta_color="inverse",
+               help="Share of model-scored mentions labelled negative.", border=True)
+
+left, right = st.columns(2)
+current = summary[summary["period"] == "current"].assign(
+    group=lambda d: d["brand_id"].map(groups))
+if fl.brand_id is None and current["group"].notna().any():
+    voice = current[current["group"].notna()]
+elif fl.brand_id is None:  # no competitor groups at all: every brand against every other
+    voice = current.assign(group="all brands")
+else:
+    voice = current[current["group"] == mine_group] if mine_group is not None else None
+with left:
+    if voice is None:
+        st.info(f"{fl.brand} has no competitor group, so there is no share of voice to show: "
+                f"set one with `undertow brand add '{fl.brand}' --query ... --group GROUP`.")
+    else:
+        voice = voice.assign(
+            share=voice["posts"] / voice.groupby("group")["posts"].transform("sum"))
+        st.altair_chart(charts.share_of_voice(voice[["brand", "group", "posts", "share"]]),
+                        width="stretch")
+        st.caption("Each brand's share of its competitor group's mentions in the window.")
+with right:
+    rated = labelled[(labelled["period"] == "current") & (labelled["scored"] > 0)]
+    if rated.empty:
+        st.info(state.NO_SCORES if model is None else UNSCORED)
+    else:
+        rated = rated.assign(net=(rated["positive"] - rated["negative"]) / rated["scored"])
+        st.altair_chart(charts.net_sentiment(rated[["brand", "net", "scored"]]),
+                        width="stretch")
+        st.caption(f"Model: {model}")
+
+left, right = st.columns(2)
+with left:
+    if model is not None:
+        skip = tuple(w for bid in fl.brand_ids for w in names[bid].lower().split())
+        themes, sample = q("complaint_themes", model, fl.brand_ids, *fl.window(), skip)
+        if themes.empty:
+            st.info("Too few negative posts in this window to find complaint themes.")
+        else:
+            st.altair_chart(charts.themes(
+                themes, "Top complaint themes",
+                f"Terms over-represented in the {state.n(sample)} newest negative posts"),
+                width="stretch")
+with right:
+    reasons = q("gold_reasons", fl.brand_ids, *fl.window()) if q("has_gold_reasons") else None
+    if reasons is not None and not reasons.empty:
+        st.altair_chart(charts.reasons(reasons), width="stretch")

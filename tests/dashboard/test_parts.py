@@ -1,0 +1,116 @@
+"""The dashboard's pure parts: graph view and exports, complaint themes, evidence, the command."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import networkx as nx
+import pandas as pd
+from click.testing import CliRunner
+
+from dashboard import evidence, graphview
+from dashboard.command import dashboard, streamlit_argv
+from dashboard.state import md
+from dashboard.themes import complaint_themes
+
+
+def star_edges(n: int) -> pd.DataFrame:
+    """n amplifiers of author 0, and a chain 100 -> 101 -> 102."""
+    rows = [(i, 0, "repost", 1) for i in range(1, n + 1)]
+    rows += [(100, 101, "quote", 2), (101, 102, "reply", 1), (101, 102, "repost", 1)]
+    return pd.DataFrame(rows, columns=["source", "target", "kind", "weight"])
+
+
+def test_graph_view_keeps_the_busiest_authors_and_the_focus():
+    g = graphview.build(star_edges(30), cap=5)
+    assert 0 in g and g.number_of_nodes() == 5
+    focused = graphview.build(star_edges(30), cap=5, focus=102)
+    assert 102 in focused
+    full = graphview.build(star_edges(3), cap=100)
+    assert full[101][102] == {"weight": 2, "kinds": "reply,repost"}
+
+
+def test_graph_view_colours_sizes_and_exports(tmp_path):
+    g = graphview.build(star_edges(8), cap=100)
+    nodes = pd.DataFrame({"author_id": [0, 100], "handle": ["hub", "<b>x</b>"],
+                          "followers": [10, None], "influence": [0.9, None],
+                          "community": [None, None]})
+    graphview.decorate(g, nodes)
+    assert g.nodes[0]["handle"] == "hub" and g.nodes[0]["amplified"] == 8
+    assert g.nodes[0]["community"] != g.nodes[100]["community"]  # Louvain: two components
+    table, lines = graphview.frames(g)
+    assert len(table) == g.number_of_nodes() and len(lines) == g.number_of_edges()
+    chart = graphview.chart(table, lines, "Influence", "t").to_dict()
+    marks = {layer["mark"]["type"]: layer for layer in chart["layer"]}
+    assert marks["circle"]["encoding"]["size"]["field"] == "size"
+    assert marks["circle"]["encoding"]["color"]["field"] == "community"
+    assert "hub" in {r["label"] for r in chart["datasets"][marks["text"]["data"]["name"]]}
+    for fmt, read in (("gexf", nx.read_gexf), ("graphml", nx.read_graphml)):
+        back = read(io.BytesIO(graphview.export(g, fmt)))
+        assert back.number_of_nodes() == g.number_of_nodes()
+        assert back.nodes["0"]["label"] == "hub" and back.nodes["0"]["influence"] == 0.9
+        assert back.nodes["100"]["label"] == "<b>x</b>"  # escaped by the XML writer, intact
+        assert back["101"]["102"]["weight"] == 2.0
+
+
+def test_complaint_themes_prefer_what_negative_posts_say_more():
+    negative = ["@united lost luggage"] * 6 + ["flight delayed, united"] * 4
+    others = ["great flight and crew"] * 10 + ["flight on time"] * 5
+    df = complaint_themes(negative, others, skip=["united"])
+    assert list(df["term"]) == ["lost luggage", "flight delayed"]  # phrases win ties
+    assert list(df["posts"]) == [6, 4]
+    assert complaint_themes([], others).empty
+
+
+def test_evidence_reads_several_spellings():
+    ev = {"root_posts": [{"post_id": "12"}, 13, "x"],
+          "growth_curve": [["2026-01-01T00:10:00Z", 5], {"time": "2026-01-01T00:00:00Z",
+                                                         "count": 1}],
+          "forecast": {"expected": 40, "lower": 30, "upper": "55"},
+          "influencers": [7, {"id": 8, "handle": "h", "rank": 2, "role": "amplifier"}],
+          "amplification_path": [[1, 2], {"from": 2, "to": 3, "kind": "quote"}],
+          "themes": {"late": 3}, "volume_z": 4.5}
+    assert evidence.root_post_ids(ev) == [12, 13]
+    assert list(evidence.growth(ev)["size"]) == [1, 5]
+    assert evidence.forecast(ev) == {"final": 40.0, "low": 30.0, "high": 55.0}
+    assert list(evidence.influencers(ev)["author_id"]) == [7, 8]
+    assert list(evidence.path(ev)["target"]) == [2, 3]
+    assert evidence.themes(ev).to_dict("records") == [{"theme": "late", "posts": 3}]
+    assert evidence.other(ev) == {"volume_z": 4.5}
+    assert evidence.growth({}).empty and evidence.forecast({"forecast": 3}) is None
+
+
+def test_markdown_escaping_leaves_nothing_active():
+    out = md("<img src=x onerror=alert(1)> **b** [l](javascript:x) ![i](http://e/x.png) $x$")
+    assert re.search(r"(?<!\\)[<>*\[\]()!$:]", out) is None  # every active mark escaped
+    assert out.replace("\\", "") == (
+        "<img src=x onerror=alert(1)> **b** [l](javascript:x) ![i](http://e/x.png) $x$")
+
+
+def test_command_runs_streamlit_headless_on_the_configured_database(monkeypatch, tmp_path):
+    argv = streamlit_argv(8600, "127.0.0.1")
+    assert argv[-12:] == ["--server.port", "8600", "--server.address", "127.0.0.1",
+                          "--server.headless", "true", "--server.fileWatcherType", "none",
+                          "--browser.gatherUsageStats", "false", "--client.toolbarMode",
+                          "viewer"]
+    seen = {}
+
+    def fake_call(args, env):
+        seen.update(args=args, url=env["UNDERTOW_DATABASE_URL"])
+        return 0
+
+    monkeypatch.setattr("dashboard.command.subprocess.call", fake_call)
+    url = f"sqlite:///{tmp_path / 'u.db'}"
+    monkeypatch.setenv("UNDERTOW_DATABASE_URL", url)
+    result = CliRunner().invoke(dashboard, ["--port", "8600"])
+    assert result.exit_code == 0, result.output
+    assert "http://localhost:8600" in result.output
+    assert seen["url"] == url and "8600" in seen["args"]
+
+
+def test_command_fails_clearly_on_a_bad_database(monkeypatch):
+    monkeypatch.setenv("UNDERTOW_DATABASE_URL", "nosuchdb://x")
+    result = CliRunner().invoke(dashboard, [])
+    assert result.exit_code == 1 and "Error:" in result.output
+    assert "--port" in CliRunner().invoke(dashboard, ["--help"]).output
