@@ -1,9 +1,10 @@
 """Alert emails: multipart plain text + HTML with the growth chart inline.
 
 Post text and author names are untrusted: the HTML part escapes every one of them.
-Evidence shape (written by the detect job): root_posts [{text, author, url, created_at, reposts}],
-influencers [{handle, followers, rank}], growth [[minutes since onset, cumulative count], ...],
-forecast {size, low, high}, themes [[theme, count], ...], path [{from, to, community_change}].
+Evidence shape (written by the detect job, read by the dashboard too): reasons [str],
+root_posts [{id, author, text, url, created_at, reposts}], influencers [{author_id, handle,
+followers, rank, role}], growth [{t: ISO time, size: cumulative reposts/quotes/replies}],
+forecast {final, low, high}, themes [{term, posts}], path [{source, target, kind, t}].
 """
 
 from __future__ import annotations
@@ -11,12 +12,19 @@ from __future__ import annotations
 import html
 import io
 from email.message import EmailMessage
+from datetime import datetime
 from email.utils import formatdate, make_msgid
 
 from listener.store.alerts import Alert
 
 
-def growth_chart_png(growth: list[list[float]], forecast: dict | None) -> bytes | None:
+def _minutes(growth: list[dict]) -> tuple[list[float], list[float]]:
+    times = [datetime.fromisoformat(str(p["t"]).replace("Z", "+00:00")) for p in growth]
+    start = min(times)
+    return [(t - start).total_seconds() / 60 for t in times], [float(p["size"]) for p in growth]
+
+
+def growth_chart_png(growth: list[dict], forecast: dict | None) -> bytes | None:
     """A small PNG of the story's cumulative reposts/replies over time, with the forecast band."""
     if not growth:
         return None
@@ -25,12 +33,11 @@ def growth_chart_png(growth: list[list[float]], forecast: dict | None) -> bytes 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    xs = [p[0] for p in growth]
-    ys = [p[1] for p in growth]
+    xs, ys = _minutes(growth)
     fig, ax = plt.subplots(figsize=(6, 2.6), dpi=100)
     ax.step(xs, ys, where="post", color="#c0392b", label="observed")
-    if forecast and forecast.get("size"):
-        ax.axhline(forecast["size"], color="#7f8c8d", linestyle="--", label="forecast final size")
+    if forecast and forecast.get("final"):
+        ax.axhline(forecast["final"], color="#7f8c8d", linestyle="--", label="forecast final size")
         if forecast.get("low") is not None and forecast.get("high") is not None:
             ax.axhspan(forecast["low"], forecast["high"], color="#bdc3c7", alpha=0.4)
     ax.set_xlabel("minutes since the first post")
@@ -52,11 +59,12 @@ def _plain(alert: Alert, link: str) -> str:
     if ev.get("reasons"):
         lines += ["Why:"] + [f"  - {r}" for r in ev["reasons"]] + [""]
     fc = ev.get("forecast") or {}
-    if fc.get("size"):
-        lines.append(f"Forecast final size: {fc['size']:,.0f} (likely {fc.get('low', 0):,.0f}-"
-                     f"{fc.get('high', 0):,.0f})")
+    if fc.get("final"):
+        lines.append(f"Forecast final size: {fc['final']:,.0f} (likely {fc.get('low') or 0:,.0f}-"
+                     f"{fc.get('high') or 0:,.0f})")
     if ev.get("themes"):
-        lines.append("Main complaints: " + ", ".join(f"{t} ({c})" for t, c in ev["themes"][:5]))
+        lines.append("Main complaints: " + ", ".join(
+            f"{t['term']} ({t['posts']})" for t in ev["themes"][:5]))
     lines += ["", "Top posts:"]
     for p in (ev.get("root_posts") or [])[:5]:
         lines.append(f"  @{p.get('author')}: {p.get('text')}")
@@ -85,12 +93,12 @@ def _html(alert: Alert, link: str, chart_cid: str | None) -> str:
     if chart_cid:
         parts.append(f"<img src='cid:{chart_cid[1:-1]}' alt='growth chart' width='600'>")
     fc = ev.get("forecast") or {}
-    if fc.get("size"):
-        parts.append(f"<p>Forecast final size <b>{fc['size']:,.0f}</b> (likely "
-                     f"{fc.get('low', 0):,.0f}&ndash;{fc.get('high', 0):,.0f}).</p>")
+    if fc.get("final"):
+        parts.append(f"<p>Forecast final size <b>{fc['final']:,.0f}</b> (likely "
+                     f"{fc.get('low') or 0:,.0f}&ndash;{fc.get('high') or 0:,.0f}).</p>")
     if ev.get("themes"):
         parts.append("<p>Main complaints: " + ", ".join(
-            f"{e(str(t))} ({int(c)})" for t, c in ev["themes"][:5]) + "</p>")
+            f"{e(str(t['term']))} ({int(t['posts'])})" for t in ev["themes"][:5]) + "</p>")
     parts.append("<h3>Top posts</h3>")
     for p in (ev.get("root_posts") or [])[:5]:
         url = p.get("url")

@@ -20,9 +20,11 @@ EVIDENCE = {
     "root_posts": [{"author": "critic<b>", "text": XSS, "url": "https://x.com/c/status/1",
                     "reposts": 120}],
     "influencers": [{"handle": "TravelDeskNews", "followers": 1_800_000, "rank": 1}],
-    "growth": [[0, 1], [10, 8], [20, 40], [30, 95]],
-    "forecast": {"size": 2400, "low": 1500, "high": 3800},
-    "themes": [["Lost Luggage", 12], ["Customer Service Issue", 5]],
+    "growth": [{"t": "2026-03-01T10:00:00+00:00", "size": 1},
+               {"t": "2026-03-01T10:10:00+00:00", "size": 8},
+               {"t": "2026-03-01T10:30:00+00:00", "size": 95}],
+    "forecast": {"final": 2400, "low": 1500, "high": 3800},
+    "themes": [{"term": "Lost Luggage", "posts": 12}, {"term": "Customer Service Issue", "posts": 5}],
 }
 
 
@@ -91,6 +93,8 @@ def test_alert_email_arrives_escaped_with_chart(store, smtp_server, monkeypatch)
     images = [p for p in msg.walk() if p.get_content_type() == "image/png"]
     assert len(images) == 1 and images[0].get_content()[:4] == b"\x89PNG"
     assert "s3cret-pw" not in msg.as_string()
+    assert "Forecast final size: 2,400 (likely 1,500-3,800)" in plain
+    assert "Lost Luggage (12)" in plain
     # Nothing new: nothing sent again.
     assert delivery.send(store, settings_for(port)).sent == 0 and len(inbox.messages) == 2
 
