@@ -20,7 +20,6 @@ from graph.edges import KIND_CODES, KIND_NAMES, NO_POST, Edges, GraphInputError
 from graph.explore import ego_network, to_networkx
 from graph.export import (
     edges_frame,
-    nodes_frame,
     write_edges_csv,
     write_gexf,
     write_graphml,
@@ -53,7 +52,6 @@ __all__ = [
     "label_communities",
     "louvain",
     "modularity",
-    "nodes_frame",
     "pagerank",
     "score_influence",
     "to_networkx",

@@ -241,6 +241,91 @@ def nlp_evaluate(ctx: click.Context) -> None:
     raise SystemExit(evaluate.main(args))
 
 
+def _when(value: str | None):
+    from listener.mapping.text import parse_time
+
+    if value is None:
+        return None
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc}: use ISO 8601, e.g. 2015-02-20 or 2015-02-20T14:00Z")
+
+
+@main.command("rank")
+@click.option("--brand", default=None, help="Rank within one brand's conversation.")
+@click.option("--since", default=None, help="Only interactions from this time (ISO 8601).")
+@click.option("--until", default=None, help="Only interactions before this time (ISO 8601).")
+@click.option("--keep", default=5000, show_default=True, help="Authors saved per run.")
+@pass_ctx
+@friendly
+def rank_cmd(ctx: Context, brand: str | None, since: str | None, until: str | None,
+             keep: int) -> None:
+    """Rank influencers by measured reach and save the run (scores with their components)."""
+    from listener.jobs.rank import rank
+
+    report = rank(ctx.store, brand, _when(since), _when(until), keep=keep, echo=click.echo)
+    if report.run_id is not None:
+        click.echo(f"Run #{report.run_id}: ranked {n(report.authors)} authors from "
+                   f"{n(report.edges)} interactions, {n(report.communities)} communities, "
+                   f"in {report.seconds:.1f} s")
+
+
+@main.command()
+@click.option("--brand", default=None, help="The brand's own ranking (default: everything).")
+@click.option("--top", default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+@friendly
+def influencers(ctx: Context, brand: str | None, top: int, as_json: bool) -> None:
+    """The latest ranking: who amplifies the conversation, and why (score components)."""
+    from listener.jobs.rank import top_influencers
+
+    rows = top_influencers(ctx.store, brand, top)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    if not rows:
+        click.echo("No ranking yet: run `undertow rank`" + (f" --brand {brand!r}" if brand else ""))
+        return
+    click.echo(f"{'rank':>4}  {'author':<24} {'followers':>10} {'influence':>9} {'amplified':>9} "
+               f"{'amplifiers':>10} {'reach':>7} {'neg share':>9}")
+    for r in rows:
+        c = r["components"]
+        followers = "" if r["followers"] is None else n(r["followers"])
+        click.echo(f"{r['rank']:>4}  {(r['handle'] or str(r['author_id']))[:24]:<24} "
+                   f"{followers:>10} {r['influence']:>9.1f} {c.get('amplification', 0):>9.1f} "
+                   f"{c.get('unique_amplifiers', 0):>10.0f} {c.get('reach', 0):>7.0f} "
+                   f"{c.get('negative_share') or 0:>9.0%}")
+
+
+@main.group("graph")
+def graph_group() -> None:
+    """Export the interaction graph for analysts (Gephi, spreadsheets)."""
+
+
+@graph_group.command("export")
+@click.option("--format", "fmt", type=click.Choice(["gexf", "graphml", "csv"]), default="gexf",
+              show_default=True)
+@click.option("--brand", default=None)
+@click.option("--since", default=None)
+@click.option("--top", default=2000, show_default=True,
+              help="Most influential authors kept in GEXF/GraphML (CSV holds everyone).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="File (gexf, graphml) or folder (csv); default under UNDERTOW_HOME/exports.")
+@pass_ctx
+@friendly
+def graph_export(ctx: Context, fmt: str, brand: str | None, since: str | None, top: int,
+                 out: Path | None) -> None:
+    """Write the amplification graph with scores and communities as GEXF, GraphML or CSV."""
+    from listener.jobs.export import export_graph
+
+    paths = export_graph(ctx.store, fmt, brand, _when(since), top,
+                         out or ctx.settings.home / "exports")
+    for path in paths:
+        click.echo(f"Wrote {path}")
+
+
 @main.group()
 def alerts() -> None:
     """List, acknowledge, resolve and email alerts about negative word-of-mouth."""
