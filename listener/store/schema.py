@@ -106,7 +106,9 @@ post_brands = Table(
     Column("brand_id", Integer, ForeignKey("brands.id", ondelete="CASCADE"), primary_key=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
-Index("ix_post_brands_brand_created", post_brands.c.brand_id, post_brands.c.created_at)
+# Covering: the dashboard's per-brand time series never has to visit the table.
+Index("ix_post_brands_brand_created_post", post_brands.c.brand_id, post_brands.c.created_at,
+      post_brands.c.post_id)
 
 cursors = Table(
     "cursors",
@@ -129,6 +131,9 @@ sentiment_scores = Table(
     Column("scored_at", DateTime(timezone=True), nullable=False),
 )
 Index("ix_sentiment_model_label", sentiment_scores.c.model_version, sentiment_scores.c.label)
+# Covering: joining mentions to their label reads only this index.
+Index("ix_sentiment_post_model_label", sentiment_scores.c.post_id, sentiment_scores.c.model_version,
+      sentiment_scores.c.label)
 
 # Identical texts (retweets, copypasta) are scored once per model version.
 sentiment_cache = Table(
