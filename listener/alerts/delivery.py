@@ -28,6 +28,7 @@ from listener.store.db import as_utc
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+EMAIL_FROM_LEVEL = 1  # 0 low, 1 medium, 2 high
 sleep = time.sleep  # patched in tests
 
 
@@ -65,7 +66,9 @@ def enqueue_due(store: Store, settings: Settings) -> int:
         rows = conn.execute(select(a.c.id, a.c.brand_id, a.c.severity, a.c.notified_severity)
                             .where(a.c.status == "open")).all()
         for r in rows:
-            if level_rank(float(r.severity)) <= level_rank(r.notified_severity):
+            rank = level_rank(float(r.severity))
+            # Low alerts are for the dashboard; email starts at medium.
+            if rank < EMAIL_FROM_LEVEL or rank <= level_rank(r.notified_severity):
                 continue
             key = f"alert:{r.id}:{level(float(r.severity))}"
             to = recipients_for(store, r.brand_id, settings)

@@ -18,7 +18,8 @@ from listener.post import utcnow
 from listener.store import Store, schema
 from listener.store.db import as_utc
 
-LEVELS = ((0.75, "high"), (0.5, "medium"), (0.0, "low"))
+# The same bounds as graph.detector.DetectorConfig.levels.
+LEVELS = ((0.9, "high"), (0.7, "medium"), (0.0, "low"))
 DEFAULT_COOLDOWN = timedelta(hours=6)
 
 

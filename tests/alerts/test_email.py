@@ -67,7 +67,7 @@ def settings_for(port, **extra) -> Settings:
     return Settings(**(values | extra))
 
 
-def open_alert(store, severity=0.8):
+def open_alert(store, severity=0.95):
     brand, _ = store.add_brand("United", "@united", "airlines")
     alert_id, outcome = alerts.upsert_story(store, brand.id, "story-1", severity,
                                             "Lost luggage complaint spreading", EVIDENCE)
@@ -102,12 +102,15 @@ def test_alert_email_arrives_escaped_with_chart(store, smtp_server, monkeypatch)
 def test_escalation_sends_again_but_updates_do_not(sqlite_store, smtp_server):
     inbox, port = smtp_server
     brand, _ = sqlite_store.add_brand("Delta", "@delta", "airlines")
-    alerts.upsert_story(sqlite_store, brand.id, "s", 0.55, "medium story", EVIDENCE)
+    alerts.upsert_story(sqlite_store, brand.id, "s", 0.5, "low story", EVIDENCE)
     delivery.send(sqlite_store, settings_for(port, alert_recipients="a@b.test"))
-    alerts.upsert_story(sqlite_store, brand.id, "s", 0.6, "medium story", EVIDENCE)
+    assert inbox.messages == []  # low alerts stay on the dashboard
+    alerts.upsert_story(sqlite_store, brand.id, "s", 0.75, "medium story", EVIDENCE)
+    delivery.send(sqlite_store, settings_for(port, alert_recipients="a@b.test"))
+    alerts.upsert_story(sqlite_store, brand.id, "s", 0.8, "medium story", EVIDENCE)
     delivery.send(sqlite_store, settings_for(port, alert_recipients="a@b.test"))
     assert len(inbox.messages) == 1
-    alerts.upsert_story(sqlite_store, brand.id, "s", 0.9, "now high", EVIDENCE)
+    alerts.upsert_story(sqlite_store, brand.id, "s", 0.95, "now high", EVIDENCE)
     delivery.send(sqlite_store, settings_for(port, alert_recipients="a@b.test"))
     assert [m["Subject"].split("]")[0] for _, m in inbox.messages] == ["[Undertow medium",
                                                                        "[Undertow high"]
@@ -180,13 +183,13 @@ def test_daily_digest(sqlite_store, smtp_server):
 def test_lifecycle_cooldown_and_reopen(sqlite_store):
     brand, _ = sqlite_store.add_brand("JetBlue", "@jetblue", "airlines")
     t0 = datetime(2026, 3, 1, tzinfo=UTC)
-    aid, _ = alerts.upsert_story(sqlite_store, brand.id, "k", 0.6, "t", {}, now=t0)
+    aid, _ = alerts.upsert_story(sqlite_store, brand.id, "k", 0.75, "t", {}, now=t0)
     assert alerts.set_status(sqlite_store, aid, "acknowledged").status == "acknowledged"
-    assert alerts.upsert_story(sqlite_store, brand.id, "k", 0.65, "t", {}, now=t0)[1] == "updated"
-    assert alerts.upsert_story(sqlite_store, brand.id, "k", 0.8, "t", {}, now=t0)[1] == "reopened"
+    assert alerts.upsert_story(sqlite_store, brand.id, "k", 0.8, "t", {}, now=t0)[1] == "updated"
+    assert alerts.upsert_story(sqlite_store, brand.id, "k", 0.92, "t", {}, now=t0)[1] == "reopened"
     resolved = alerts.set_status(sqlite_store, aid, "resolved")
     soon = resolved.resolved_at + timedelta(hours=1)
-    assert alerts.upsert_story(sqlite_store, brand.id, "k", 0.9, "t", {}, now=soon)[1] == "cooling down"
+    assert alerts.upsert_story(sqlite_store, brand.id, "k", 0.95, "t", {}, now=soon)[1] == "cooling down"
     later = resolved.resolved_at + timedelta(hours=7)
-    assert alerts.upsert_story(sqlite_store, brand.id, "k", 0.9, "t", {}, now=later)[1] == "reopened"
+    assert alerts.upsert_story(sqlite_store, brand.id, "k", 0.95, "t", {}, now=later)[1] == "reopened"
     assert len(alerts.list_alerts(sqlite_store)) == 1

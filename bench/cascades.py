@@ -1,0 +1,232 @@
+"""How early and how well the cascade-growth signal spots cascades that end in the top quarter.
+
+Reads Twitter15/16 propagation trees (`<set>/tree/<source id>.txt`, one edge a line:
+`['parent_uid', 'parent_tweet_id', 'parent_delay_min']->['child_uid', 'tweet_id', 'delay_min']`),
+from an extracted folder or straight from the .tar.gz. For each observation window (10, 30, 60
+minutes) it scores every cascade with the events seen so far and reports:
+
+- ROC AUC of the forecast probability of ending in the top quarter by final size (final size =
+  number of edges below the root; the top-quarter size is the 75th percentile of the set);
+- precision and recall of the alert, as the detector raises it: the forecast is checked every
+  minute from 1 to the window and the alert fires the first time the cascade has at least
+  --min-events events (the detector's default) and P(top quarter) >= --p-alert;
+- the median lead time: minutes from the alert to the moment the cascade reaches the top-quarter
+  size, over correctly alerted cascades (0 or more, since a cascade that is already that big is
+  alerted on at once);
+- the naive baseline "events seen so far" (ROC AUC), computed in the same run.
+
+Every cascade is scored by the committed fold model that never saw it (fold = blake2b(id) % 5,
+see graph.cascades.cascade_fold), so twitter15 figures are held-out and other sets get the
+committed coefficients as they are. `--fit` refits graph/models/cascade_growth.json instead.
+
+    python bench/cascades.py                      # $UNDERTOW_SHARED_DATA/cascades/twitter15.tar.gz
+    python bench/cascades.py --trees DIR --json
+    python bench/cascades.py --fit graph/models/cascade_growth.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import io
+import json
+import os
+import re
+import sys
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from graph.cascades import (  # noqa: E402
+    CascadeEvent,
+    cascade_fold,
+    fit_growth_model,
+    forecast_cascade,
+    load_model,
+)
+from graph.detector import DetectorConfig  # noqa: E402
+
+WINDOWS = (10, 30, 60)
+_TREE_FILE = re.compile(r"(?:^|/)tree/([^/]+)\.txt$")
+
+
+def shared_data() -> Path:
+    default = ROOT / ".." / "shared" / "data"
+    return Path(os.environ.get("UNDERTOW_SHARED_DATA", default)).resolve()
+
+
+def _tree_files(path: Path) -> Iterator[tuple[str, str]]:
+    if path.is_file():
+        with tarfile.open(path) as tar:
+            for member in tar:
+                m = _TREE_FILE.search(member.name)
+                if m and member.isfile():
+                    yield m.group(1), tar.extractfile(member).read().decode()
+        return
+    tree = path / "tree" if (path / "tree").is_dir() else path
+    for f in sorted(tree.glob("*.txt")):
+        yield f.stem, f.read_text()
+
+
+def parse_tree(text: str) -> list[CascadeEvent]:
+    """Edges of one tree file as events (the ROOT line is the source post itself)."""
+    events = []
+    for line in io.StringIO(text):
+        if "->" not in line:
+            continue
+        parent, child = (ast.literal_eval(s.strip()) for s in line.split("->"))
+        if parent[0] == "ROOT":
+            continue
+        events.append(
+            CascadeEvent(
+                minutes=float(child[2]),
+                author=int(child[0]),
+                parent_minutes=max(float(parent[2]), 0.0),
+            )
+        )
+    return events
+
+
+def load_trees(path: Path) -> dict[str, list[CascadeEvent]]:
+    trees = {cid: parse_tree(text) for cid, text in _tree_files(path)}
+    if not trees:
+        raise SystemExit(f"No tree/<id>.txt files found in {path}")
+    return {cid: ev for cid, ev in trees.items() if ev}
+
+
+def auc(score: np.ndarray, label: np.ndarray) -> float:
+    """ROC AUC by ranks, ties counted half."""
+    from scipy.stats import rankdata
+
+    r = rankdata(score)
+    pos = label.sum()
+    neg = len(label) - pos
+    return float((r[label].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
+def evaluate(
+    trees: dict[str, list[CascadeEvent]], p_alert: float = 0.5, min_events: int = 30
+) -> dict:
+    ids = sorted(trees)
+    final = np.array([len(trees[c]) for c in ids])
+    viral = float(np.percentile(final, 75))
+    label = final >= viral
+    models = {f: load_model("tree", fold=f) for f in range(5)}
+    horizon = max(WINDOWS)
+    p = np.zeros((len(ids), horizon + 1))  # P(top quarter) checked at each minute
+    n = np.zeros((len(ids), horizon + 1))  # events seen by then
+    reach_at = np.zeros(len(ids))
+    counts = {w: np.zeros(len(ids)) for w in WINDOWS}
+    for i, c in enumerate(ids):
+        model = models[cascade_fold(c)]
+        times = np.sort(np.maximum([e.minutes for e in trees[c]], 0.0))
+        ev = [e for e in trees[c] if e.minutes <= horizon]  # all a forecast up to then can see
+        reach_at[i] = times[int(np.ceil(viral)) - 1] if label[i] else np.inf
+        for w in WINDOWS:
+            counts[w][i] = np.searchsorted(times, w, side="right")
+        n[i] = np.searchsorted(times, np.arange(horizon + 1), side="right")
+        for m in range(1, horizon + 1):
+            p[i, m] = forecast_cascade(ev, m, viral, model).p_viral
+    out = {}
+    for w in WINDOWS:
+        fired = (p[:, 1 : w + 1] >= p_alert) & (n[:, 1 : w + 1] >= min_events)
+        alerted = fired.any(1)
+        alert_min = np.where(alerted, fired.argmax(1) + 1, np.inf)
+        tp = alerted & label
+        lead = reach_at[tp] - alert_min[tp]
+        out[str(w)] = {
+            "undertow": {
+                "auc": round(auc(p[:, w], label), 4),
+                "precision": round(float(tp.sum() / max(alerted.sum(), 1)), 4),
+                "recall": round(float(tp.sum() / label.sum()), 4),
+                "median_lead_min": round(float(np.median(lead)), 1) if len(lead) else None,
+            },
+            "count_baseline": {"auc": round(auc(counts[w], label), 4)},
+        }
+    return {"windows": out, "cascades": len(ids), "top_quarter_size": viral}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument(
+        "--trees",
+        type=Path,
+        default=None,
+        help="folder with tree/<id>.txt, or the .tar.gz (default: twitter15)",
+    )
+    ap.add_argument("--json", action="store_true", help="print only the JSON figures")
+    ap.add_argument(
+        "--p-alert",
+        type=float,
+        default=0.5,
+        help="alert when P(top quarter) reaches this (default 0.5)",
+    )
+    ap.add_argument(
+        "--min-events",
+        type=int,
+        default=DetectorConfig().min_events,
+        help="and the cascade has this many events (default: the detector's)",
+    )
+    ap.add_argument(
+        "--fit",
+        type=Path,
+        default=None,
+        metavar="OUT",
+        help="fit the growth model on these trees and write it to OUT",
+    )
+    args = ap.parse_args(argv)
+    path = args.trees or shared_data() / "cascades" / "twitter15.tar.gz"
+    if not path.exists():
+        raise SystemExit(f"{path} not found: pass --trees or set UNDERTOW_SHARED_DATA")
+    trees = load_trees(path)
+    if args.fit:
+        return _fit(trees, path, args.fit)
+    res = evaluate(trees, args.p_alert, args.min_events)
+    if args.json:
+        print(json.dumps({"windows": res["windows"]}))
+        return 0
+    print(
+        f"{res['cascades']:,} cascades from {path}; top quarter = final size >= "
+        f"{res['top_quarter_size']:,.0f} events; alert at P >= {args.p_alert} "
+        f"and >= {args.min_events} events"
+    )
+    print(
+        f"{'window':>7} {'AUC':>6} {'count AUC':>9} {'precision':>9} {'recall':>6} "
+        f"{'median lead':>11}"
+    )
+    for w, r in res["windows"].items():
+        u = r["undertow"]
+        lead = "-" if u["median_lead_min"] is None else f"{u['median_lead_min']:.1f} min"
+        print(
+            f"{w + ' min':>7} {u['auc']:>6.3f} {r['count_baseline']['auc']:>9.3f} "
+            f"{u['precision']:>9.3f} {u['recall']:>6.3f} {lead:>11}"
+        )
+    return 0
+
+
+def _fit(trees: dict[str, list[CascadeEvent]], path: Path, out: Path) -> int:
+    model = {
+        "version": 1,
+        "fitted_on": {"trees": path.name, "cascades": len(trees)},
+        "target": "log(final number of events below the root)",
+        "method": "ridge (l2=3) per age on standardised log features; folds = blake2b(id) % 5",
+        "variants": {
+            "tree": fit_growth_model(trees, tree=True),
+            "times": fit_growth_model(trees, tree=False),
+        },
+    }
+    out.write_text(json.dumps(model, separators=(",", ":")) + "\n")
+    print(
+        f"Fitted the growth model on {len(trees):,} cascades: wrote {out} "
+        f"({out.stat().st_size / 1024:,.0f} KiB)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,418 @@
+"""Early warning of negative word-of-mouth: signals combined into stories with evidence.
+
+A brand team wants one alert per unfolding story that says why (the root posts, the growth curve,
+the forecast with its uncertainty, the influencers involved, the complaint themes), not a stream
+of alerts per post. The detector reads posts in time order and keeps per cascade (a root post
+and its reposts/quotes/replies) and per brand (binned volume) just enough state to decide, every
+`tick_s` of stream time, whether:
+
+- a negative cascade is forecast to end above `viral_size` events (graph.cascades);
+- a brand's negative volume or reach is anomalous for the time of week (graph.anomaly);
+- a top-ranked author wrote or amplified a negative cascade (graph.cascades.influencer_involvement).
+
+A cascade that triggers opens the story "cascade:<root id>"; a volume anomaly is attributed to the
+cascade that makes up half the window's negative posts, else it opens "burst:<brand>:<time>".
+Later posts update the story; it goes "quiet" after `story_idle_min` without news (lifecycle,
+acknowledgement and cooldowns belong to the caller). Decisions depend only on the posts and their
+order, so feeding posts in one call or many gives the same stories, and `to_json`/`from_json`
+let a job resume where the last run stopped. Rankings are an input of each run, not state.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from graph.anomaly import VolumeAnomaly, VolumeConfig, score_bins
+from graph.cascades import (
+    CascadeEvent,
+    Forecast,
+    Involvement,
+    forecast_cascade,
+    influencer_involvement,
+)
+
+__all__ = ["Detector", "DetectorConfig", "SignalPost", "Story"]
+
+_NEVER = -1e18  # "not evaluated yet", finite so the state stays plain JSON
+_CURVE_MIN = (1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 360, 480, 720, 1440)
+
+
+@dataclass(frozen=True, slots=True)
+class SignalPost:
+    """A brand mention as the detector needs it (the store job maps rows to these).
+
+    `parent` is the post this one reposts, quotes or replies to; `root` the cascade's first post
+    when known (else it is found through parents the detector has seen). For a repost,
+    `negative` should be the reposted post's label.
+    """
+
+    id: int | str
+    brand: str
+    at: float  # unix seconds
+    negative: bool
+    author: int | None = None
+    followers: int | None = None
+    parent: int | str | None = None
+    root: int | str | None = None
+    themes: tuple[str, ...] = ()  # complaint reasons or key terms
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorConfig:
+    viral_size: float = 100.0  # final events that make a cascade viral
+    p_alert: float = 0.5  # open a story when P(final >= viral_size) reaches this
+    # Reactions before a cascade is forecast at all: the model learned on cascades that all grew
+    # past 55 events, so it overestimates small ones (bench/detect.py measures this on decoys).
+    min_events: int = 30
+    top_n: int = 100  # authors ranked 1..top_n count as influencers
+    min_influencer_events: int = 5  # reactions before an influencer's cascade opens a story
+    volume: VolumeConfig = field(default_factory=VolumeConfig)
+    story_idle_min: float = 120.0  # a story without news for this long goes quiet
+    levels: tuple[float, float] = (0.7, 0.9)  # severity at which "medium" and "high" start
+
+
+@dataclass(slots=True)
+class Story:
+    id: str
+    brand: str
+    kind: str  # "cascade" or "burst"
+    status: str  # "active" or "quiet"
+    opened_at: float
+    updated_at: float
+    severity: float
+    level: str  # "low", "medium" or "high"
+    triggers: list[str]  # signals that have fired: "growth", "volume", "influencer"
+    root_posts: list[int | str]
+    post_count: int
+    negative_count: int
+    growth_curve: list[tuple[float, int]] = field(default_factory=list)  # (minutes, events)
+    forecast: Forecast | None = None
+    volume: VolumeAnomaly | None = None
+    influencers: list[Involvement] = field(default_factory=list)
+    themes: list[tuple[str, int]] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> Story:
+        d = dict(d)
+        d["growth_curve"] = [tuple(p) for p in d["growth_curve"]]
+        d["themes"] = [tuple(t) for t in d["themes"]]
+        d["forecast"] = Forecast(**d["forecast"]) if d["forecast"] else None
+        d["volume"] = VolumeAnomaly(**d["volume"]) if d["volume"] else None
+        d["influencers"] = [Involvement(**v) for v in d["influencers"]]
+        return cls(**d)
+
+
+def _severity(story: Story, config: DetectorConfig) -> tuple[float, str]:
+    """1 - prod(1 - component): any one strong signal is enough, agreeing signals add up."""
+    parts = []
+    if story.forecast is not None:
+        parts.append(story.forecast.p_viral)
+    if story.volume is not None and story.volume.anomalous:
+        z = story.volume.negative_z - config.volume.z_threshold
+        parts.append(1 / (1 + math.exp(-z)))
+    if story.influencers:
+        best = min(v.rank for v in story.influencers)
+        parts.append(0.5 + 0.5 * (1 - (best - 1) / max(config.top_n, 1)))
+    sev = 1 - math.prod(1 - p for p in parts)
+    level = "high" if sev >= config.levels[1] else "medium" if sev >= config.levels[0] else "low"
+    return round(sev, 4), level
+
+
+class Detector:
+    """Incremental detector: `process` posts in time order, read back changed stories."""
+
+    def __init__(
+        self,
+        config: DetectorConfig | None = None,
+        brand_configs: Mapping[str, DetectorConfig] | None = None,
+        ranks: Mapping[int, int] | None = None,
+        tick_s: float = 60.0,
+        max_age_h: float = 48.0,
+    ) -> None:
+        self.config = config or DetectorConfig()
+        self.brand_configs = dict(brand_configs or {})
+        self.ranks = dict(ranks or {})
+        self.tick_s = tick_s
+        self.max_age_s = max_age_h * 3600
+        self.now = 0.0
+        self._posts: dict[str, list] = {}  # id -> [brand, at, negative, author, root key]
+        self._cascades: dict[str, dict] = {}
+        self._brands: dict[str, dict] = {}
+        self._stories: dict[str, Story] = {}
+        self._housekept = self._pruned = 0.0
+        self._bursts: dict[str, dict] = {}  # burst story id -> its posts and theme counts
+        self._events: dict[str, list[CascadeEvent]] = {}  # c["events"] as objects, not state
+
+    def cfg(self, brand: str) -> DetectorConfig:
+        return self.brand_configs.get(brand, self.config)
+
+    @property
+    def stories(self) -> list[Story]:
+        return sorted(self._stories.values(), key=lambda s: (s.opened_at, s.id))
+
+    def process(self, posts: Iterable[SignalPost]) -> list[Story]:
+        """Feed posts (time order); returns the stories opened, updated or quieted, latest state."""
+        changed: dict[str, Story] = {}
+        for p in posts:
+            self.now = max(self.now, p.at)
+            cascade = self._add(p)
+            # Old cascades change slowly: look again after 5% of their age (a tick at least).
+            if cascade is not None and self.now - cascade["evaluated_at"] >= max(
+                self.tick_s, 0.05 * (self.now - cascade["t0"])
+            ):
+                self._eval_cascade(cascade, changed)
+            brand = self._brands[p.brand]
+            if self.now - brand["evaluated_at"] >= self.tick_s:
+                self._eval_brand(p.brand, brand, changed)
+            if self.now - self._housekept >= self.tick_s:
+                self._housekeep(changed)
+        return sorted(changed.values(), key=lambda s: (s.updated_at, s.id))
+
+    # -- state updates ---------------------------------------------------------------------
+    def _add(self, p: SignalPost) -> dict | None:
+        """Count the post in its brand's bins; attach it to its cascade if it is a reaction."""
+        key = str(p.id)
+        vc = self.cfg(p.brand).volume
+        brand = self._brands.get(p.brand)
+        if brand is None:
+            brand = self._brands[p.brand] = dict(
+                bins={}, first_bin=None, evaluated_at=_NEVER, recent=[], burst=None
+            )
+        b = int(p.at // (vc.bin_min * 60))
+        brand["first_bin"] = b if brand["first_bin"] is None else min(brand["first_bin"], b)
+        counts = brand["bins"].setdefault(b, [0.0, 0.0, 0.0])
+        counts[1] += 1
+        parent = None if p.parent is None else str(p.parent)
+        root = None if p.root is None else str(p.root)
+        if root is None and parent is not None:
+            root = self._posts[parent][4] if parent in self._posts else parent
+        if p.negative:
+            counts[0] += 1
+            counts[2] += p.followers or 0
+            brand["recent"].append([p.at, root or key, key, list(p.themes)])
+        self._posts[key] = [p.brand, p.at, p.negative, p.author, root or key, p.id, list(p.themes)]
+        if root is None or root == key:
+            return None
+        c = self._cascades.get(root)
+        if c is None:
+            info = self._posts.get(root)  # the root post, when the detector has seen it
+            c = self._cascades[root] = dict(
+                brand=p.brand, root=info[5] if info else _original(root, p),
+                t0=info[1] if info else p.at, root_negative=info[2] if info else None,
+                root_author=info[3] if info else None, events=[], negatives=0, themes={},
+                last_at=p.at, evaluated_at=_NEVER, story=None,
+            )  # fmt: skip
+            for t in info[6] if info else ():
+                c["themes"][t] = c["themes"].get(t, 0) + 1
+        parent_t = self._posts[parent][1] if parent in self._posts and parent != root else None
+        parent_min = 0.0 if parent_t is None else max(0.0, (parent_t - c["t0"]) / 60)
+        c["events"].append([(p.at - c["t0"]) / 60, p.author, p.followers, parent_min])
+        if root in self._events:
+            self._events[root].append(CascadeEvent(*c["events"][-1]))
+        c["negatives"] += bool(p.negative)
+        c["last_at"] = p.at
+        for t in p.themes:
+            c["themes"][t] = c["themes"].get(t, 0) + 1
+        return c
+
+    # -- signals -----------------------------------------------------------------------------
+    def _eval_cascade(self, c: dict, changed: dict[str, Story]) -> None:
+        c["evaluated_at"] = self.now
+        cfg = self.cfg(c["brand"])
+        n = len(c["events"])
+        negative = c["root_negative"] or c["negatives"] * 2 >= n
+        story = self._stories.get(c["story"]) if c["story"] else None
+        if not negative and story is None:
+            return
+        key = str(c["root"])
+        events = self._events.get(key)
+        if events is None or len(events) != n:  # a cache, rebuilt after from_json
+            events = self._events[key] = [CascadeEvent(*e) for e in c["events"]]
+        age = (self.now - c["t0"]) / 60
+        forecast = None
+        if n >= cfg.min_events and age > 0:
+            forecast = forecast_cascade(events, age, cfg.viral_size)
+        post = [(c["root"], c["root_author"], [e[1] for e in c["events"] if e[1] is not None])]
+        involved = influencer_involvement(post, self.ranks, cfg.top_n) if self.ranks else []
+        triggers = []
+        if forecast is not None and forecast.p_viral >= cfg.p_alert:
+            triggers.append("growth")
+        if involved and n >= cfg.min_influencer_events:
+            triggers.append("influencer")
+        if story is None and not triggers:
+            return
+        story = story or self._open(f"cascade:{c['root']}", c["brand"], "cascade", c)
+        story.forecast = forecast or story.forecast
+        story.influencers = involved
+        self._refresh_cascade(story, c, triggers, changed)
+
+    def _refresh_cascade(
+        self, story: Story, c: dict, triggers: list[str], changed: dict[str, Story]
+    ) -> None:
+        events = np.sort([e[0] for e in c["events"]])
+        age = (self.now - c["t0"]) / 60
+        marks = [m for m in _CURVE_MIN if m < age] + [age]
+        seen = np.searchsorted(events, marks, side="right")
+        curve = [(round(m, 2), int(n)) for m, n in zip(marks, seen, strict=True)]
+        self._touch(
+            story,
+            triggers,
+            changed,
+            post_count=len(events) + 1,
+            negative_count=c["negatives"] + bool(c["root_negative"]),
+            growth_curve=curve,
+            themes=_top(c["themes"]),
+        )
+
+    def _eval_brand(self, name: str, brand: dict, changed: dict[str, Story]) -> None:
+        brand["evaluated_at"] = self.now
+        cfg = self.cfg(name)
+        vc = cfg.volume
+        horizon = self.now - vc.window_min * 60
+        brand["recent"] = [r for r in brand["recent"] if r[0] > horizon]
+        if len(brand["recent"]) < vc.min_count:  # cheap exit: most evaluations stop here
+            return
+        end = int(self.now // (vc.bin_min * 60))
+        anomaly = score_bins(brand["bins"], end, brand["first_bin"], vc)
+        if not anomaly.anomalous:
+            return
+        roots = Counter(r[1] for r in brand["recent"])
+        top, top_n = roots.most_common(1)[0]
+        c = self._cascades.get(top)
+        if c is not None and top_n * 2 >= len(brand["recent"]):
+            story = self._stories.get(c["story"]) if c["story"] else None
+            story = story or self._open(f"cascade:{c['root']}", name, "cascade", c)
+            story.volume = anomaly
+            self._refresh_cascade(story, c, ["volume"], changed)
+            return
+        story = self._stories.get(brand["burst"]) if brand["burst"] else None
+        if story is None or story.status != "active":
+            story = self._open(f"burst:{name}:{int(self.now)}", name, "burst", None)
+            brand["burst"] = story.id
+        burst = self._bursts.setdefault(story.id, {"posts": [], "themes": {}})
+        known = set(burst["posts"])
+        new = [r for r in brand["recent"] if r[2] not in known]
+        burst["posts"].extend(r[2] for r in new)
+        themes = burst["themes"]
+        for r in new:
+            for t in r[3]:
+                themes[t] = themes.get(t, 0) + 1
+        listed = {str(x) for x in story.root_posts}
+        roots_top = [
+            self._posts[k][5] if k in self._posts else k
+            for k, _ in roots.most_common(5)
+            if k not in listed
+        ]
+        story.volume = anomaly
+        self._touch(
+            story,
+            ["volume"],
+            changed,
+            root_posts=(story.root_posts + roots_top)[:10],
+            post_count=story.post_count + len(new),
+            negative_count=story.negative_count + len(new),
+            themes=_top(themes),
+        )
+
+    # -- stories -----------------------------------------------------------------------------
+    def _open(self, story_id: str, brand: str, kind: str, c: dict | None) -> Story:
+        story = self._stories.get(story_id)
+        if story is None:
+            roots = [c["root"]] if c else []
+            story = Story(story_id, brand, kind, "active", self.now, self.now, 0.0, "low", [],
+                          roots, 0, 0)  # fmt: skip
+            self._stories[story_id] = story
+        if c is not None:
+            c["story"] = story_id
+        return story
+
+    def _touch(
+        self, story: Story, triggers: list[str], changed: dict[str, Story], **fields
+    ) -> None:
+        for k, v in fields.items():
+            setattr(story, k, v)
+        story.triggers = sorted(set(story.triggers) | set(triggers))
+        story.status = "active"  # news on a quiet story wakes it up: it is the same story
+        story.updated_at = self.now
+        story.severity, story.level = _severity(story, self.cfg(story.brand))
+        changed[story.id] = replace(story)
+
+    def _housekeep(self, changed: dict[str, Story]) -> None:
+        """Quiet stories without news, and forget posts and cascades past the horizon."""
+        self._housekept = self.now
+        for story in self._stories.values():
+            idle = self.cfg(story.brand).story_idle_min * 60
+            if story.status == "active" and self.now - story.updated_at >= idle:
+                c = self._cascades.get(_root_key(story))
+                if c is not None and self.now - c["last_at"] < idle:
+                    continue
+                story.status = "quiet"
+                changed[story.id] = replace(story)
+        if self.now - self._pruned < 3600:  # forgetting is slow and can wait an hour
+            return
+        self._pruned = self.now
+        horizon = self.now - self.max_age_s
+        _drop_front(self._posts, lambda k, v: v[1] < horizon)  # kept in arrival order
+        self._cascades = {k: v for k, v in self._cascades.items() if v["last_at"] >= horizon}
+        self._events = {k: v for k, v in self._events.items() if k in self._cascades}
+        for story_id in [
+            s.id for s in self._stories.values() if s.status == "quiet" and s.updated_at < horizon
+        ]:
+            del self._stories[story_id]
+            self._bursts.pop(story_id, None)
+        for name, brand in self._brands.items():
+            vc = self.cfg(name).volume
+            keep = (self.now - (vc.max_periods + 1) * 7 * 86400) // (vc.bin_min * 60)
+            _drop_front(brand["bins"], lambda k, v, keep=keep: k < keep)
+
+    # -- persistence -------------------------------------------------------------------------
+    def to_json(self) -> str:
+        """The whole state (not the config or the ranks) as JSON, to resume with `from_json`."""
+        stories = [asdict(s) for s in self._stories.values()]
+        return json.dumps(dict(
+            version=1, now=self.now, housekept=self._housekept, pruned=self._pruned,
+            posts=self._posts, cascades=self._cascades, brands=self._brands, stories=stories,
+            bursts=self._bursts,
+        ))  # fmt: skip
+
+    @classmethod
+    def from_json(cls, text: str, config: DetectorConfig | None = None, **kwargs) -> Detector:
+        d = json.loads(text)
+        det = cls(config, **kwargs)
+        det.now, det._housekept, det._pruned = d["now"], d["housekept"], d["pruned"]
+        det._posts, det._cascades, det._brands = d["posts"], d["cascades"], d["brands"]
+        for brand in det._brands.values():  # JSON made the bin indexes strings
+            brand["bins"] = {int(k): v for k, v in brand["bins"].items()}
+        det._stories = {s["id"]: Story.from_dict(s) for s in d["stories"]}
+        det._bursts = d["bursts"]
+        return det
+
+
+def _drop_front(d: dict, old: Callable[[Any, Any], bool]) -> None:
+    """Forget the oldest entries of a dict filled in time order, without scanning it all."""
+    for k in list(itertools.takewhile(lambda k: old(k, d[k]), d)):
+        del d[k]
+
+
+def _original(root: str, p: SignalPost) -> int | str:
+    """The root's id as the caller spelt it (ints stay ints), for a root the detector never saw."""
+    for candidate in (p.root, p.parent):
+        if candidate is not None and str(candidate) == root:
+            return candidate
+    return root
+
+
+def _root_key(story: Story) -> str:
+    return story.id.split(":", 1)[1] if story.kind == "cascade" else ""
+
+
+def _top(themes: Mapping[str, int], n: int = 5) -> list[tuple[str, int]]:
+    return sorted(themes.items(), key=lambda kv: (-kv[1], kv[0]))[:n]

@@ -1,0 +1,198 @@
+"""The detector: one story per unfolding cascade or burst, incremental == batch, JSON resume."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import numpy as np
+import pytest
+
+from graph.anomaly import VolumeConfig
+from graph.detector import Detector, DetectorConfig, SignalPost, Story
+
+T0 = 1_700_000_000.0
+ONSET = T0 + 2 * 86400 + 3600
+
+
+def background(brands=("A", "B"), days: float = 2.5, step_s: float = 180) -> list[SignalPost]:
+    """A steady trickle of mentions, every third one negative."""
+    posts = []
+    for b, brand in enumerate(brands):
+        for i in range(int(days * 86400 / step_s)):
+            posts.append(
+                SignalPost(
+                    id=f"{brand}{i}",
+                    brand=brand,
+                    at=T0 + i * step_s + b,
+                    negative=i % 3 == 0,
+                    author=i % 500,
+                    themes=("Late Flight",),
+                )
+            )
+    return posts
+
+
+def cascade(
+    n: int = 200,
+    root: str = "root",
+    brand: str = "A",
+    onset: float = ONSET,
+    negative: bool = True,
+    seed: int = 0,
+) -> list[SignalPost]:
+    rng = np.random.default_rng(seed)
+    posts = [
+        SignalPost(
+            id=root,
+            brand=brand,
+            at=onset,
+            negative=negative,
+            author=10**6,
+            themes=("Lost Luggage",),
+        )
+    ]
+    for j, d in enumerate(np.sort(rng.exponential(20, n))):
+        posts.append(
+            SignalPost(
+                id=f"{root}-{j}",
+                brand=brand,
+                at=onset + 60 * float(d) + 0.5,
+                negative=negative,
+                author=10**6 + 1 + j,
+                parent=root,
+                themes=("Lost Luggage",) if j % 4 == 0 else (),
+            )
+        )
+    return posts
+
+
+def stream(*parts: list[SignalPost]) -> list[SignalPost]:
+    return sorted((p for part in parts for p in part), key=lambda p: (p.at, p.id))
+
+
+def run(posts, chunks: int | None = None, **kwargs) -> tuple[Detector, list[Story]]:
+    """Feed `posts` in `chunks` calls (default: one post a call, to see every update)."""
+    det = Detector(**kwargs)
+    updates = []
+    for part in np.array_split(np.arange(len(posts)), chunks or len(posts)):
+        updates += det.process([posts[i] for i in part])
+    return det, updates
+
+
+def test_background_alone_is_quiet():
+    det, updates = run(background())
+    assert updates == [] and det.stories == []
+
+
+def test_one_story_per_cascade_with_evidence():
+    det, updates = run(stream(background(), cascade()))
+    assert {s.id for s in updates} == {"cascade:root"}
+    (story,) = det.stories
+    assert story.kind == "cascade" and story.brand == "A" and story.root_posts == ["root"]
+    first = next(s for s in updates if s.id == "cascade:root")
+    # The pile-on doubles brand A's negative volume within minutes, then the forecast agrees.
+    assert first.triggers == ["volume"] and story.triggers == ["growth", "volume"]
+    assert first.opened_at - ONSET < 15 * 60
+    counts = [s.post_count for s in updates]
+    assert counts == sorted(counts) and counts[-1] > counts[0]  # later posts update it
+    f = story.forecast
+    assert f.observed <= f.low <= f.final <= f.high and f.p_viral >= 0.5
+    curve = [n for _, n in story.growth_curve]
+    assert curve == sorted(curve) and curve[-1] == 200
+    assert story.themes[0] == ("Lost Luggage", 51)  # the root and every fourth reaction
+    assert story.level in ("low", "medium", "high") and 0.5 <= story.severity <= 1
+
+
+def test_positive_cascade_is_not_a_story():
+    _, updates = run(stream(background(), cascade(negative=False)))
+    assert updates == []
+
+
+def test_influencer_amplifying_opens_a_story_early():
+    posts = cascade(n=8)
+    ranks = {posts[2].author: 3}
+    det, updates = run(posts, ranks=ranks)
+    (story,) = det.stories
+    assert story.triggers == ["influencer"]
+    assert [(v.author, v.rank, v.role) for v in story.influencers] == [
+        (posts[2].author, 3, "amplifier")
+    ]
+    assert det.stories[0].forecast is None  # too few events to forecast
+
+
+def test_story_goes_quiet_then_wakes_up():
+    late = cascade(n=5, seed=3, onset=ONSET + 6 * 3600)  # the same root, hours later
+    late = [p for p in late if p.parent is not None]
+    late = [SignalPost(**{**asdict(p), "id": f"late{p.id}"}) for p in late]
+    det, updates = run(stream(background(days=3), cascade(), late))
+    statuses = [s.status for s in updates if s.id == "cascade:root"]
+    quiet = statuses.index("quiet")  # two idle hours after the pile-on
+    assert "active" in statuses[quiet:]  # the late reposts wake the same story up
+    assert statuses[-1] == "quiet"  # and it goes quiet again
+    assert len(det.stories) == 1
+
+
+def complaints(n: int = 40, start: float = ONSET) -> list[SignalPost]:
+    """`n` separate negative posts on brand B, one every 30 s."""
+    return [
+        SignalPost(id=f"x{i}", brand="B", at=start + 30 * i, negative=True, author=i,
+                   themes=("Cancelled Flight",))
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def test_burst_of_separate_complaints_is_one_story():
+    det, updates = run(stream(background(), complaints()))
+    ids = {s.id for s in updates}
+    assert len(ids) == 1 and next(iter(ids)).startswith("burst:B:")
+    (story,) = det.stories
+    assert story.triggers == ["volume"] and story.volume.anomalous
+    assert story.themes[0] == ("Cancelled Flight", 40)
+    assert story.opened_at - ONSET < 15 * 60
+
+
+def test_brand_thresholds():
+    strict = DetectorConfig(viral_size=1e9, volume=VolumeConfig(min_count=10**6))
+    _, updates = run(stream(background(), cascade()), brand_configs={"A": strict})
+    assert updates == []
+
+
+@pytest.mark.parametrize("chunks", [2, 7, 50])
+def test_incremental_equals_batch(chunks):
+    posts = stream(background(), cascade(), cascade(root="r2", brand="B", onset=ONSET + 5000))
+    posts = stream(posts, complaints(start=ONSET - 3 * 3600))
+    batch, _ = run(posts, chunks=1)
+    inc, _ = run(posts, chunks=chunks)
+    assert [asdict(s) for s in inc.stories] == [asdict(s) for s in batch.stories]
+    assert inc.to_json() == batch.to_json()
+    assert [s.kind for s in batch.stories] == ["burst", "cascade", "cascade"]
+
+
+def test_state_round_trips_through_json():
+    posts = stream(background(), cascade(), cascade(root="r2", brand="B", onset=ONSET + 5000))
+    posts = stream(posts, complaints(start=ONSET + 300))
+    straight, _ = run(posts, chunks=1)
+    cut = next(i for i, p in enumerate(posts) if p.at > ONSET + 600)  # mid-cascade, mid-burst
+    first, _ = run(posts[:cut], chunks=1)
+    text = first.to_json()
+    json.loads(text)  # plain JSON: no NaN or Infinity
+    assert "Infinity" not in text and "NaN" not in text
+    resumed = Detector.from_json(text)
+    assert resumed.to_json() == text
+    resumed.process(posts[cut:])
+    assert resumed.to_json() == straight.to_json()
+    assert [asdict(s) for s in resumed.stories] == [asdict(s) for s in straight.stories]
+
+
+def test_round_trip_mid_burst():
+    posts = stream(background(), complaints(start=ONSET))
+    straight, _ = run(posts, chunks=1)
+    cut = next(i for i, p in enumerate(posts) if p.at > ONSET + 900)
+    first, _ = run(posts[:cut], chunks=1)
+    assert [s.kind for s in first.stories] == ["burst"]  # open when the state is saved
+    resumed = Detector.from_json(first.to_json())
+    resumed.process(posts[cut:])
+    assert resumed.to_json() == straight.to_json()
+    (story,) = resumed.stories
+    assert story.post_count == straight.stories[0].post_count >= 40
