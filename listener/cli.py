@@ -326,6 +326,19 @@ def graph_export(ctx: Context, fmt: str, brand: str | None, since: str | None, t
         click.echo(f"Wrote {path}")
 
 
+@main.command()
+@click.option("--reset", is_flag=True, help="Forget the detector's state and replay every post.")
+@pass_ctx
+@friendly
+def detect(ctx: Context, reset: bool) -> None:
+    """Look for negative word-of-mouth that spreads: open or update one alert per story."""
+    from listener.jobs.detect import detect as run_detect
+
+    report = run_detect(ctx.store, reset=reset, echo=click.echo)
+    click.echo(f"Read {n(report.posts)} new brand mentions in {report.seconds:.1f} s: "
+               f"{n(report.opened)} alerts opened, {n(report.updated)} updated")
+
+
 @main.group()
 def alerts() -> None:
     """List, acknowledge, resolve and email alerts about negative word-of-mouth."""

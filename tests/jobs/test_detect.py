@@ -1,0 +1,61 @@
+"""The detection job on both dialects: one alert per story, incremental runs, evidence for people."""
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import insert
+
+from listener.jobs.detect import detect
+from listener.post import Author, Batch, Interaction, Post
+from listener.store import schema
+from listener.store.alerts import list_alerts
+
+T0 = datetime(2026, 5, 4, 15, 0, tzinfo=UTC)
+ROOT = "@acme lost my luggage and nobody answers, worst airline"
+
+
+def cascade(store, first: int, last: int):
+    """Reposts first..last of one negative post, a few seconds apart."""
+    b = Batch(authors=[Author("x", "critic", handle="critic", followers=300)])
+    if first == 0:
+        b.posts.append(Post("x", "root", "critic", ROOT, T0))
+    for i in range(max(first, 1), last):
+        at = T0 + timedelta(seconds=20 * i)
+        b.posts.append(Post("x", f"rt{i}", f"fan{i}", f"RT @critic: {ROOT}", at,
+                            parent_native_id="root"))
+        b.interactions.append(Interaction("x", "repost", f"fan{i}", "critic", at, f"rt{i}", "root"))
+    store.write(b)
+    with store.engine.begin() as conn:
+        conn.execute(insert(schema.sentiment_scores), [
+            {"post_id": p.id, "model_version": "test@1", "label": "negative", "negative": 0.9,
+             "neutral": 0.05, "positive": 0.05, "scored_at": T0} for p in b.posts])
+
+
+def test_a_spreading_complaint_opens_one_alert_and_later_posts_update_it(store):
+    store.add_brand("Acme", "@acme")
+    cascade(store, 0, 120)
+    lines = []
+    report = detect(store, echo=lines.append)
+    assert report.posts == 120 and report.opened == 1
+    [alert] = list_alerts(store)
+    assert alert.brand == "Acme" and alert.status == "open"
+    ev = alert.evidence
+    assert ev["root_posts"][0]["text"] == ROOT and ev["root_posts"][0]["author"] == "critic"
+    assert ev["growth"] and ev["growth"][-1]["size"] >= 30
+    assert ev["forecast"]["final"] >= ev["forecast"]["low"]
+    assert any(t["term"] == "Lost Luggage" for t in ev["themes"])
+    assert "critic" in alert.title
+    # Nothing new: nothing read.
+    assert detect(store).posts == 0
+    # More reposts of the same story update the same alert.
+    cascade(store, 120, 200)
+    again = detect(store)
+    assert again.posts == 80 and again.opened == 0
+    assert len(list_alerts(store)) == 1
+
+
+def test_without_scores_detect_says_what_to_run(sqlite_store):
+    sqlite_store.add_brand("Acme", "@acme")
+    sqlite_store.write(Batch(posts=[Post("x", "p", "a", "@acme hi", T0)]))
+    lines = []
+    assert detect(sqlite_store, echo=lines.append).posts == 0
+    assert "undertow score" in lines[0]
