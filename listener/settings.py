@@ -57,6 +57,12 @@ class Settings:
     x_backfill_hours: str = ""  # how far back a brand's first X search looks (empty: 7 days)
     reddit_subreddits: str = ""  # comma-separated: limit brand searches to these
     reddit_watch: str = ""  # comma-separated: collect every new post and comment here
+    bluesky_handle: str = ""  # the account Undertow searches as
+    bluesky_app_password: Secret = _secret()
+    bluesky_service: str = ""  # PDS address; empty means https://bsky.social
+    mastodon_instances: str = ""  # comma-separated, e.g. mastodon.social, fosstodon.org
+    mastodon_access_token: Secret = _secret()  # one token, or "host=TOKEN, host2=TOKEN2"
+    news_feeds: str = ""  # RSS/Atom addresses, separated by commas or newlines
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_user: str = ""

@@ -29,7 +29,8 @@ def _stamped(message: str) -> None:
 
 
 # Static, so `undertow --help` need not scan the installed packages for plugins.
-PLATFORM_HELP = "Only this source (repeatable): x, reddit, or an installed plugin's name."
+PLATFORM_HELP = ("Only this source (repeatable): x, reddit, bluesky, mastodon, news, or an installed "
+                 "plugin's name.")
 
 
 def _finish(summary: job.Summary, failures: list[str]) -> None:
@@ -77,7 +78,7 @@ def collect(platforms: tuple[str, ...], brands: tuple[str, ...]) -> None:
 @click.option("--platform", "platforms", multiple=True, help=PLATFORM_HELP)
 @click.option("--every", "intervals", multiple=True, metavar="PLATFORM=DURATION",
               help="Time between passes of a source, e.g. x=15m, reddit=300 (repeatable). "
-                   "Defaults: X 15 min, Reddit 5 min.")
+                   "Defaults: X 15 min, Reddit 5 min, Bluesky and Mastodon 10 min, News 15 min.")
 @click.option("--stream/--no-stream", default=False,
               help="Also follow X's filtered stream live (rules synced from the brands).")
 def listen(platforms: tuple[str, ...], intervals: tuple[str, ...], stream: bool) -> None:

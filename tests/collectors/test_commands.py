@@ -77,8 +77,8 @@ def test_unconfigured_sources_say_what_to_set(cli, brands, settings, http):
 
 
 def test_unknown_platform_and_brand_are_one_line_errors(cli, brands, http):
-    unknown = invoke(cli, "collect", "--platform", "mastodon")
-    assert "No collector named 'mastodon'" in unknown.output
+    unknown = invoke(cli, "collect", "--platform", "myspace")
+    assert "No collector named 'myspace'" in unknown.output
     assert "No brand named 'Nope'" in invoke(cli, "collect", "--brand", "Nope").output
 
 

@@ -12,7 +12,7 @@ import pytest
 from listener.collectors import Collector, Page, RetryPolicy, Unit, registry
 from listener.errors import ConfigError
 from listener.post import Batch
-from listener.settings import Settings
+from listener.settings import Secret, Settings
 from listener.store import Brand
 from tests.collectors.fake_apis import one_pass
 
@@ -58,13 +58,13 @@ def with_plugins(monkeypatch, *eps: EntryPoint) -> None:
 
 def test_builtins_are_available_without_installed_metadata(monkeypatch):
     with_plugins(monkeypatch)
-    assert registry.available() == ["reddit", "x"]
+    assert registry.available() == ["bluesky", "mastodon", "news", "reddit", "x"]
     assert registry.load("x").__name__ == "XCollector"
 
 
 def test_a_plugin_registers_through_the_same_door(monkeypatch, sqlite_store, settings):
     with_plugins(monkeypatch, EntryPoint("echo", ECHO, registry.GROUP))
-    assert registry.available() == ["echo", "reddit", "x"]
+    assert registry.available() == ["bluesky", "echo", "mastodon", "news", "reddit", "x"]
     cls = registry.load("echo")
     sqlite_store.add_brand("Acme", "acme")
     result = one_pass(sqlite_store, cls.from_settings(settings, RetryPolicy("Echo", cls.classify)))
@@ -79,7 +79,7 @@ def test_an_installed_entry_point_replaces_a_builtin(monkeypatch):
 
 def test_bad_names_and_bad_entry_points_are_config_errors(monkeypatch):
     with_plugins(monkeypatch, EntryPoint("bad", "listener.post:Post", registry.GROUP))
-    with pytest.raises(ConfigError, match="No collector named 'nope'; available: bad, reddit, x"):
+    with pytest.raises(ConfigError, match="No collector named 'nope'; available: bad, bluesky, mastodon, news, reddit, x"):
         registry.load("nope")
     with pytest.raises(ConfigError, match="not a Collector"):
         registry.load("bad")
@@ -103,6 +103,11 @@ def test_every_registered_collector_honours_the_contract(name, settings, tmp_pat
         with pytest.raises(ConfigError) as err:
             cls.from_settings(empty, policy)
         assert any(var in str(err.value) for var in cls.env_vars)
+    for var in cls.env_vars:  # every credential set to a placeholder; nothing is requested
+        name = var.removeprefix("UNDERTOW_").lower()
+        value = "https://test.example"
+        setattr(settings, name, Secret(value) if isinstance(getattr(settings, name), Secret)
+                else value)
     collector = cls.from_settings(settings, policy)
     assert collector.policy is policy
     brands = [Brand(1, "Acme", "acme OR #acme", None, {}), Brand(2, "Zed", "zed", None, {})]
@@ -119,3 +124,6 @@ def test_settings_has_the_collector_fields(tmp_path):
     assert getattr(loaded, "reddit_watch", None) == "askreddit, r/unitedairlines"
     assert getattr(loaded, "reddit_subreddits", None) == "travel"
     assert float(getattr(loaded, "x_backfill_hours", None) or 0) == 24
+    for name in ("bluesky_handle", "bluesky_app_password", "bluesky_service",
+                 "mastodon_instances", "mastodon_access_token", "news_feeds"):
+        assert hasattr(loaded, name)
