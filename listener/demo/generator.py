@@ -163,7 +163,8 @@ class _Sim:
             if cap[0] <= 0:
                 return
             cap[0] -= 1
-            who = self.pick_author()
+            # Reposters are many different accounts, not the same prolific few.
+            who = self.rng.choice(self.authors)
             delay = timedelta(minutes=math.exp(self.rng.gauss(3.0, 1.1)))
             at = source.created_at + delay
             rt = self.post(who, f"RT @{self.author_of(root).handle}: {root.text}", at, None,

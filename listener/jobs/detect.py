@@ -23,7 +23,7 @@ from listener.store.retention import current_model_version
 
 STATE_KEY, CURSOR_KEY = "detect_state", "detect_cursor"
 PAGE = 20000
-TOP_INFLUENCERS = 100
+TOP_INFLUENCERS = 25  # authors ranked this high count as influencers
 
 
 @dataclass
