@@ -24,6 +24,9 @@ from listener.store.retention import current_model_version
 STATE_KEY, CURSOR_KEY = "detect_state", "detect_cursor"
 PAGE = 20000
 TOP_INFLUENCERS = 25  # authors ranked this high count as influencers
+# A top influencer's negative post opens a story once it has drawn this many reactions: fewer
+# turned every complaint of a prolific account into an alert (the demo week had 150 of them).
+MIN_INFLUENCER_EVENTS = 20
 
 
 @dataclass
@@ -143,14 +146,16 @@ def evidence(store: Store, story) -> tuple[str, dict]:
 
 
 def detect(store: Store, reset: bool = False, echo: Callable[[str], None] = print) -> DetectReport:
-    from graph.detector import Detector
+    from graph.detector import Detector, DetectorConfig
 
     started = time.monotonic()
     report = DetectReport()
     state = None if reset else store.get_meta(STATE_KEY)
     cursor = None if reset else store.get_meta(CURSOR_KEY)
     ranks = _ranks(store)
-    detector = Detector.from_json(state, ranks=ranks) if state else Detector(ranks=ranks)
+    config = DetectorConfig(top_n=TOP_INFLUENCERS, min_influencer_events=MIN_INFLUENCER_EVENTS)
+    detector = (Detector.from_json(state, config, ranks=ranks) if state
+                else Detector(config, ranks=ranks))
     version = None
     with store.engine.connect() as conn:
         version = current_model_version(conn)
