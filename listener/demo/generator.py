@@ -195,8 +195,12 @@ def _brand_of(text: str, queries) -> str | None:
     return None
 
 
-def generate(rows: list[CorpusRow], days: int = 7, seed: int = SEED) -> tuple[Batch, dict]:
-    """The simulated week as one Batch, plus facts about it for the user (and the viral story)."""
+def generate(rows: list[CorpusRow], days: int = 7, seed: int = SEED,
+             sample: int = 1) -> tuple[Batch, dict]:
+    """The simulated week as one Batch, plus facts about it for the user (and the viral story).
+
+    `sample` > 1 keeps every sample-th corpus row (and the story): a small week for tests.
+    """
     from listener.query import Query
 
     queries = [(name, Query(q)) for name, q, _ in BRANDS]
@@ -212,7 +216,8 @@ def generate(rows: list[CorpusRow], days: int = 7, seed: int = SEED) -> tuple[Ba
     story_ids = {id(story_row)} | {id(r) for r in story_replies[:40]}
 
     # Originals and replies, in time order per brand so a reply always follows its parent.
-    timeline = sorted(((sim.random_time(), r, b) for r, b in branded if id(r) not in story_ids),
+    timeline = sorted(((sim.random_time(), r, b) for r, b in branded[::sample]
+                       if id(r) not in story_ids),
                       key=lambda t: t[0])
     recent: dict[str, list[Post]] = {}
     for at, row, brand in timeline:

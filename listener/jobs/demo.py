@@ -13,7 +13,7 @@ from listener.store import Store, WriteResult
 
 
 def run_demo(store: Store, settings: Settings, days: int = 7,
-             echo: Callable[[str], None] = print) -> dict:
+             echo: Callable[[str], None] = print, sample: int = 1) -> dict:
     started = time.monotonic()
     echo("Undertow demo: a week of brand conversation from real, human-labelled tweets.")
     for name, query, group in generator.BRANDS:
@@ -21,7 +21,7 @@ def run_demo(store: Store, settings: Settings, days: int = 7,
     echo(f"Brands: {', '.join(b[0] for b in generator.BRANDS)} (groups: airlines, tech)")
 
     rows, replaced = generator.load_corpus()
-    batch, facts = generator.generate(rows, days=days)
+    batch, facts = generator.generate(rows, days=days, sample=sample)
     total = WriteResult()
     for part in generator.chunks(batch):
         total.add(store.write(part))
