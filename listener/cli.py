@@ -249,7 +249,8 @@ def _when(value: str | None):
     try:
         return parse_time(value)
     except ValueError as exc:
-        raise click.BadParameter(f"{exc}: use ISO 8601, e.g. 2015-02-20 or 2015-02-20T14:00Z")
+        raise click.BadParameter(
+            f"{exc}: use ISO 8601, e.g. 2015-02-20 or 2015-02-20T14:00Z") from None
 
 
 @main.command("rank")
@@ -477,8 +478,8 @@ def register(command: click.Command) -> None:
 
 
 def _register_features() -> None:
-    from listener.collectors.commands import collect, listen
     from dashboard.command import dashboard
+    from listener.collectors.commands import collect, listen
     from listener.compliance_command import compliance
 
     register(collect)

@@ -24,7 +24,7 @@ from listener.post import utcnow
 from listener.settings import Settings
 from listener.store import Store, schema
 from listener.store.alerts import get, level, level_rank, list_alerts
-from listener.store.db import as_utc
+from listener.store.db import as_utc, insert_ignore
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -49,15 +49,6 @@ def recipients_for(store: Store, brand_id: int, settings: Settings) -> list[str]
     return [r.strip() for r in settings.alert_recipients.split(",") if r.strip()]
 
 
-def _insert_ignore(conn, rows: list[dict]) -> None:
-    if not rows:
-        return
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(dialect.insert(schema.alert_notifications).on_conflict_do_nothing(), rows)
-
-
 def enqueue_due(store: Store, settings: Settings) -> int:
     """Queue an email for each alert that opened or rose a level since it was last emailed."""
     a = schema.alerts
@@ -72,7 +63,7 @@ def enqueue_due(store: Store, settings: Settings) -> int:
                 continue
             key = f"alert:{r.id}:{level(float(r.severity))}"
             to = recipients_for(store, r.brand_id, settings)
-            _insert_ignore(conn, [{"key": key, "alert_id": r.id, "recipient": rcpt,
+            insert_ignore(conn, schema.alert_notifications, [{"key": key, "alert_id": r.id, "recipient": rcpt,
                                    "status": "pending", "attempts": 0, "created_at": utcnow()}
                                   for rcpt in to])
             conn.execute(update(a).where(a.c.id == r.id).values(notified_severity=r.severity))
@@ -83,7 +74,7 @@ def enqueue_due(store: Store, settings: Settings) -> int:
 def enqueue_digest(store: Store, settings: Settings, day: str) -> int:
     to = [r.strip() for r in settings.alert_recipients.split(",") if r.strip()]
     with store.engine.begin() as conn:
-        _insert_ignore(conn, [{"key": f"digest:{day}", "alert_id": None, "recipient": rcpt,
+        insert_ignore(conn, schema.alert_notifications, [{"key": f"digest:{day}", "alert_id": None, "recipient": rcpt,
                                "status": "pending", "attempts": 0, "created_at": utcnow()}
                               for rcpt in to])
     return len(to)

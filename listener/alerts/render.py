@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import html
 import io
-from email.message import EmailMessage
 from datetime import datetime
+from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from listener.store.alerts import Alert

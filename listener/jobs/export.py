@@ -17,8 +17,16 @@ from listener.store import Store
 
 def export_graph(store: Store, fmt: str, brand: str | None, since: datetime | None, top: int,
                  out: Path) -> list[Path]:
-    from graph import (build_graph, louvain, score_influence, to_networkx, write_edges_csv,
-                       write_gexf, write_graphml, write_nodes_csv)
+    from graph import (
+        build_graph,
+        louvain,
+        score_influence,
+        to_networkx,
+        write_edges_csv,
+        write_gexf,
+        write_graphml,
+        write_nodes_csv,
+    )
 
     brand_id = store.brand(brand).id if brand else None
     edges = load_edges(store, brand_id, since)

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, exists, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from tqdm import tqdm
 
 from listener.post import utcnow
 from listener.store import Store, schema
+from listener.store.db import insert_ignore
 from listener.store.writer import text_hash
 
 _RETWEET_PREFIX = re.compile(r"^RT @\w{1,30}: ")
@@ -70,13 +70,6 @@ def _claim(conn: Connection, version: str, size: int) -> list[tuple[int, str]]:
     return [r for r in rows if r[0] not in finished]
 
 
-def _insert_ignore(conn: Connection, table, rows: list[dict]) -> None:
-    if not rows:
-        return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
-
-
 def _score_batch(conn: Connection, scorer, rows: list[tuple[int, str]], report: ScoreReport) -> None:
     version = scorer.model_version
     texts = {pid: scoring_text(text) for pid, text in rows}
@@ -96,12 +89,12 @@ def _score_batch(conn: Connection, scorer, rows: list[tuple[int, str]], report: 
         report.model_calls += len(scores)
         fresh = {h: (s.label, s.negative, s.neutral, s.positive)
                  for h, s in zip(missing, scores, strict=True)}
-        _insert_ignore(conn, c, [
+        insert_ignore(conn, c, [
             {"model_version": version, "text_hash": h, "label": v[0], "negative": v[1],
              "neutral": v[2], "positive": v[3]} for h, v in fresh.items()])
         cached.update(fresh)
     now = utcnow()
-    _insert_ignore(conn, schema.sentiment_scores, [
+    insert_ignore(conn, schema.sentiment_scores, [
         {"post_id": pid, "model_version": version, "label": cached[h][0], "negative": cached[h][1],
          "neutral": cached[h][2], "positive": cached[h][3], "scored_at": now}
         for pid, h in hashes.items()])

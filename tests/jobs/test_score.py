@@ -68,7 +68,7 @@ def test_kill_and_resume_loses_nothing_and_duplicates_nothing(sqlite_store, tiny
     assert len(scores) == len(posts)
     fresh = SentimentScorer(tiny_model, batch_size=7)
     assert {p.id: scores[p.id][0] for p in posts} == {
-        p.id: s.label for p, s in zip(posts, fresh.score([scoring_text(p.text) for p in posts]))}
+        p.id: s.label for p, s in zip(posts, fresh.score([scoring_text(p.text) for p in posts]), strict=True)}
 
 
 def test_two_scorer_processes_on_postgresql_share_the_work(pg_store, pg_url, tiny_model):

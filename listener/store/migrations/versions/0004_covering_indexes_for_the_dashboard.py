@@ -5,7 +5,6 @@ Revises: 0003
 Create Date: 2026-11-22 23:50:37.811525
 """
 
-import sqlalchemy as sa
 from alembic import op
 
 revision = '0004'
