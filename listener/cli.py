@@ -77,7 +77,7 @@ def init(ctx: Context) -> None:
 @main.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", default=None,
-              help="csv, jsonl, airline, twarc or reddit (detected when not given).")
+              help="csv, jsonl, airline, twarc, reddit or activity (detected when not given).")
 @pass_ctx
 @friendly
 def import_(ctx: Context, paths: tuple[Path, ...], fmt: str | None) -> None:

@@ -111,6 +111,9 @@ class Interaction:
                 self.target_author_native_id,
                 self.source_post_native_id or "",
                 self.target_post_native_id or "",
+                # Without posts to tell them apart, repeated acts differ only by their time.
+                "" if self.source_post_native_id or self.target_post_native_id
+                else self.created_at.isoformat(),
             )
         )
         return _hash_id(self.platform, key)  # unique per interaction: caching would only evict

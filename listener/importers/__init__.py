@@ -16,7 +16,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from listener.errors import ImportFormatError
-from listener.importers import airline, generic, reddit_json, twarc
+from listener.importers import activity, airline, generic, reddit_json, twarc
 from listener.importers.base import ImportFormat
 from listener.mapping.report import MapReport
 from listener.post import Batch
@@ -27,6 +27,7 @@ FORMATS: list[ImportFormat] = [
     reddit_json.FORMAT,
     generic.CSV_FORMAT,
     generic.JSONL_FORMAT,
+    activity.FORMAT,
 ]
 
 MAX_LISTED_PROBLEMS = 20
@@ -134,7 +135,7 @@ def import_file(store, path: str | Path, fmt: str | None = None, *, chunk: int =
                 report.bad_lines.append((number, item))
             continue
         pending.extend(item)
-        if len(pending.posts) >= chunk:
+        if len(pending.posts) >= chunk or len(pending.interactions) >= 4 * chunk:
             flush()
     flush()
     bar.close()

@@ -108,3 +108,16 @@ def test_unknown_format_is_a_clear_error(tmp_path):
     path.write_text("hello\n")
     with pytest.raises(ImportFormatError, match="--format"):
         detect(path)
+
+
+def test_activity_edge_list(store, tmp_path):
+    path = tmp_path / "higgs-activity_time.txt"
+    path.write_text("223789 213163 1341100972 MT\n223789 213163 1341100972 RE\n"
+                    "376989 13813 1341100972 RT\n376989 13813 1341101181 RT\n"
+                    "not an edge\n26 23 1341101181 RT\n")
+    report = import_file(store, path)
+    assert report.format == "activity" and report.bad_lines == [(5, "not `userA userB unix_ts RT|MT|RE`")]
+    status = store.status()
+    # The same pair retweeting twice at different times is two interactions.
+    assert status["interactions"] == 5 and status["authors"] == 6 and status["posts"] == 0
+    assert import_file(store, path).interactions == 5 and store.status()["interactions"] == 5
