@@ -174,7 +174,8 @@ def detect(store: Store, reset: bool = False, echo: Callable[[str], None] = prin
             title, ev = evidence(store, story)
             at = datetime.fromtimestamp(story.updated_at, UTC)
             _, outcome = upsert_story(store, brands[story.brand], story.id, story.severity, title,
-                                      ev, now=at)
+                                      ev, now=at,
+                                      opened_at=datetime.fromtimestamp(story.opened_at, UTC))
             report.opened += outcome in ("opened", "reopened")
             report.updated += outcome == "updated"
         store.set_meta({STATE_KEY: detector.to_json(),

@@ -86,8 +86,13 @@ def list_alerts(store: Store, status: str | None = None, brand: str | None = Non
 
 def upsert_story(store: Store, brand_id: int, story_key: str, severity: float, title: str,
                  evidence: dict[str, Any], now: datetime | None = None,
-                 cooldown: timedelta = DEFAULT_COOLDOWN) -> tuple[int, str]:
-    """Record the latest state of a story; returns (alert id, what happened)."""
+                 cooldown: timedelta = DEFAULT_COOLDOWN,
+                 opened_at: datetime | None = None) -> tuple[int, str]:
+    """Record the latest state of a story; returns (alert id, what happened).
+
+    `opened_at` is when the story began, if that is earlier than `now` (a first run of the
+    detector over old posts learns of a story only when it has already grown).
+    """
     now = now or utcnow()
     a = schema.alerts
     with store.engine.begin() as conn:
@@ -96,7 +101,7 @@ def upsert_story(store: Store, brand_id: int, story_key: str, severity: float, t
         if row is None:
             new_id = conn.execute(insert(a).values(
                 brand_id=brand_id, story_key=story_key, status="open", severity=severity,
-                title=title, evidence=evidence, opened_at=now, updated_at=now,
+                title=title, evidence=evidence, opened_at=opened_at or now, updated_at=now,
             ).returning(a.c.id)).scalar_one()
             return new_id, "opened"
         values: dict[str, Any] = dict(severity=severity, title=title, evidence=evidence, updated_at=now)
