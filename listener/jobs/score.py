@@ -10,6 +10,7 @@ re-checks which posts another scorer finished meanwhile, so no post is scored tw
 from __future__ import annotations
 
 import re
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -145,6 +146,6 @@ def stage(store: Store, settings, echo: Callable[[str], None]) -> None:
     todo = count_unscored(store, scorer.model_version)
     echo(f"Scoring sentiment of {todo:,} posts with {scorer.model_version} "
          "(identical texts are scored once)...")
-    report = score_posts(store, scorer, progress=True)
+    report = score_posts(store, scorer, progress=sys.stderr.isatty())
     echo(f"Scored {report.scored:,} posts in {report.seconds:.0f} s "
          f"({report.model_calls:,} model calls, {report.from_cache:,} from the cache).")
