@@ -334,3 +334,27 @@ class FakeReddit(_Scripted):
     def _not_found(self):
         return (404, {"content-type": "application/json"},
                 json.dumps({"message": "Not Found", "error": 404}))
+
+
+def kill_commits(monkeypatch) -> dict:
+    """Make the store's writer raise `Killed` inside the transaction, after the rows are written.
+
+    Set `countdown["commit"] = n` to die in the n-th write from now; the dict may carry other
+    countdowns of the caller's.
+    """
+    import listener.store
+
+    real_write = listener.store.write_batch
+    countdown: dict = {"commit": None}
+
+    def dying_write(*args):
+        result = real_write(*args)
+        if countdown["commit"] is not None:
+            countdown["commit"] -= 1
+            if countdown["commit"] <= 0:
+                countdown["commit"] = None
+                raise Killed("killed before commit")
+        return result
+
+    monkeypatch.setattr(listener.store, "write_batch", dying_write)
+    return countdown

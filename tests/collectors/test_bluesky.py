@@ -33,7 +33,7 @@ from listener.mapping.bluesky import author_of, map_post_views, map_reposted_by,
 from listener.post import Author
 from listener.query import Query
 from listener.settings import Secret
-from tests.collectors.fake_apis import Killed, one_pass
+from tests.collectors.fake_apis import Killed, kill_commits, one_pass
 from tests.collectors.test_kill_resume import snapshot
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bluesky"
@@ -316,8 +316,9 @@ def test_killed_at_random_points_then_resumed_equals_a_clean_run(
     requests = len(bsky.log)
     rng = random.Random(seed)
     store = open_store("killed.db")
-    real_send, real_write = Request._send_request, listener.store.write_batch
-    countdown = {"http": None, "commit": None}
+    real_send = Request._send_request
+    countdown = kill_commits(monkeypatch)
+    countdown["http"] = None
 
     def dying_send(self, *args, **kwargs):
         if countdown["http"] is not None:
@@ -327,17 +328,7 @@ def test_killed_at_random_points_then_resumed_equals_a_clean_run(
                 raise Killed("killed at a request")
         return real_send(self, *args, **kwargs)
 
-    def dying_write(*args):
-        result = real_write(*args)
-        if countdown["commit"] is not None:
-            countdown["commit"] -= 1
-            if countdown["commit"] <= 0:
-                countdown["commit"] = None
-                raise Killed("killed before commit")
-        return result
-
     monkeypatch.setattr(Request, "_send_request", dying_send)
-    monkeypatch.setattr(listener.store, "write_batch", dying_write)
     kills = 0
     for _ in range(5):
         where = rng.choice(["http", "commit"])

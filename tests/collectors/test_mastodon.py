@@ -32,7 +32,7 @@ from listener.errors import ConfigError
 from listener.mapping.mastodon import html_to_text, map_statuses, qualify, status_text
 from listener.query import Query
 from listener.settings import Secret
-from tests.collectors.fake_apis import Killed, one_pass
+from tests.collectors.fake_apis import Killed, kill_commits, one_pass
 from tests.collectors.test_kill_resume import snapshot
 
 BASE = "http://localhost:3000"
@@ -337,18 +337,7 @@ def test_killed_at_random_points_then_resumed_equals_a_clean_run(
     requests_made = len(masto.log)
     rng = random.Random(seed)
     store = open_store("killed.db")
-    real_write, countdown = listener.store.write_batch, {"commit": None}
-
-    def dying_write(*args):
-        result = real_write(*args)
-        if countdown["commit"] is not None:
-            countdown["commit"] -= 1
-            if countdown["commit"] <= 0:
-                countdown["commit"] = None
-                raise Killed("killed before commit")
-        return result
-
-    monkeypatch.setattr(listener.store, "write_batch", dying_write)
+    countdown = kill_commits(monkeypatch)
     kills = 0
     for _ in range(5):
         masto.log = []

@@ -24,7 +24,7 @@ from click.testing import CliRunner
 import listener.store
 from listener.errors import ConfigError
 from listener.mapping.news import map_feed, outlet
-from tests.collectors.fake_apis import Killed, one_pass
+from tests.collectors.fake_apis import Killed, kill_commits, one_pass
 from tests.collectors.test_kill_resume import snapshot
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "news"
@@ -208,18 +208,7 @@ def test_killed_at_random_points_then_resumed_equals_a_clean_run(
     one_pass(clean, make("news"))
     rng = random.Random(seed)
     store = open_store("killed.db")
-    real_write, countdown = listener.store.write_batch, {"commit": None}
-
-    def dying_write(*args):
-        result = real_write(*args)
-        if countdown["commit"] is not None:
-            countdown["commit"] -= 1
-            if countdown["commit"] <= 0:
-                countdown["commit"] = None
-                raise Killed("killed before commit")
-        return result
-
-    monkeypatch.setattr(listener.store, "write_batch", dying_write)
+    countdown = kill_commits(monkeypatch)
     kills = 0
     for _ in range(4):
         site.log = []
