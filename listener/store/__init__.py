@@ -49,7 +49,7 @@ class Store:
         self.privacy = privacy or Privacy()
         if self.privacy.pseudonymise and not self.privacy.key:
             raise ConfigError("Pseudonymisation needs a key: set UNDERTOW_PSEUDONYM_KEY")
-        self._matcher: Callable[[str], list[int]] | None = None
+        self._matcher: tuple[tuple, Callable[[str], list[int]]] | None = None
         self._erased: dict | None = None
         self._erased_terms = False
         self._known_authors: set[int] = set()
@@ -167,18 +167,24 @@ class Store:
         self._matcher = None
 
     def brand_matcher(self) -> Callable[[str], list[int]] | None:
-        """A function text -> ids of matching brands, compiled once per brand change."""
-        if self._matcher is None:
-            compiled = [(b.id, Query(b.query)) for b in self.brands()]
-            if not compiled:
-                return None
+        """A function text -> ids of matching brands.
+
+        The brands are read on every call (a tiny table), so a brand added by another process,
+        e.g. `undertow brand add` while `undertow listen` runs, tags the very next batch; the
+        compiled queries are reused while the brands stay the same.
+        """
+        key = tuple((b.id, b.query) for b in self.brands())
+        if not key:
+            return None
+        if self._matcher is None or self._matcher[0] != key:
+            compiled = [(bid, Query(query)) for bid, query in key]
 
             def match(text: str) -> list[int]:
                 low = text.lower()
                 return [bid for bid, q in compiled if q.root.matches(low)]
 
-            self._matcher = match
-        return self._matcher
+            self._matcher = (key, match)
+        return self._matcher[1]
 
     def retag(self, brand: Brand) -> int:
         """Re-evaluate one brand's query over every stored post, in pages."""

@@ -83,3 +83,11 @@ def test_times_round_trip_as_utc(store):
     from listener.store.db import as_utc
 
     assert as_utc(got) == T0
+
+
+def test_a_brand_added_elsewhere_tags_the_next_batch(store):
+    other = type(store)(store.engine)  # a second process on the same database
+    store.write(make_batch(2))
+    other.add_brand("United", "@united")
+    store.write(Batch(posts=[Post("x", "late", "u1", "@united again", T0)]))
+    assert store.status()["per_brand"] == {"United": 3}
