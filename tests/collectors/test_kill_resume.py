@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 import listener.store
 from listener.store import Store, schema
-from tests.collectors.fake_apis import Killed, one_pass
+from tests.collectors.fake_apis import Killed, kill_commits, one_pass
 
 PLATFORMS = ("x", "reddit")
 KILLS = 5
@@ -60,26 +60,14 @@ def test_killed_at_random_points_then_resumed_equals_a_clean_run(
 
     rng = random.Random(seed)
     store = open_store(tmp_path / "killed.db")
-    real_write = listener.store.write_batch
-    kill_in_commit = {"countdown": None}
-
-    def dying_write(conn, batch, *args):
-        result = real_write(conn, batch, *args)
-        if kill_in_commit["countdown"] is not None:
-            kill_in_commit["countdown"] -= 1
-            if kill_in_commit["countdown"] <= 0:
-                kill_in_commit["countdown"] = None
-                raise Killed("killed before commit")
-        return result
-
-    monkeypatch.setattr(listener.store, "write_batch", dying_write)
+    countdown = kill_commits(monkeypatch)
     kills = attempts = 0
     while kills < KILLS and attempts < 30:  # a run that escapes its kill finishes the work
         attempts += 1
         x_api.calls = reddit_api.calls = 0
         where = rng.choice(["x", "reddit", "commit"])
         if where == "commit":
-            kill_in_commit["countdown"] = rng.randint(1, 12)
+            countdown["commit"] = rng.randint(1, 12)
         else:
             api = x_api if where == "x" else reddit_api
             api.kill_at = rng.randint(1, max(2, requests[where] // 3))
@@ -87,7 +75,7 @@ def test_killed_at_random_points_then_resumed_equals_a_clean_run(
             run_all(store, make)
         except Killed:
             kills += 1
-        x_api.kill_at = reddit_api.kill_at = kill_in_commit["countdown"] = None
+        x_api.kill_at = reddit_api.kill_at = countdown["commit"] = None
     assert kills == KILLS
     run_all(store, make)  # resumed without interruption
 
