@@ -211,10 +211,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _fit(trees: dict[str, list[CascadeEvent]], path: Path, out: Path) -> int:
     model = {
-        "version": 1,
+        "version": 2,
         "fitted_on": {"trees": path.name, "cascades": len(trees)},
         "target": "log(final number of events below the root)",
-        "method": "ridge (l2=3) per age on standardised log features; folds = blake2b(id) % 5",
+        "method": (
+            "per age: ridge (l2=3) on standardised log features for the mean, ridge (l2=30) of "
+            "log squared inner-fold residuals for the spread; folds = blake2b(id) % 5"
+        ),
         "variants": {
             "tree": fit_growth_model(trees, tree=True),
             "times": fit_growth_model(trees, tree=False),

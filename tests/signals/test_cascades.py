@@ -71,6 +71,22 @@ def test_model_features_counts_and_squares():
     assert tree[TREE_FEATURES.index("log_latest_parent")] == pytest.approx(math.log1p(1))
 
 
+def test_recency_and_secondary_spreading_by_hand():
+    x = model_features(events(1, 3), 4, tree=False)
+    memory = math.exp(-3 / 3) + math.exp(-1 / 3)  # elapsed 3 and 1 minutes, tau = 3
+    assert x[TIMES_FEATURES.index("log_memory_3min")] == pytest.approx(math.log1p(memory))
+    ev = [
+        CascadeEvent(1, author=1, parent_minutes=0),
+        CascadeEvent(2, author=2, parent_minutes=1),  # reactions to the reaction at minute 1
+        CascadeEvent(3, author=3, parent_minutes=1),
+        CascadeEvent(4, author=4, parent_minutes=2),
+        CascadeEvent(9, author=5, parent_minutes=4),  # after the age: unseen
+    ]
+    tree = model_features(ev, 5, tree=True)
+    assert tree[TREE_FEATURES.index("log_reactions_to_reactions")] == pytest.approx(math.log1p(3))
+    assert tree[TREE_FEATURES.index("log_largest_subcascade")] == pytest.approx(math.log1p(2))
+
+
 def test_forecast_is_consistent():
     slow = events(*np.linspace(1, 29, 40))
     fast = events(*np.linspace(1, 29, 400))
@@ -83,6 +99,21 @@ def test_forecast_is_consistent():
     assert ff.final > fs.final and ff.p_viral > fs.p_viral
     # A cascade that is already that big is viral for sure.
     assert forecast_cascade(fast, 30, 300).p_viral == 1.0
+
+
+def test_interval_width_depends_on_the_cascade():
+    m = load_model("tree")
+    steady = [CascadeEvent(t, author=i, parent_minutes=0.0) for i, t in enumerate(range(1, 60))]
+    late = [CascadeEvent(28 + i / 100, author=i, parent_minutes=0.0) for i in range(60)]
+    width = {}
+    for name, ev in (("steady", steady), ("late", late)):
+        f = forecast_cascade(ev, 30, 500, m)
+        assert f.low > f.observed  # not clamped: the width is the model's
+        width[name] = math.log(f.high / f.low)
+        sigma, q_low, q_high = m.params(30)[2:5]
+        assert sigma * (q_high - q_low) / 2 - 1e-9 <= width[name]
+        assert width[name] <= 2 * sigma * (q_high - q_low) + 1e-9
+    assert width["steady"] != pytest.approx(width["late"])
 
 
 def test_tree_model_is_used_when_structure_is_known():
@@ -111,6 +142,7 @@ def test_committed_model_file():
         assert len(d["variants"][variant]["folds"]) == 5
         m = load_model(variant, fold=2)
         assert m.coef.shape == (len(AGES_MIN), len(names))
+        assert m.var_coef.shape == (len(AGES_MIN), len(names) // 2)
         assert np.all(m.q_low < 0) and np.all(m.q_high > 0)
 
 
