@@ -190,16 +190,21 @@ def demo(ctx: Context, days: int) -> None:
 @click.option("--batch-size", default=256, show_default=True, help="Posts claimed per commit.")
 @click.option("--limit", type=int, default=None, help="Stop after this many posts.")
 @click.option("--threads", type=int, default=None, help="CPU threads for the model.")
+@click.option("--int8", is_flag=True, default=None,
+              help="int8 dynamic quantisation: about 2x faster on a CPU, a little less exact "
+                   "(default: UNDERTOW_SENTIMENT_INT8).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @pass_ctx
 @friendly
 def score(ctx: Context, model: str | None, batch_size: int, limit: int | None,
-          threads: int | None, as_json: bool) -> None:
+          threads: int | None, int8: bool | None, as_json: bool) -> None:
     """Score the sentiment of every post not yet scored by the current model version."""
     from listener.jobs.score import default_scorer, score_posts
 
     if model:
         ctx.settings.sentiment_model = model
+    if int8:
+        ctx.settings.sentiment_int8 = True
     scorer = default_scorer(ctx.settings, threads=threads)
     report = score_posts(ctx.store, scorer, batch_size=batch_size, limit=limit,
                          progress=sys.stderr.isatty() and not as_json)

@@ -48,6 +48,7 @@ class Settings:
     shared_data: Path = field(default_factory=lambda: REPO_ROOT.parent / "shared" / "data")
     log_level: str = "INFO"
     sentiment_model: str = ""
+    sentiment_int8: bool = False  # int8 dynamic quantisation: about 2x faster, a little less exact
     dashboard_url: str = "http://localhost:8501"
     dashboard_password: Secret = _secret()
     x_bearer_token: Secret = _secret()
@@ -102,7 +103,7 @@ class Settings:
                 values[f.name] = Path(raw).expanduser()
             elif f.name.endswith(("_port", "_days", "_threshold")):
                 values[f.name] = int(raw)
-            elif f.name == "pseudonymise":
+            elif f.name in ("pseudonymise", "sentiment_int8"):
                 values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
             else:
                 values[f.name] = raw

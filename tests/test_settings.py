@@ -15,3 +15,14 @@ def test_env_overrides_dotenv_and_secrets_never_print(tmp_path):
 
 def test_secret_repr():
     assert repr(Secret("x")) == "Secret('***')" and not Secret("")
+
+
+def test_sentiment_int8_flag_reaches_the_scorer(tmp_path):
+    from listener.jobs.score import default_scorer
+
+    off = Settings.load(env={"UNDERTOW_HOME": str(tmp_path)}, env_file=tmp_path / "none")
+    on = Settings.load(env={"UNDERTOW_HOME": str(tmp_path), "UNDERTOW_SENTIMENT_INT8": "true"},
+                       env_file=tmp_path / "none")
+    assert (off.sentiment_int8, on.sentiment_int8) == (False, True)
+    # The quantised model is a different model version, so its scores never mix with fp32 ones.
+    assert default_scorer(on).model_version == default_scorer(off).model_version + "+int8"

@@ -137,7 +137,8 @@ def score_posts(store: Store, scorer, *, batch_size: int = 256, limit: int | Non
 def default_scorer(settings, threads: int | None = None):
     from nlp.scorer import SentimentScorer
 
-    return SentimentScorer(settings.sentiment_model or None, threads=threads)
+    return SentimentScorer(settings.sentiment_model or None, threads=threads,
+                           int8=settings.sentiment_int8)
 
 
 def stage(store: Store, settings, echo: Callable[[str], None]) -> None:
