@@ -19,12 +19,20 @@ reach), bin index = floor(unix seconds / bin seconds).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
-__all__ = ["Bins", "VolumeAnomaly", "VolumeConfig", "bin_posts", "score_bins", "volume_anomaly"]
+__all__ = [
+    "Baseline",
+    "Bins",
+    "VolumeAnomaly",
+    "VolumeConfig",
+    "baseline",
+    "bin_posts",
+    "score_bins",
+    "score_window",
+    "volume_anomaly",
+]
 
 Bins = Mapping[int, Sequence[float]]  # bin index -> (negative, total, reach)
 WEEK_MIN = 7 * 24 * 60
@@ -83,11 +91,22 @@ def bin_posts(
 _ZERO = (0.0, 0.0, 0.0)
 
 
-def _windows(bins: Bins, ends: Sequence[int], width: int) -> np.ndarray:
-    """(negative, total, reach) summed over the `width` bins ending at each of `ends`."""
-    idx = [e - j for e in ends for j in range(width)]
-    vals = np.array([bins.get(i, _ZERO) for i in idx], dtype=float)
-    return vals.reshape(len(ends), width, 3).sum(1)
+def _windows(bins: Bins, ends: Sequence[int], width: int) -> list[list[float]]:
+    """(negative, total, reach) summed over the `width` bins ending at each of `ends`.
+
+    Plain Python, newest bin first, one addition after another: the same floats as summing an
+    array of the bins, at a fraction of the cost for the handful of bins a window holds.
+    """
+    sums = []
+    for e in ends:
+        neg = total = reach = 0.0
+        for j in range(width):
+            v = bins.get(e - j, _ZERO)
+            neg += v[0]
+            total += v[1]
+            reach += v[2]
+        sums.append([neg, total, reach])
+    return sums
 
 
 def _median(xs: Sequence[float]) -> float:
@@ -96,14 +115,40 @@ def _median(xs: Sequence[float]) -> float:
     return float(s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2)
 
 
-def _robust(x: float, samples: Sequence[float], floor: float) -> tuple[float, float]:
+def _spread(samples: Sequence[float], floor: float) -> tuple[float, float]:
+    """Median and robust scale (MAD, at least `floor`) of a baseline's samples."""
     med = _median(samples)
     mad = _median([abs(v - med) for v in samples])
-    return med, float((x - med) / max(1.4826 * mad, floor))
+    return med, max(1.4826 * mad, floor)
 
 
-def score_bins(bins: Bins, end_bin: int, first_bin: int, config: VolumeConfig) -> VolumeAnomaly:
-    """Score the window ending with bin `end_bin`; `first_bin` is the series' first bin (history)."""
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """What past windows say about the window ending at a bin: median and scale per measure.
+
+    It reads only bins before that window, so a caller that scores the same end bin many times
+    (the detector, every minute of a 5-minute bin) computes it once and scores the window
+    with `score_window` while those bins are unchanged.
+    """
+
+    kind: str  # "hour_of_week", "hour_of_day", "trailing" or "none" (too little history)
+    neg: tuple[float, float] = (0.0, 1.0)
+    share: tuple[float, float] = (0.0, 1.0)
+    reach: tuple[float, float] = (0.0, 1.0)
+
+
+def baseline(
+    bins: Bins,
+    end_bin: int,
+    first_bin: int,
+    config: VolumeConfig,
+    windows: MutableMapping[int, list[float]] | None = None,
+) -> Baseline:
+    """The baseline of the window ending with bin `end_bin` (`first_bin`: the series' first).
+
+    `windows` keeps past window sums by end bin from call to call (consecutive end bins share
+    most of theirs); the caller empties it when a bin before the current window changes.
+    """
     c = config
     width = max(1, c.window_min // c.bin_min)
     history_min = (end_bin - first_bin) * c.bin_min
@@ -117,32 +162,39 @@ def score_bins(bins: Bins, end_bin: int, first_bin: int, config: VolumeConfig) -
         if history_min >= c.trailing_min:
             n = min(DAY_MIN, history_min) // c.window_min
             kind, offsets = "trailing", [k * width for k in range(1, n + 1)]
-    neg, total, reach = (float(v) for v in _windows(bins, [end_bin], width)[0])
-    share = neg / total if total else 0.0
     if not offsets:
-        return VolumeAnomaly(
-            _bin_end(end_bin, c),
-            c.window_min,
-            kind,
-            int(neg),
-            0.0,
-            0.0,
-            share,
-            0.0,
-            0.0,
-            reach,
-            0.0,
-            0.0,
-            False,
-        )
-    past = _windows(bins, [end_bin - o for o in offsets], width).tolist()
+        return Baseline(kind)
+    ends = [end_bin - o for o in offsets]
+    if windows is None:
+        past = _windows(bins, ends, width)
+    else:
+        missing = [e for e in ends if e not in windows]
+        windows.update(zip(missing, _windows(bins, missing, width), strict=True))
+        past = [windows[e] for e in ends]
     negs = [v[0] for v in past]
     m = _median(negs)
     noise = math.sqrt(m + 1 + c.overdispersion * m * m)
-    neg_med, neg_z = _robust(neg, negs, noise)
-    share_med, share_z = _robust(share, [v[0] / v[1] if v[1] else 0.0 for v in past], 0.05)
     per_post = sum(v[2] for v in past) / max(sum(negs), 1)
-    reach_med, reach_z = _robust(reach, [v[2] for v in past], per_post * noise + 1)
+    return Baseline(
+        kind,
+        _spread(negs, noise),
+        _spread([v[0] / v[1] if v[1] else 0.0 for v in past], 0.05),
+        _spread([v[2] for v in past], per_post * noise + 1),
+    )
+
+
+def score_window(bins: Bins, end_bin: int, base: Baseline, config: VolumeConfig) -> VolumeAnomaly:
+    """Score the window ending with bin `end_bin` against its `baseline`."""
+    c = config
+    neg, total, reach = _windows(bins, [end_bin], max(1, c.window_min // c.bin_min))[0]
+    share = neg / total if total else 0.0
+    if base.kind == "none":
+        return VolumeAnomaly(_bin_end(end_bin, c), c.window_min, base.kind, int(neg), 0.0, 0.0,
+                             share, 0.0, 0.0, reach, 0.0, 0.0, False)  # fmt: skip
+    (neg_med, neg_scale), (share_med, share_scale), (reach_med, reach_scale) = (
+        base.neg, base.share, base.reach)  # fmt: skip
+    neg_z = float((neg - neg_med) / neg_scale)
+    reach_z = float((reach - reach_med) / reach_scale)
     loud = neg >= c.min_count and (
         (neg_z >= c.z_threshold and neg >= c.min_ratio * neg_med)
         or (reach_z >= c.z_threshold and reach >= c.min_ratio * reach_med and reach > 0)
@@ -150,18 +202,23 @@ def score_bins(bins: Bins, end_bin: int, first_bin: int, config: VolumeConfig) -
     return VolumeAnomaly(
         _bin_end(end_bin, c),
         c.window_min,
-        kind,
+        base.kind,
         int(neg),
         neg_med,
         neg_z,
         share,
         share_med,
-        share_z,
+        float((share - share_med) / share_scale),
         reach,
         reach_med,
         reach_z,
         bool(loud),
     )
+
+
+def score_bins(bins: Bins, end_bin: int, first_bin: int, config: VolumeConfig) -> VolumeAnomaly:
+    """Score the window ending with bin `end_bin`; `first_bin` is the series' first bin (history)."""
+    return score_window(bins, end_bin, baseline(bins, end_bin, first_bin, config), config)
 
 
 def _bin_end(end_bin: int, config: VolumeConfig) -> float:

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from graph.anomaly import VolumeAnomaly, VolumeConfig, score_bins
+from graph.anomaly import Baseline, VolumeAnomaly, VolumeConfig, baseline, score_window
 from graph.cascades import (
     CascadeEvent,
     Forecast,
@@ -150,6 +150,15 @@ class Detector:
         self._housekept = self._pruned = 0.0
         self._bursts: dict[str, dict] = {}  # burst story id -> its posts and theme counts
         self._events: dict[str, list[CascadeEvent]] = {}  # c["events"] as objects, not state
+        # Caches, not state: each brand's volume baseline for its current end bin (a brand is
+        # scored every tick, its baseline changes every bin) and its past window sums (valid
+        # until a post arrives late), and the stories still active.
+        self._baselines: dict[str, tuple[tuple[int, int], Baseline]] = {}
+        self._windows: dict[str, dict[int, list[float]]] = {}
+        self._active: dict[str, Story] = {}
+        # _cascades is kept in last_at order while posts come in time order, so pruning
+        # stops at the first recent cascade instead of scanning them all.
+        self._cascades_ordered, self._cascades_tail = True, _NEVER
 
     def cfg(self, brand: str) -> DetectorConfig:
         return self.brand_configs.get(brand, self.config)
@@ -161,18 +170,24 @@ class Detector:
     def process(self, posts: Iterable[SignalPost]) -> list[Story]:
         """Feed posts (time order); returns the stories opened, updated or quieted, latest state."""
         changed: dict[str, Story] = {}
+        tick, brands = self.tick_s, self._brands
         for p in posts:
-            self.now = max(self.now, p.at)
+            if p.at >= self.now:
+                self.now = p.at
+            else:  # a late post may land in bins that past windows cover
+                self._baselines.pop(p.brand, None)
+                self._windows.pop(p.brand, None)
+            now = self.now
             cascade = self._add(p)
             # Old cascades change slowly: look again after 5% of their age (a tick at least).
-            if cascade is not None and self.now - cascade["evaluated_at"] >= max(
-                self.tick_s, 0.05 * (self.now - cascade["t0"])
+            if cascade is not None and now - cascade["evaluated_at"] >= max(
+                tick, 0.05 * (now - cascade["t0"])
             ):
                 self._eval_cascade(cascade, changed)
-            brand = self._brands[p.brand]
-            if self.now - brand["evaluated_at"] >= self.tick_s:
+            brand = brands[p.brand]
+            if now - brand["evaluated_at"] >= tick:
                 self._eval_brand(p.brand, brand, changed)
-            if self.now - self._housekept >= self.tick_s:
+            if now - self._housekept >= tick:
                 self._housekeep(changed)
         return sorted(changed.values(), key=lambda s: (s.updated_at, s.id))
 
@@ -180,31 +195,51 @@ class Detector:
     def _add(self, p: SignalPost) -> dict | None:
         """Count the post in its brand's bins; attach it to its cascade if it is a reaction."""
         key = str(p.id)
-        vc = self.cfg(p.brand).volume
         brand = self._brands.get(p.brand)
         if brand is None:
             brand = self._brands[p.brand] = dict(
                 bins={}, first_bin=None, evaluated_at=_NEVER, recent=[], burst=None
             )
-        b = int(p.at // (vc.bin_min * 60))
-        brand["first_bin"] = b if brand["first_bin"] is None else min(brand["first_bin"], b)
-        counts = brand["bins"].setdefault(b, [0.0, 0.0, 0.0])
+        b = int(p.at // (self.cfg(p.brand).volume.bin_min * 60))
+        if brand["first_bin"] is None or b < brand["first_bin"]:
+            brand["first_bin"] = b
+        counts = brand["bins"].get(b)
+        if counts is None:
+            counts = brand["bins"][b] = [0.0, 0.0, 0.0]
         counts[1] += 1
+        posts = self._posts
         parent = None if p.parent is None else str(p.parent)
         root = None if p.root is None else str(p.root)
         if root is None and parent is not None:
-            root = self._posts[parent][4] if parent in self._posts else parent
+            root = posts[parent][4] if parent in posts else parent
+        themes = list(p.themes)
         if p.negative:
             counts[0] += 1
             counts[2] += p.followers or 0
-            brand["recent"].append([p.at, root or key, key, list(p.themes)])
-        self._posts[key] = [p.brand, p.at, p.negative, p.author, root or key, p.id, list(p.themes)]
+            brand["recent"].append([p.at, root or key, key, themes[:]])
+        posts[key] = [p.brand, p.at, p.negative, p.author, root or key, p.id, themes]
         if root is None or root == key:
             return None
-        c = self._cascades.get(root)
+        c = self._cascade(root, p)
+        parent_t = posts[parent][1] if parent != root and parent in posts else None
+        parent_min = 0.0 if parent_t is None else max(0.0, (parent_t - c["t0"]) / 60)
+        event = [(p.at - c["t0"]) / 60, p.author, p.followers, parent_min]
+        c["events"].append(event)
+        if root in self._events:
+            self._events[root].append(CascadeEvent(*event))
+        c["negatives"] += bool(p.negative)
+        c["last_at"] = p.at
+        counts = c["themes"]
+        for t in themes:
+            counts[t] = counts.get(t, 0) + 1
+        return c
+
+    def _cascade(self, root: str, p: SignalPost) -> dict:
+        """The root's cascade, created if new, moved last: the dict stays in `last_at` order."""
+        c = self._cascades.pop(root, None)
         if c is None:
             info = self._posts.get(root)  # the root post, when the detector has seen it
-            c = self._cascades[root] = dict(
+            c = dict(
                 brand=p.brand, root=info[5] if info else _original(root, p),
                 t0=info[1] if info else p.at, root_negative=info[2] if info else None,
                 root_author=info[3] if info else None, events=[], negatives=0, themes={},
@@ -212,15 +247,10 @@ class Detector:
             )  # fmt: skip
             for t in info[6] if info else ():
                 c["themes"][t] = c["themes"].get(t, 0) + 1
-        parent_t = self._posts[parent][1] if parent in self._posts and parent != root else None
-        parent_min = 0.0 if parent_t is None else max(0.0, (parent_t - c["t0"]) / 60)
-        c["events"].append([(p.at - c["t0"]) / 60, p.author, p.followers, parent_min])
-        if root in self._events:
-            self._events[root].append(CascadeEvent(*c["events"][-1]))
-        c["negatives"] += bool(p.negative)
-        c["last_at"] = p.at
-        for t in p.themes:
-            c["themes"][t] = c["themes"].get(t, 0) + 1
+        self._cascades[root] = c
+        if p.at < self._cascades_tail:  # out of order: pruning must scan them all
+            self._cascades_ordered = False
+        self._cascades_tail = max(self._cascades_tail, p.at)
         return c
 
     # -- signals -----------------------------------------------------------------------------
@@ -240,8 +270,9 @@ class Detector:
         forecast = None
         if n >= cfg.min_events and age > 0:
             forecast = forecast_cascade(events, age, cfg.viral_size)
-        post = [(c["root"], c["root_author"], [e[1] for e in c["events"] if e[1] is not None])]
-        involved = influencer_involvement(post, self.ranks, cfg.top_n) if self.ranks else []
+        ranks = self.ranks  # unranked amplifiers never count: leave them out of a long list
+        post = [(c["root"], c["root_author"], [e[1] for e in c["events"] if e[1] in ranks])]
+        involved = influencer_involvement(post, ranks, cfg.top_n) if ranks else []
         triggers = []
         if forecast is not None and forecast.p_viral >= cfg.p_alert:
             triggers.append("growth")
@@ -281,7 +312,7 @@ class Detector:
         if len(brand["recent"]) < vc.min_count:  # cheap exit: most evaluations stop here
             return
         end = int(self.now // (vc.bin_min * 60))
-        anomaly = score_bins(brand["bins"], end, brand["first_bin"], vc)
+        anomaly = score_window(brand["bins"], end, self._baseline(name, brand, end, vc), vc)
         if not anomaly.anomalous:
             return
         roots = Counter(r[1] for r in brand["recent"])
@@ -322,6 +353,17 @@ class Detector:
             themes=_top(themes),
         )
 
+    def _baseline(self, name: str, brand: dict, end: int, vc: VolumeConfig) -> Baseline:
+        key = (end, brand["first_bin"])
+        cached = self._baselines.get(name)
+        if cached is None or cached[0] != key:
+            windows = self._windows.setdefault(name, {})
+            cached = self._baselines[name] = (
+                key,
+                baseline(brand["bins"], end, key[1], vc, windows),
+            )
+        return cached[1]
+
     # -- stories -----------------------------------------------------------------------------
     def _open(self, story_id: str, brand: str, kind: str, c: dict | None) -> Story:
         story = self._stories.get(story_id)
@@ -329,7 +371,7 @@ class Detector:
             roots = [c["root"]] if c else []
             story = Story(story_id, brand, kind, "active", self.now, self.now, 0.0, "low", [],
                           roots, 0, 0)  # fmt: skip
-            self._stories[story_id] = story
+            self._stories[story_id] = self._active[story_id] = story
         if c is not None:
             c["story"] = story_id
         return story
@@ -341,6 +383,7 @@ class Detector:
             setattr(story, k, v)
         story.triggers = sorted(set(story.triggers) | set(triggers))
         story.status = "active"  # news on a quiet story wakes it up: it is the same story
+        self._active[story.id] = story
         story.updated_at = self.now
         story.severity, story.level = _severity(story, self.cfg(story.brand))
         changed[story.id] = replace(story)
@@ -348,21 +391,23 @@ class Detector:
     def _housekeep(self, changed: dict[str, Story]) -> None:
         """Quiet stories without news, and forget posts and cascades past the horizon."""
         self._housekept = self.now
-        for story in self._stories.values():
+        for story in list(self._active.values()):
             idle = self.cfg(story.brand).story_idle_min * 60
-            if story.status == "active" and self.now - story.updated_at >= idle:
+            if self.now - story.updated_at >= idle:
                 c = self._cascades.get(_root_key(story))
                 if c is not None and self.now - c["last_at"] < idle:
                     continue
                 story.status = "quiet"
+                del self._active[story.id]
                 changed[story.id] = replace(story)
         if self.now - self._pruned < 3600:  # forgetting is slow and can wait an hour
             return
         self._pruned = self.now
+        self._baselines.clear()  # bins are about to be forgotten
         horizon = self.now - self.max_age_s
         _drop_front(self._posts, lambda k, v: v[1] < horizon)  # kept in arrival order
-        self._cascades = {k: v for k, v in self._cascades.items() if v["last_at"] >= horizon}
-        self._events = {k: v for k, v in self._events.items() if k in self._cascades}
+        for root in self._forget_cascades(horizon):
+            self._events.pop(root, None)
         for story_id in [
             s.id for s in self._stories.values() if s.status == "quiet" and s.updated_at < horizon
         ]:
@@ -372,6 +417,26 @@ class Detector:
             vc = self.cfg(name).volume
             keep = (self.now - (vc.max_periods + 1) * 7 * 86400) // (vc.bin_min * 60)
             _drop_front(brand["bins"], lambda k, v, keep=keep: k < keep)
+            # Window sums ending before `keep` are never read again: drop the oldest.
+            _drop_front(self._windows.get(name, {}), lambda k, v, keep=keep: k < keep)
+
+    def _forget_cascades(self, horizon: float) -> list[str]:
+        """Drop the cascades without news since `horizon`; returns their roots."""
+        cascades = self._cascades
+        if self._cascades_ordered:
+            old = list(itertools.takewhile(lambda k: cascades[k]["last_at"] < horizon, cascades))
+            for root in old:
+                del cascades[root]
+            return old
+        old = [k for k, v in cascades.items() if v["last_at"] < horizon]
+        kept = sorted(
+            (v["last_at"], i, k)
+            for i, (k, v) in enumerate(cascades.items())
+            if v["last_at"] >= horizon
+        )
+        self._cascades = {k: cascades[k] for _, _, k in kept}  # back in last_at order
+        self._cascades_ordered = True
+        return old
 
     # -- persistence -------------------------------------------------------------------------
     def to_json(self) -> str:
@@ -392,6 +457,10 @@ class Detector:
         for brand in det._brands.values():  # JSON made the bin indexes strings
             brand["bins"] = {int(k): v for k, v in brand["bins"].items()}
         det._stories = {s["id"]: Story.from_dict(s) for s in d["stories"]}
+        det._active = {k: s for k, s in det._stories.items() if s.status == "active"}
+        last = [c["last_at"] for c in det._cascades.values()]
+        det._cascades_ordered = all(a <= b for a, b in itertools.pairwise(last))
+        det._cascades_tail = max(last, default=_NEVER)
         det._bursts = d["bursts"]
         return det
 

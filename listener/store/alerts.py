@@ -84,6 +84,19 @@ def list_alerts(store: Store, status: str | None = None, brand: str | None = Non
         return [_row_to_alert(r) for r in conn.execute(stmt)]
 
 
+@dataclass(frozen=True)
+class StoryUpdate:
+    """The latest state of one story, as `upsert_story` records it."""
+
+    brand_id: int
+    story_key: str
+    severity: float
+    title: str
+    evidence: dict[str, Any]
+    now: datetime | None = None
+    opened_at: datetime | None = None
+
+
 def upsert_story(store: Store, brand_id: int, story_key: str, severity: float, title: str,
                  evidence: dict[str, Any], now: datetime | None = None,
                  cooldown: timedelta = DEFAULT_COOLDOWN,
@@ -93,32 +106,44 @@ def upsert_story(store: Store, brand_id: int, story_key: str, severity: float, t
     `opened_at` is when the story began, if that is earlier than `now` (a first run of the
     detector over old posts learns of a story only when it has already grown).
     """
-    now = now or utcnow()
-    a = schema.alerts
+    update_ = StoryUpdate(brand_id, story_key, severity, title, evidence, now, opened_at)
+    return upsert_stories(store, [update_], cooldown)[0]
+
+
+def upsert_stories(store: Store, updates: list[StoryUpdate],
+                   cooldown: timedelta = DEFAULT_COOLDOWN) -> list[tuple[int, str]]:
+    """`upsert_story` for many stories in one transaction (the detector records a page at once)."""
     with store.engine.begin() as conn:
-        row = conn.execute(select(a).where(a.c.brand_id == brand_id, a.c.story_key == story_key)
-                           .with_for_update()).first()
-        if row is None:
-            new_id = conn.execute(insert(a).values(
-                brand_id=brand_id, story_key=story_key, status="open", severity=severity,
-                title=title, evidence=evidence, opened_at=opened_at or now, updated_at=now,
-            ).returning(a.c.id)).scalar_one()
-            return new_id, "opened"
-        values: dict[str, Any] = dict(severity=severity, title=title, evidence=evidence, updated_at=now)
-        outcome = "updated"
-        escalated = level_rank(severity) > level_rank(float(row.severity))
-        if row.status == "acknowledged" and escalated:
-            values["status"], outcome = "open", "reopened"
-        elif row.status == "resolved":
-            quiet_until = as_utc(row.resolved_at) + cooldown
-            if now >= quiet_until and severity >= float(row.severity):
-                values.update(status="open", resolved_at=None, notified_severity=None)
-                outcome = "reopened"
-            else:
-                values = dict(evidence=evidence, updated_at=now)  # quiet: keep the record fresh
-                outcome = "cooling down"
-        conn.execute(update(a).where(a.c.id == row.id).values(**values))
-        return row.id, outcome
+        return [_upsert(conn, u, cooldown) for u in updates]
+
+
+def _upsert(conn, u: StoryUpdate, cooldown: timedelta) -> tuple[int, str]:
+    now = u.now or utcnow()
+    a = schema.alerts
+    row = conn.execute(select(a).where(a.c.brand_id == u.brand_id, a.c.story_key == u.story_key)
+                       .with_for_update()).first()
+    if row is None:
+        new_id = conn.execute(insert(a).values(
+            brand_id=u.brand_id, story_key=u.story_key, status="open", severity=u.severity,
+            title=u.title, evidence=u.evidence, opened_at=u.opened_at or now, updated_at=now,
+        ).returning(a.c.id)).scalar_one()
+        return new_id, "opened"
+    values: dict[str, Any] = dict(severity=u.severity, title=u.title, evidence=u.evidence,
+                                  updated_at=now)
+    outcome = "updated"
+    escalated = level_rank(u.severity) > level_rank(float(row.severity))
+    if row.status == "acknowledged" and escalated:
+        values["status"], outcome = "open", "reopened"
+    elif row.status == "resolved":
+        quiet_until = as_utc(row.resolved_at) + cooldown
+        if now >= quiet_until and u.severity >= float(row.severity):
+            values.update(status="open", resolved_at=None, notified_severity=None)
+            outcome = "reopened"
+        else:
+            values = dict(evidence=u.evidence, updated_at=now)  # quiet: keep the record fresh
+            outcome = "cooling down"
+    conn.execute(update(a).where(a.c.id == row.id).values(**values))
+    return row.id, outcome
 
 
 def set_status(store: Store, alert_id: int, status: str) -> Alert:

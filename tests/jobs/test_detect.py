@@ -59,3 +59,22 @@ def test_without_scores_detect_says_what_to_run(sqlite_store):
     lines = []
     assert detect(sqlite_store, echo=lines.append).posts == 0
     assert "undertow score" in lines[0]
+
+
+def test_a_child_process_reading_the_posts_finds_the_same_alerts(store, monkeypatch):
+    """Big runs read and map posts in a child process: same alerts, and the next run resumes."""
+    import listener.jobs.detect as job
+
+    store.add_brand("Acme", "@acme")
+    cascade(store, 0, 120)
+    alone = detect(store)
+    expected = [(a.story_key, a.severity, a.title, a.evidence) for a in list_alerts(store)]
+    with store.engine.begin() as conn:
+        conn.execute(schema.alerts.delete())
+    monkeypatch.setattr(job, "CHILD_MIN", 1)
+    monkeypatch.setattr(job, "PAGE", 7)  # many pages through the pipe
+    again = detect(store, reset=True)
+    assert (again.posts, again.opened) == (alone.posts, alone.opened) == (120, 1)
+    assert [(a.story_key, a.severity, a.title, a.evidence) for a in list_alerts(store)] == expected
+    cascade(store, 120, 130)
+    assert detect(store).posts == 10  # only the new posts
