@@ -33,6 +33,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from fast_sqlite import bulk_connect, insert_authors  # noqa: E402
+
 from listener.post import stable_id  # noqa: E402
 from listener.store import Store  # noqa: E402
 
@@ -68,15 +70,9 @@ def fill(path: Path, n_posts: int, seed: int = 1) -> None:
     author_ids = np.array([stable_id("x", f"a{i}") for i in range(n_authors)], dtype=np.int64)
     followers = rng.lognormal(5.5, 1.8, n_authors).astype(np.int64)
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-    con = sqlite3.connect(path)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute("PRAGMA synchronous=OFF")
+    con = bulk_connect(path)
     con.execute("PRAGMA cache_size=-400000")
-    con.executemany(
-        "INSERT INTO authors (id, platform, native_id, handle, followers, updated_at) "
-        "VALUES (?, 'x', ?, ?, ?, ?)",
-        [(int(a), f"a{i}", f"user_{i}", int(f), now)
-         for i, (a, f) in enumerate(zip(author_ids, followers, strict=True))])
+    insert_authors(con, author_ids, followers, now)
     post_ids = np.empty(n_posts, dtype=np.int64)
     post_times = np.empty(n_posts, dtype=np.float64)
     post_authors = np.empty(n_posts, dtype=np.int64)

@@ -40,6 +40,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from fast_sqlite import bulk_connect, insert_authors  # noqa: E402
+
 from listener.post import stable_id  # noqa: E402
 from listener.store import Store  # noqa: E402
 
@@ -99,14 +101,8 @@ def fill(path: Path, n_posts: int, seed: int = 1) -> None:
     words = rng.integers(0, len(WORDS), (n_posts, 12))
     words = np.where(repost[:, None], words[root_of], words)
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-    con = sqlite3.connect(path)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute("PRAGMA synchronous=OFF")
-    con.executemany(
-        "INSERT INTO authors (id, platform, native_id, handle, followers, updated_at) "
-        "VALUES (?, 'x', ?, ?, ?, ?)",
-        [(int(a), f"a{i}", f"user_{i}", int(f), now)
-         for i, (a, f) in enumerate(zip(author_ids, followers, strict=True))])
+    con = bulk_connect(path)
+    insert_authors(con, author_ids, followers, now)
     order = np.argsort(secs, kind="stable")  # written in time order, as collected
     for start in range(0, n_posts, CHUNK):
         idx = order[start:start + CHUNK]
