@@ -200,7 +200,7 @@ def _timed(store: Store, reset: bool, profile: bool) -> tuple[object, float, flo
     t, cpu = time.perf_counter(), _cpu()
     if prof:
         prof.enable()
-    report = detect(store, reset=reset, echo=lambda _: None)
+    report = detect(store, reset=reset, echo=lambda _: None, read_ahead=True)
     if prof:
         prof.disable()
         pstats.Stats(prof, stream=sys.stderr).sort_stats("cumulative").print_stats(40)

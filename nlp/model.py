@@ -148,9 +148,11 @@ def _pack(state: dict[str, torch.Tensor], dtype: str) -> dict[str, torch.Tensor]
     for key, value in state.items():
         value = value.detach().float().cpu()
         if dtype == "int8" and value.dim() == 2 and not key.startswith("classifier."):
-            scale = (value.abs().amax(1, keepdim=True) / 127).clamp(min=1e-12)
-            out[key] = (value / scale).round().clamp(-127, 127).to(torch.int8).contiguous()
-            out[key + SCALE_SUFFIX] = scale.to(torch.float16).contiguous()
+            # Quantise with the scale as stored (fp16, at least its smallest normal number), so
+            # rounding stays within half a step of what loading multiplies back.
+            scale = (value.abs().amax(1, keepdim=True) / 127).clamp(min=2.0**-14).half()
+            out[key] = (value / scale.float()).round().clamp(-127, 127).to(torch.int8)
+            out[key + SCALE_SUFFIX] = scale.contiguous()
         else:
             out[key] = value.to(torch.float16).contiguous()
     return out

@@ -201,6 +201,8 @@ def fit(
                     distil = F.kl_div((out / t).log_softmax(-1), target, reduction="batchmean")
                     loss = (1 - cfg.distil_weight) * loss + cfg.distil_weight * t * t * distil
                 loss.backward()
+                # Clip the layers only; the shipped model was trained this way (the head's
+                # gradients are small and its learning rate is set on its own).
                 nn.utils.clip_grad_norm_(layer_params, 1.0)
                 optimiser.step()
                 schedule.step()
@@ -221,6 +223,15 @@ def _device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def _check(cfg: TrainConfig) -> None:
+    """Refuse layer counts that would fail only after the teacher has trained for an hour."""
+    if not 1 <= cfg.trained_layers <= cfg.num_layers <= 6:
+        raise ValueError("need 1 <= --trained-layers <= --num-layers <= 6")
+    if cfg.teacher_layers and not cfg.num_layers <= cfg.teacher_layers <= 6:
+        raise ValueError("--teacher-layers must be 0 or between --num-layers and 6: the student "
+                         "starts from the teacher's first layers")
+
+
 def student_from(teacher: MiniLMSentiment | None, num_layers: int) -> MiniLMSentiment:
     """The first ``num_layers`` layers (and head) of the teacher, or of the pretrained encoder."""
     student = build_base(num_layers)
@@ -236,6 +247,7 @@ def train(cfg: TrainConfig, shared: Path) -> dict:
 
     from nlp.model import encoder_dir
 
+    _check(cfg)
     random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)

@@ -13,6 +13,7 @@ the end rather than after every page.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +32,7 @@ from listener.store.alerts import StoryUpdate, upsert_stories
 from listener.store.db import as_utc
 from listener.store.retention import current_model_version
 
+log = logging.getLogger(__name__)
 STATE_KEY, CURSOR_KEY = "detect_state", "detect_cursor"
 PAGE = 20000
 CHECKPOINT_S = 30.0  # save the detector's state at least this often (wall clock) during a run
@@ -148,24 +150,39 @@ def _receive(pipe: Connection, child: BaseProcess) -> Any:
         raise RuntimeError(f"the process reading posts died (exit code {child.exitcode})") from None
 
 
-def _read_ahead(engine: Engine, since: str | None,
-                version: str | None) -> Iterator[tuple[list, Any]]:
+def _in_memory(engine: Engine) -> bool:
+    url = engine.url
+    return url.get_backend_name() == "sqlite" and (
+        url.database in (None, "", ":memory:") or "mode=memory" in str(url))
+
+
+def _read_ahead(engine: Engine, since: str | None, version: str | None,
+                allowed: bool = True) -> Iterator[tuple[list, Any]]:
     """`_pages` from a child process, a page ahead of the detector.
 
     Reading and mapping 1M mentions (SQL, theme regexes) costs half as much as detecting on
-    them: on a second core it hides behind detection. Small runs and in-memory databases (which
-    a child cannot open) read in this process.
+    them: on a second core it hides behind detection. Small runs, in-memory databases (which a
+    child cannot open) and callers that did not ask for it (a spawned child re-imports the
+    caller's main module, so only entry points with a main guard opt in) read in this process.
     """
-    url = engine.url
-    if url.database in (None, "", ":memory:") or _pending(engine, since) < CHILD_MIN:
+    if not allowed or _in_memory(engine) or multiprocessing.current_process().daemon \
+            or _pending(engine, since) < CHILD_MIN:
         yield from _pages(engine, since, version, PAGE)
         return
+    url = engine.url
     ctx = multiprocessing.get_context("spawn")
     receive, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_produce, daemon=True,
                         args=(url.render_as_string(hide_password=False), since, version, PAGE,
                               send))
-    child.start()
+    try:
+        child.start()
+    except (OSError, RuntimeError) as exc:  # no room for a process: read here instead
+        log.warning("reading posts in this process: %s", exc)
+        send.close()
+        receive.close()
+        yield from _pages(engine, since, version, PAGE)
+        return
     send.close()
     try:
         while (item := _receive(receive, child)) is not None:
@@ -257,6 +274,9 @@ def _evidence(story, roots: dict[int, dict], people: dict[int, tuple]) -> tuple[
                          "role": inv.role} for inv in story.influencers[:10]],
         "themes": [{"term": t, "posts": int(c)} for t, c in story.themes[:8]],
         "posts": story.post_count, "negative_posts": story.negative_count,
+        # The stream time this state describes: a replay after a crash carries older states,
+        # which `upsert_stories` then skips instead of rolling the alert back.
+        "stream_at": story.updated_at,
     }
     who = f"@{first['author']}" if first and first.get("author") else "a customer"
     if story.kind == "cascade":
@@ -292,7 +312,12 @@ def _save(store: Store, detector, last) -> None:
                     CURSOR_KEY: last if isinstance(last, str) else as_utc(last).isoformat()})
 
 
-def detect(store: Store, reset: bool = False, echo: Callable[[str], None] = print) -> DetectReport:
+def detect(store: Store, reset: bool = False, echo: Callable[[str], None] = print,
+           read_ahead: bool = False) -> DetectReport:
+    """Feed posts newer than the saved cursor to the detector and record its stories as alerts.
+
+    `read_ahead` lets a big run read in a child process (entry points with a main guard only).
+    """
     from graph.detector import Detector, DetectorConfig, SignalPost
 
     started = time.monotonic()
@@ -312,7 +337,7 @@ def detect(store: Store, reset: bool = False, echo: Callable[[str], None] = prin
     brands = {b.name: b.id for b in store.brands()}
     last = saved = None
     checkpoint = time.monotonic()
-    for fields, last in _read_ahead(store.engine, cursor, version):
+    for fields, last in _read_ahead(store.engine, cursor, version, read_ahead):
         report.posts += len(fields)
         _record(store, brands, detector.process(SignalPost(*f) for f in fields), report)
         # The state is megabytes of JSON: saved every CHECKPOINT_S rather than every page, so a
@@ -322,11 +347,12 @@ def detect(store: Store, reset: bool = False, echo: Callable[[str], None] = prin
             saved, checkpoint = last, time.monotonic()
     if last is not None and last is not saved:
         _save(store, detector, last)
+    _themes.cache_clear()  # texts can be long; `undertow listen` keeps this process for days
     report.seconds = time.monotonic() - started
     return report
 
 
 def stage(store: Store, settings, echo: Callable[[str], None]) -> None:
-    report = detect(store, echo=echo)
+    report = detect(store, echo=echo, read_ahead=True)
     echo(f"Detection read {report.posts:,} new brand mentions in {report.seconds:.1f} s: "
          f"{report.opened:,} alerts opened, {report.updated:,} updated.")

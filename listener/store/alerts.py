@@ -128,6 +128,8 @@ def _upsert(conn, u: StoryUpdate, cooldown: timedelta) -> tuple[int, str]:
             title=u.title, evidence=u.evidence, opened_at=u.opened_at or now, updated_at=now,
         ).returning(a.c.id)).scalar_one()
         return new_id, "opened"
+    if _stale(u.evidence, row.evidence):
+        return row.id, "stale"
     values: dict[str, Any] = dict(severity=u.severity, title=u.title, evidence=u.evidence,
                                   updated_at=now)
     outcome = "updated"
@@ -144,6 +146,18 @@ def _upsert(conn, u: StoryUpdate, cooldown: timedelta) -> tuple[int, str]:
             outcome = "cooling down"
     conn.execute(update(a).where(a.c.id == row.id).values(**values))
     return row.id, outcome
+
+
+def _stale(new: dict[str, Any] | None, stored: dict[str, Any] | None) -> bool:
+    """An update describing an earlier moment of the stream than the alert already shows.
+
+    A detector run that dies before saving its state is replayed from its last checkpoint; its
+    updates come again, and applying them would roll severity back and turn the later rise into
+    a reopening of an alert someone had acknowledged.
+    """
+    at = (new or {}).get("stream_at")
+    seen = stored.get("stream_at") if isinstance(stored, dict) else None
+    return at is not None and seen is not None and at < seen
 
 
 def set_status(store: Store, alert_id: int, status: str) -> Alert:

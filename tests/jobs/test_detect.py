@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import insert
 
 from listener.jobs.detect import detect
@@ -73,8 +74,35 @@ def test_a_child_process_reading_the_posts_finds_the_same_alerts(store, monkeypa
         conn.execute(schema.alerts.delete())
     monkeypatch.setattr(job, "CHILD_MIN", 1)
     monkeypatch.setattr(job, "PAGE", 7)  # many pages through the pipe
-    again = detect(store, reset=True)
+    again = detect(store, reset=True, read_ahead=True)
     assert (again.posts, again.opened) == (alone.posts, alone.opened) == (120, 1)
     assert [(a.story_key, a.severity, a.title, a.evidence) for a in list_alerts(store)] == expected
     cascade(store, 120, 130)
     assert detect(store).posts == 10  # only the new posts
+
+
+def test_a_replay_after_a_crash_does_not_roll_alerts_back(store, monkeypatch):
+    """A run that dies before saving its state is replayed; its older story states are skipped,
+    so an acknowledged alert stays acknowledged and keeps its latest severity."""
+    import listener.jobs.detect as job
+    from listener.store.alerts import set_status
+
+    store.add_brand("Acme", "@acme")
+    cascade(store, 0, 400)
+    monkeypatch.setattr(job, "PAGE", 20)
+
+    def crash(*_args):
+        raise RuntimeError("killed before the checkpoint")
+
+    monkeypatch.setattr(job, "_save", crash)
+    with pytest.raises(RuntimeError, match="killed"):
+        detect(store)
+    [alert] = list_alerts(store)
+    set_status(store, alert.id, "acknowledged")
+    monkeypatch.undo()
+    monkeypatch.setattr(job, "PAGE", 20)  # the replay passes the story's earlier, lower states
+    report = detect(store)  # replays all 400 posts: nothing was saved
+    assert report.posts == 400 and report.opened == 0
+    [again] = list_alerts(store)
+    assert (again.status, again.severity, again.evidence) == (
+        "acknowledged", alert.severity, alert.evidence)
