@@ -50,11 +50,12 @@ class DetectReport:
     opened: int = 0
     updated: int = 0
     seconds: float = 0.0
+    waiting_from: str | None = None  # the first mention still waiting for its score
 
 
 def _rows(engine: Engine, since: str | None, version: str | None,
-          page_size: int = PAGE) -> Iterator[list]:
-    """Brand-tagged posts after `since`, in time order, a page at a time."""
+          page_size: int = PAGE, until: Any = None) -> Iterator[list]:
+    """Brand-tagged posts after `since` (and before `until`), in time order, a page at a time."""
     with engine.connect() as conn:
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         epoch = ("CAST(strftime('%s', p.created_at) AS REAL)" if engine.dialect.name == "sqlite"
@@ -65,9 +66,9 @@ def _rows(engine: Engine, since: str | None, version: str | None,
                f"JOIN brands b ON b.id = pb.brand_id "
                f"LEFT JOIN authors a ON a.id = p.author_id "
                f"LEFT JOIN sentiment_scores s ON s.post_id = p.id AND s.model_version = {mark} "
-               + (f"WHERE p.created_at > {mark} " if since else "")
+               + _window(mark, since, until)
                + "ORDER BY p.created_at, p.id")
-        params = (version or "",) + ((since,) if since else ())
+        params = (version or "",) + tuple(t for t in (since, until) if t is not None)
         # The driver's own cursor: plain tuples, without a SQLAlchemy Row per mention.
         cursor = conn.connection.dbapi_connection.cursor()
         try:
@@ -76,6 +77,38 @@ def _rows(engine: Engine, since: str | None, version: str | None,
                 yield page
         finally:
             cursor.close()
+
+
+def _window(mark: str, since: Any, until: Any) -> str:
+    bounds = ([f"p.created_at > {mark}"] if since is not None else []) + (
+        [f"p.created_at < {mark}"] if until is not None else [])
+    return f"WHERE {' AND '.join(bounds)} " if bounds else ""
+
+
+def _unscored_from(engine: Engine, since: Any, version: str) -> Any:
+    """created_at of the first brand mention after `since` without a score of `version`, or None.
+
+    Detection stops there: read before its score exists, a post would count as not negative and
+    the cursor would move past it for good (a scoring stage that failed, a model switch that is
+    still rescoring, posts collected but not scored yet).
+    """
+    with engine.connect() as conn:
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        # Usually every post is scored: two index counts say so (scores of deleted posts go with
+        # them, ON DELETE CASCADE) without probing each mention.
+        scored = conn.exec_driver_sql(
+            f"SELECT count(*) FROM sentiment_scores WHERE model_version = {mark}", (version,))
+        if scored.scalar_one() >= conn.exec_driver_sql("SELECT count(*) FROM posts").scalar_one():
+            return None
+        where = [f"NOT EXISTS (SELECT 1 FROM sentiment_scores s WHERE s.post_id = p.id "
+                 f"AND s.model_version = {mark})"]
+        params: list[Any] = [version]
+        if since is not None:
+            where.append(f"p.created_at > {mark}")
+            params.append(since)
+        sql = ("SELECT MIN(p.created_at) FROM post_brands pb JOIN posts p ON p.id = pb.post_id "
+               f"WHERE {' AND '.join(where)}")
+        return conn.exec_driver_sql(sql, tuple(params)).scalar()
 
 
 def _pending(engine: Engine, since: str | None) -> int:
@@ -117,20 +150,20 @@ def _fields(row) -> tuple:
 
 
 def _pages(engine: Engine, since: str | None, version: str | None,
-           page_size: int) -> Iterator[tuple[list, Any]]:
+           page_size: int, until: Any = None) -> Iterator[tuple[list, Any]]:
     """(SignalPost fields, created_at of the last) a page at a time."""
-    for page in _rows(engine, since, version, page_size):
+    for page in _rows(engine, since, version, page_size, until):
         yield [_fields(r) for r in page], page[-1][-1]
 
 
 def _produce(url: str, since: str | None, version: str | None, page_size: int,
-             out: Connection) -> None:
+             out: Connection, until: Any = None) -> None:
     """Child process: read and map the pages, send them down `out`, then None (or the error)."""
     from listener.store.db import create
 
     engine = create(url)
     try:
-        for item in _pages(engine, since, version, page_size):
+        for item in _pages(engine, since, version, page_size, until):
             out.send(item)
         out.send(None)
     except (BrokenPipeError, EOFError):
@@ -157,7 +190,7 @@ def _in_memory(engine: Engine) -> bool:
 
 
 def _read_ahead(engine: Engine, since: str | None, version: str | None,
-                allowed: bool = True) -> Iterator[tuple[list, Any]]:
+                allowed: bool = True, until: Any = None) -> Iterator[tuple[list, Any]]:
     """`_pages` from a child process, a page ahead of the detector.
 
     Reading and mapping 1M mentions (SQL, theme regexes) costs half as much as detecting on
@@ -167,21 +200,21 @@ def _read_ahead(engine: Engine, since: str | None, version: str | None,
     """
     if not allowed or _in_memory(engine) or multiprocessing.current_process().daemon \
             or _pending(engine, since) < CHILD_MIN:
-        yield from _pages(engine, since, version, PAGE)
+        yield from _pages(engine, since, version, PAGE, until)
         return
     url = engine.url
     ctx = multiprocessing.get_context("spawn")
     receive, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_produce, daemon=True,
                         args=(url.render_as_string(hide_password=False), since, version, PAGE,
-                              send))
+                              send, until))
     try:
         child.start()
     except (OSError, RuntimeError) as exc:  # no room for a process: read here instead
         log.warning("reading posts in this process: %s", exc)
         send.close()
         receive.close()
-        yield from _pages(engine, since, version, PAGE)
+        yield from _pages(engine, since, version, PAGE, until)
         return
     send.close()
     try:
@@ -335,9 +368,14 @@ def detect(store: Store, reset: bool = False, echo: Callable[[str], None] = prin
         echo("No sentiment scores yet: run `undertow score` first (detect reads model scores).")
         return report
     brands = {b.name: b.id for b in store.brands()}
+    until = _unscored_from(store.engine, cursor, version)
+    if until is not None:
+        report.waiting_from = str(until)
+        echo(f"Brand mentions from {until} on have no {version} score yet: detection stops "
+             f"there until `undertow score` has scored them.")
     last = saved = None
     checkpoint = time.monotonic()
-    for fields, last in _read_ahead(store.engine, cursor, version, read_ahead):
+    for fields, last in _read_ahead(store.engine, cursor, version, read_ahead, until):
         report.posts += len(fields)
         _record(store, brands, detector.process(SignalPost(*f) for f in fields), report)
         # The state is megabytes of JSON: saved every CHECKPOINT_S rather than every page, so a

@@ -106,3 +106,36 @@ def test_a_replay_after_a_crash_does_not_roll_alerts_back(store, monkeypatch):
     [again] = list_alerts(store)
     assert (again.status, again.severity, again.evidence) == (
         "acknowledged", alert.severity, alert.evidence)
+
+
+def test_detection_waits_for_posts_that_have_no_score_yet(store):
+    """Mentions collected but not scored (a failed score stage, a model switch still rescoring)
+    are not read as 'not negative' and skipped for good: detection stops before the first one
+    and takes them up once they are scored."""
+    store.add_brand("Acme", "@acme")
+    cascade(store, 0, 100)
+    cascade(store, 100, 160)
+    first_unscored = T0 + timedelta(seconds=20 * 130)
+    with store.engine.begin() as conn:
+        late = [r.id for r in conn.execute(schema.posts.select().where(
+            schema.posts.c.created_at >= first_unscored))]
+        conn.execute(schema.sentiment_scores.delete().where(
+            schema.sentiment_scores.c.post_id.in_(late)))
+    lines = []
+    report = detect(store, echo=lines.append)
+    assert report.posts == 130 and report.waiting_from is not None
+    assert "undertow score" in lines[0]
+    with store.engine.begin() as conn:
+        conn.execute(insert(schema.sentiment_scores), [
+            {"post_id": pid, "model_version": "test@1", "label": "negative", "negative": 0.9,
+             "neutral": 0.05, "positive": 0.05, "scored_at": T0} for pid in late])
+    again = detect(store)
+    assert again.posts == 30 and again.waiting_from is None
+    [alert] = list_alerts(store)
+    # The same alert as one run over the fully scored posts: nothing skipped, nothing twice.
+    with store.engine.begin() as conn:
+        conn.execute(schema.alerts.delete())
+    assert detect(store, reset=True).posts == 160
+    [reference] = list_alerts(store)
+    assert (alert.severity, alert.evidence["posts"], alert.evidence["negative_posts"]) == (
+        reference.severity, reference.evidence["posts"], reference.evidence["negative_posts"])
