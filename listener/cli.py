@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -60,7 +61,10 @@ def main(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
     settings = Settings.load()
     if database_url:
         settings.database_url = database_url
-    logging.basicConfig(level="DEBUG" if verbose else settings.log_level,
+    if not isinstance(logging.getLevelName(settings.log_level.upper()), int):
+        raise click.ClickException(f"UNDERTOW_LOG_LEVEL={settings.log_level!r} is not a logging "
+                                   "level: use DEBUG, INFO, WARNING or ERROR.")
+    logging.basicConfig(level="DEBUG" if verbose else settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx.obj = Context(settings)
 
@@ -165,7 +169,7 @@ def status(ctx: Context, as_json: bool) -> None:
     click.echo(f"Database: {_safe_url(ctx.settings.db_url)}")
     click.echo(f"Posts {n(s['posts'])}, authors {n(s['authors'])}, interactions "
                f"{n(s['interactions'])}, scored {n(s['scored'])}, alerts {n(s['alerts'])} "
-               f"({n(s['open_alerts'])} open)")
+               f"({n(s['open_alerts'])} open or acknowledged)")
     for platform, count in sorted(s["per_platform"].items()):
         click.echo(f"  platform {platform:<12} {n(count):>10} posts")
     for name, count in sorted(s["per_brand"].items()):
@@ -220,8 +224,11 @@ def score(ctx: Context, model: str | None, batch_size: int, limit: int | None,
 
 
 @main.group()
-def nlp() -> None:
+@click.pass_context
+def nlp(ctx: click.Context) -> None:
     """Train and evaluate the bundled sentiment model."""
+    # nlp/ reads no settings file (it is a library): hand it UNDERTOW_SHARED_DATA from .env too.
+    os.environ.setdefault("UNDERTOW_SHARED_DATA", str(ctx.obj.settings.shared_data))
 
 
 @nlp.command("train", context_settings={"ignore_unknown_options": True,
@@ -413,7 +420,10 @@ def alerts_send(ctx: Context, digest: bool) -> None:
                f"{n(report.retry_later)}, failed {n(report.failed)}")
     for err in report.errors:
         click.echo(f"  {err}")
-    if report.retry_later or report.failed:
+    if report.no_recipients:
+        click.echo(f"{n(report.no_recipients)} alerts are due an email but have no recipient: set "
+                   "UNDERTOW_ALERT_RECIPIENTS (or a brand's recipients); they stay due until then.")
+    if report.retry_later or report.failed or report.no_recipients:
         raise SystemExit(1)
 
 

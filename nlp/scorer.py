@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,7 +72,11 @@ def _load(ref: str, int8: bool) -> _Loaded:
         max_length = min(int(getattr(tokenizer, "model_max_length", 512) or 512), 512)
         hf = True
     if int8:
-        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        with warnings.catch_warnings():  # torch's notice that the API will move, not our concern
+            warnings.simplefilter("ignore", UserWarning)
+            model = torch.ao.quantization.quantize_dynamic(
+                model, {torch.nn.Linear}, dtype=torch.qint8
+            )
         version += "+int8"
     return _Loaded(model, tokenizer, order, max_length, version, hf)
 

@@ -61,3 +61,14 @@ def test_user_mistakes_are_one_line_not_a_traceback(run, tmp_path):
     assert run("brand", "remove", "ghost").exit_code == 1
     unknown = run("--database", "mysql://x/y", "status")
     assert unknown.exit_code == 1 and "Unsupported database" in unknown.output
+
+
+def test_a_model_that_cannot_load_and_a_bad_log_level_are_one_line_errors(run, tmp_path,
+                                                                          monkeypatch):
+    result = run("score", "--model", str(tmp_path / "no-such-model"))
+    assert result.exit_code == 1
+    assert "cannot load the sentiment model" in result.output and "no such folder" in result.output
+    assert "Traceback" not in result.output
+    monkeypatch.setenv("UNDERTOW_LOG_LEVEL", "bogus")
+    result = run("status")
+    assert result.exit_code == 1 and "UNDERTOW_LOG_LEVEL='bogus'" in result.output

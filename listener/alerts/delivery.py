@@ -38,6 +38,7 @@ class DeliveryReport:
     sent: int = 0
     failed: int = 0
     retry_later: int = 0
+    no_recipients: int = 0  # alerts due an email that nobody is set to receive: kept due
     errors: list[str] = field(default_factory=list)
 
 
@@ -49,10 +50,14 @@ def recipients_for(store: Store, brand_id: int, settings: Settings) -> list[str]
     return [r.strip() for r in settings.alert_recipients.split(",") if r.strip()]
 
 
-def enqueue_due(store: Store, settings: Settings) -> int:
-    """Queue an email for each alert that opened or rose a level since it was last emailed."""
+def enqueue_due(store: Store, settings: Settings) -> tuple[int, int]:
+    """Queue an email for each alert that opened or rose a level since it was last emailed.
+
+    Returns (emails queued, alerts left due because their brand has no recipient): those are
+    not marked as emailed, so setting recipients later still sends them.
+    """
     a = schema.alerts
-    queued = 0
+    queued = unaddressed = 0
     with store.engine.begin() as conn:
         rows = conn.execute(select(a.c.id, a.c.brand_id, a.c.severity, a.c.notified_severity)
                             .where(a.c.status == "open")).all()
@@ -63,12 +68,15 @@ def enqueue_due(store: Store, settings: Settings) -> int:
                 continue
             key = f"alert:{r.id}:{level(float(r.severity))}"
             to = recipients_for(store, r.brand_id, settings)
+            if not to:
+                unaddressed += 1
+                continue
             insert_ignore(conn, schema.alert_notifications, [{"key": key, "alert_id": r.id, "recipient": rcpt,
                                    "status": "pending", "attempts": 0, "created_at": utcnow()}
                                   for rcpt in to])
             conn.execute(update(a).where(a.c.id == r.id).values(notified_severity=r.severity))
             queued += len(to)
-    return queued
+    return queued, unaddressed
 
 
 def enqueue_digest(store: Store, settings: Settings, day: str) -> int:
@@ -177,11 +185,11 @@ def outbox(store: Store, status: str | None = None) -> list[dict]:
 
 
 def send(store: Store, settings: Settings, digest_day: str | None = None) -> DeliveryReport:
-    queued = enqueue_due(store, settings)
+    queued, unaddressed = enqueue_due(store, settings)
     if digest_day:
         queued += enqueue_digest(store, settings, digest_day)
     report = deliver(store, settings)
-    report.queued = queued
+    report.queued, report.no_recipients = queued, unaddressed
     return report
 
 

@@ -21,11 +21,14 @@ STAGES: list[Stage] = [score.stage, rank.stage, detect.stage]
 
 
 def _send_alerts(store: Store, settings, echo: Callable[[str], None]) -> None:
-    if not (settings.smtp_host and settings.alert_recipients):
+    if not settings.smtp_host:  # recipients may also be set per brand
         return
     from listener.alerts.delivery import send
 
     report = send(store, settings)
+    if report.no_recipients:
+        echo(f"Alert emails: {report.no_recipients:,} alerts have no recipient "
+             "(UNDERTOW_ALERT_RECIPIENTS or a brand's recipients); they stay due")
     if report.sent or report.errors:
         echo(f"Alert emails: {report.sent:,} sent, {report.retry_later:,} to retry"
              + "".join(f"; {e}" for e in report.errors[:3]))

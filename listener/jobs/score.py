@@ -14,10 +14,12 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Connection, and_, exists, func, select
 from tqdm import tqdm
 
+from listener.errors import ConfigError
 from listener.post import utcnow
 from listener.store import Store, schema
 from listener.store.db import insert_ignore
@@ -137,8 +139,19 @@ def score_posts(store: Store, scorer, *, batch_size: int = 256, limit: int | Non
 def default_scorer(settings, threads: int | None = None):
     from nlp.scorer import SentimentScorer
 
-    return SentimentScorer(settings.sentiment_model or None, threads=threads,
-                           int8=settings.sentiment_int8)
+    try:
+        return SentimentScorer(settings.sentiment_model or None, threads=threads,
+                               int8=settings.sentiment_int8)
+    except (OSError, ValueError) as exc:  # no such folder or id, offline, not a classifier
+        ref = settings.sentiment_model
+        looks_local = ref.startswith(("/", ".", "~")) or "\\" in ref
+        reason = ("no such folder" if looks_local and not Path(ref).expanduser().exists() else
+                  (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300].rstrip("."))
+        raise ConfigError(
+            f"cannot load the sentiment model {settings.sentiment_model!r}: {reason}. Set "
+            "UNDERTOW_SENTIMENT_MODEL (or --model) to a local model folder or a Hugging Face "
+            "id (downloading one needs network access), or leave it empty for the bundled model."
+        ) from None
 
 
 def stage(store: Store, settings, echo: Callable[[str], None]) -> None:

@@ -193,3 +193,13 @@ def test_lifecycle_cooldown_and_reopen(sqlite_store):
     later = resolved.resolved_at + timedelta(hours=7)
     assert alerts.upsert_story(sqlite_store, brand.id, "k", 0.95, "t", {}, now=later)[1] == "reopened"
     assert len(alerts.list_alerts(sqlite_store)) == 1
+
+
+def test_alerts_without_recipients_stay_due_until_someone_is_set(sqlite_store, smtp_server):
+    inbox, port = smtp_server
+    open_alert(sqlite_store)
+    report = delivery.send(sqlite_store, settings_for(port, alert_recipients=""))
+    assert (report.queued, report.sent, report.no_recipients) == (0, 0, 1)
+    report = delivery.send(sqlite_store, settings_for(port, alert_recipients="ops@brand.test"))
+    assert (report.queued, report.sent, report.no_recipients) == (1, 1, 0)
+    assert [r[0] for r, _ in inbox.messages] == ["ops@brand.test"]
