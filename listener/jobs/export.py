@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from listener.errors import NotFoundError
-from listener.jobs.rank import _handles, load_edges
+from listener.jobs.rank import _author_values, _handles, load_edges
 from listener.store import Store
 
 
@@ -33,7 +33,9 @@ def export_graph(store: Store, fmt: str, brand: str | None, since: datetime | No
     if edges is None:
         raise NotFoundError("No interactions to export: collect or import posts first")
     graph = build_graph(edges, now=float(edges.created_at.max()))
-    scores = score_influence(graph)
+    # The same inputs as `undertow rank`, so the export ranks authors as the dashboard does.
+    followers, posts, negative = _author_values(store, brand_id, since, None)
+    scores = score_influence(graph, followers=followers, posts=posts, negative_posts=negative)
     labels = louvain(graph)
     stem = f"undertow-{(brand or 'all').lower().replace(' ', '-')}"
     if fmt == "csv":

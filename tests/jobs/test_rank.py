@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from listener.cli import main
 from listener.jobs.rank import load_edges, rank, top_influencers
 from listener.post import Author, Batch, Interaction, Post
+from listener.store import schema
 
 T0 = datetime(2026, 4, 1, tzinfo=UTC)
 
@@ -58,6 +59,9 @@ def test_cli_influencers_and_exports(tmp_path, monkeypatch):
 
     store = Store.open(Settings.load().db_url)
     star_store(store)
+    with store.engine.begin() as conn:  # a big audience lifts fan7 in `rank`: exports must agree
+        conn.execute(schema.authors.update().where(schema.authors.c.handle == "fan7")
+                     .values(followers=5_000_000))
     runner = CliRunner()
     assert "No ranking yet" in runner.invoke(main, ["influencers"]).output
     assert runner.invoke(main, ["rank"]).exit_code == 0
@@ -67,6 +71,10 @@ def test_cli_influencers_and_exports(tmp_path, monkeypatch):
     assert out.exit_code == 0, out.output
     g = nx.read_graphml(tmp_path / "exports" / "undertow-all.graphml")
     assert g.number_of_nodes() == 12 and g.number_of_edges() == 11
+    # The export ranks with the same inputs as `undertow rank` (followers, negative share).
+    by_rank = sorted(g.nodes(data=True), key=lambda kv: kv[1]["rank"])
+    top3 = [line.split()[1] for line in table.splitlines()[1:4]]
+    assert [attrs["label"].lstrip("@") for _, attrs in by_rank[:3]] == top3
     runner.invoke(main, ["graph", "export", "--format", "gexf", "--brand", "Acme"])
     assert nx.read_gexf(tmp_path / "exports" / "undertow-acme.gexf").number_of_edges() == 10
     csv_out = runner.invoke(main, ["graph", "export", "--format", "csv"]).output
