@@ -112,11 +112,14 @@ def import_file(store, path: str | Path, fmt: str | None = None, *, chunk: int =
     bar = tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc=f"Importing {path.name}",
                disable=not progress, leave=False)
 
+    authors: set[int] = set()  # an author recurs across batches: count each once
+
     def flush() -> None:
         result = store.write(pending)
         report.imported += result.inserted
         report.updated += result.updated
-        report.authors += result.authors
+        authors.update(result.author_ids)
+        report.authors = len(authors)
         report.interactions += result.interactions
         pending.posts.clear()
         pending.authors.clear()
