@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,20 @@ def streamlit_argv(port: int, address: str) -> list[str]:
     ]
 
 
+def run_streamlit(argv: list[str], env: dict[str, str]) -> int:
+    """Run Streamlit until it ends, Ctrl+C, or a SIGTERM to this process (`kill PID`), which is
+    passed on: otherwise the server would outlive the command and keep the port."""
+    proc = subprocess.Popen(argv, env=env)
+    previous = signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:  # the terminal sent SIGINT to Streamlit too
+        proc.wait()
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @click.command("dashboard")
 @click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535),
               help="Port to serve the dashboard on.")
@@ -51,9 +66,6 @@ def dashboard(ctx: click.Context, port: int, address: str) -> None:
            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     host = "localhost" if address in ("0.0.0.0", "::") else address
     click.echo(f"Undertow dashboard: http://{host}:{port} (Ctrl+C to stop)")
-    try:
-        code = subprocess.call(streamlit_argv(port, address), env=env)
-    except KeyboardInterrupt:
-        code = 0
+    code = run_streamlit(streamlit_argv(port, address), env)
     if code not in (0, -2, 130):
         raise click.ClickException(f"Streamlit exited with status {code}")

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import networkx as nx
 import pandas as pd
@@ -100,7 +106,7 @@ def test_command_runs_streamlit_headless_on_the_configured_database(monkeypatch,
         seen.update(args=args, url=env["UNDERTOW_DATABASE_URL"])
         return 0
 
-    monkeypatch.setattr("dashboard.command.subprocess.call", fake_call)
+    monkeypatch.setattr("dashboard.command.run_streamlit", fake_call)
     url = f"sqlite:///{tmp_path / 'u.db'}"
     monkeypatch.setenv("UNDERTOW_DATABASE_URL", url)
     result = CliRunner().invoke(dashboard, ["--port", "8600"])
@@ -114,3 +120,28 @@ def test_command_fails_clearly_on_a_bad_database(monkeypatch):
     result = CliRunner().invoke(dashboard, [])
     assert result.exit_code == 1 and "Error:" in result.output
     assert "--port" in CliRunner().invoke(dashboard, ["--help"]).output
+
+
+def test_kill_stops_the_server_the_command_started(tmp_path):
+    """`kill PID` on `undertow dashboard` must not leave Streamlit serving the port."""
+    pid_file = tmp_path / "child.pid"
+    server = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    runner = ("import sys; from dashboard.command import run_streamlit; "
+              f"sys.exit(run_streamlit([sys.executable, '-c', {server!r}], dict(__import__('os').environ)))")
+    parent = subprocess.Popen([sys.executable, "-c", runner], cwd=Path(__file__).parents[2])
+    for _ in range(100):
+        if pid_file.exists() and pid_file.read_text():
+            break
+        time.sleep(0.1)
+    child = int(pid_file.read_text())
+    parent.send_signal(signal.SIGTERM)
+    parent.wait(timeout=10)
+    for _ in range(50):
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(child, signal.SIGKILL)
+        raise AssertionError("the server outlived the command")
