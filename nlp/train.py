@@ -36,7 +36,15 @@ from nlp.calibrate import apply_bias, fit_bias
 from nlp.data import Example, load_splits
 from nlp.labels import LABELS
 from nlp.metrics import classification_report
-from nlp.model import DEFAULT_MODEL_DIR, ArtefactMeta, MiniLMSentiment, build_base, save_artefact
+from nlp.model import (
+    DEFAULT_MODEL_DIR,
+    ArtefactMeta,
+    MiniLMSentiment,
+    build_base,
+    encoder_dir,
+    load_artefact,
+    save_artefact,
+)
 from nlp.normalise import normalise
 
 __all__ = ["Encoded", "TrainConfig", "encode", "fit", "logits", "train"]
@@ -245,8 +253,6 @@ def train(cfg: TrainConfig, shared: Path) -> dict:
     """Train teacher and student, calibrate, write the artefact and its record; returns it."""
     from transformers import AutoTokenizer
 
-    from nlp.model import encoder_dir
-
     _check(cfg)
     random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
@@ -291,8 +297,6 @@ def train(cfg: TrainConfig, shared: Path) -> dict:
     )
     # Calibrate on the weights as stored (int8 rounding included), not on the training copy.
     save_artefact(student, cfg.out, meta)
-    from nlp.model import load_artefact
-
     student = load_artefact(cfg.out)[0]
     cpu = torch.device("cpu")
     before = dev_reports(student, dev, cpu)

@@ -58,6 +58,7 @@ def _rows(engine: Engine, since: str | None, version: str | None,
     """Brand-tagged posts after `since` (and before `until`), in time order, a page at a time."""
     with engine.connect() as conn:
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        bounds, values = _window(mark, since, until)
         epoch = ("CAST(strftime('%s', p.created_at) AS REAL)" if engine.dialect.name == "sqlite"
                  else "EXTRACT(EPOCH FROM p.created_at)")
         sql = (f"SELECT p.id, b.name, {epoch}, s.label, p.author_id, a.followers, p.platform, "
@@ -66,9 +67,9 @@ def _rows(engine: Engine, since: str | None, version: str | None,
                f"JOIN brands b ON b.id = pb.brand_id "
                f"LEFT JOIN authors a ON a.id = p.author_id "
                f"LEFT JOIN sentiment_scores s ON s.post_id = p.id AND s.model_version = {mark} "
-               + _window(mark, since, until)
+               + _where(bounds)
                + "ORDER BY p.created_at, p.id")
-        params = (version or "",) + tuple(t for t in (since, until) if t is not None)
+        params = (version or "", *values)
         # The driver's own cursor: plain tuples, without a SQLAlchemy Row per mention.
         cursor = conn.connection.dbapi_connection.cursor()
         try:
@@ -79,10 +80,18 @@ def _rows(engine: Engine, since: str | None, version: str | None,
             cursor.close()
 
 
-def _window(mark: str, since: Any, until: Any) -> str:
-    bounds = ([f"p.created_at > {mark}"] if since is not None else []) + (
-        [f"p.created_at < {mark}"] if until is not None else [])
-    return f"WHERE {' AND '.join(bounds)} " if bounds else ""
+def _window(mark: str, since: Any, until: Any) -> tuple[list[str], list[Any]]:
+    """Conditions and parameters for posts after `since` and before `until` (either optional)."""
+    bounds, values = [], []
+    for value, op in ((since, ">"), (until, "<")):
+        if value is not None:
+            bounds.append(f"p.created_at {op} {mark}")
+            values.append(value)
+    return bounds, values
+
+
+def _where(conditions: list[str]) -> str:
+    return f"WHERE {' AND '.join(conditions)} " if conditions else ""
 
 
 def _unscored_from(engine: Engine, since: Any, version: str) -> Any:
@@ -100,15 +109,12 @@ def _unscored_from(engine: Engine, since: Any, version: str) -> Any:
             f"SELECT count(*) FROM sentiment_scores WHERE model_version = {mark}", (version,))
         if scored.scalar_one() >= conn.exec_driver_sql("SELECT count(*) FROM posts").scalar_one():
             return None
-        where = [f"NOT EXISTS (SELECT 1 FROM sentiment_scores s WHERE s.post_id = p.id "
-                 f"AND s.model_version = {mark})"]
-        params: list[Any] = [version]
-        if since is not None:
-            where.append(f"p.created_at > {mark}")
-            params.append(since)
+        bounds, values = _window(mark, since, None)
+        unscored = (f"NOT EXISTS (SELECT 1 FROM sentiment_scores s WHERE s.post_id = p.id "
+                    f"AND s.model_version = {mark})")
         sql = ("SELECT MIN(p.created_at) FROM post_brands pb JOIN posts p ON p.id = pb.post_id "
-               f"WHERE {' AND '.join(where)}")
-        return conn.exec_driver_sql(sql, tuple(params)).scalar()
+               + _where([unscored, *bounds]))
+        return conn.exec_driver_sql(sql, (version, *values)).scalar()
 
 
 def _pending(engine: Engine, since: str | None) -> int:
