@@ -13,7 +13,9 @@ minutes) it scores every cascade with the events seen so far and reports:
 - the median lead time: minutes from the alert to the moment the cascade reaches the top-quarter
   size, over correctly alerted cascades (0 or more, since a cascade that is already that big is
   alerted on at once);
-- the naive baseline "events seen so far" (ROC AUC), computed in the same run.
+- the naive baseline "events seen so far" (ROC AUC), computed in the same run;
+- 95% bootstrap intervals of the AUC and of its gain over the baseline (1,000 resamples of the
+  cascades, seeded), so a figure is read with its sampling noise.
 
 Every cascade is scored by the committed fold model that never saw it (fold = blake2b(id) % 5,
 see graph.cascades.cascade_fold), so twitter15 figures are held-out and other sets get the
@@ -109,6 +111,25 @@ def auc(score: np.ndarray, label: np.ndarray) -> float:
     return float((r[label].sum() - pos * (pos + 1) / 2) / (pos * neg))
 
 
+def auc_ci(
+    score: np.ndarray, baseline: np.ndarray, label: np.ndarray, n: int = 1000, seed: int = 7
+) -> tuple[list[float], list[float]]:
+    """95% bootstrap intervals (cascades resampled, seeded) of the AUC and of its gain over the
+    baseline on the same resamples: how far a figure could move on another draw of cascades."""
+    rng = np.random.default_rng(seed)
+    aucs, gains = [], []
+    for _ in range(n):
+        i = rng.integers(0, len(label), len(label))
+        if 0 < label[i].sum() < len(i):
+            a = auc(score[i], label[i])
+            aucs.append(a)
+            gains.append(a - auc(baseline[i], label[i]))
+    return (
+        np.round(np.quantile(aucs, [0.025, 0.975]), 4).tolist(),
+        np.round(np.quantile(gains, [0.025, 0.975]), 4).tolist(),
+    )
+
+
 def evaluate(
     trees: dict[str, list[CascadeEvent]], p_alert: float = 0.5, min_events: int = 30
 ) -> dict:
@@ -139,9 +160,12 @@ def evaluate(
         alert_min = np.where(alerted, fired.argmax(1) + 1, np.inf)
         tp = alerted & label
         lead = reach_at[tp] - alert_min[tp]
+        ci, gain_ci = auc_ci(p[:, w], counts[w], label)
         out[str(w)] = {
             "undertow": {
                 "auc": round(auc(p[:, w], label), 4),
+                "auc_ci95": ci,
+                "gain_over_baseline_ci95": gain_ci,
                 "precision": round(float(tp.sum() / max(alerted.sum(), 1)), 4),
                 "recall": round(float(tp.sum() / label.sum()), 4),
                 "median_lead_min": round(float(np.median(lead)), 1) if len(lead) else None,
@@ -196,15 +220,17 @@ def main(argv: list[str] | None = None) -> int:
         f"and >= {args.min_events} events"
     )
     print(
-        f"{'window':>7} {'AUC':>6} {'count AUC':>9} {'precision':>9} {'recall':>6} "
-        f"{'median lead':>11}"
+        f"{'window':>7} {'AUC':>6} {'95% CI':>13} {'count AUC':>9} {'gain 95% CI':>15} "
+        f"{'precision':>9} {'recall':>6} {'median lead':>11}"
     )
     for w, r in res["windows"].items():
         u = r["undertow"]
         lead = "-" if u["median_lead_min"] is None else f"{u['median_lead_min']:.1f} min"
+        ci = "{:.3f}-{:.3f}".format(*u["auc_ci95"])
+        gain = "{:+.3f}..{:+.3f}".format(*u["gain_over_baseline_ci95"])
         print(
-            f"{w + ' min':>7} {u['auc']:>6.3f} {r['count_baseline']['auc']:>9.3f} "
-            f"{u['precision']:>9.3f} {u['recall']:>6.3f} {lead:>11}"
+            f"{w + ' min':>7} {u['auc']:>6.3f} {ci:>13} {r['count_baseline']['auc']:>9.3f} "
+            f"{gain:>15} {u['precision']:>9.3f} {u['recall']:>6.3f} {lead:>11}"
         )
     return 0
 

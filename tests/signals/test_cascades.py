@@ -201,5 +201,31 @@ def test_bench_reads_a_tar_and_scores(tmp_path):
     res = evaluate(trees, 0.5)
     assert set(res["windows"]) == {"10", "30", "60"}
     r = res["windows"]["30"]
-    assert set(r["undertow"]) == {"auc", "precision", "recall", "median_lead_min"}
+    assert {"auc", "precision", "recall", "median_lead_min"} <= set(r["undertow"])
     assert 0.5 < r["count_baseline"]["auc"] <= 1 and 0.5 < r["undertow"]["auc"] <= 1
+    lo, hi = r["undertow"]["auc_ci95"]
+    assert lo <= r["undertow"]["auc"] <= hi and hi - lo > 0
+    g_lo, g_hi = r["undertow"]["gain_over_baseline_ci95"]
+    assert g_lo <= r["undertow"]["auc"] - r["count_baseline"]["auc"] <= g_hi
+
+
+def test_audience_history_counts_only_earlier_cascades_as_known_then():
+    from bench.cascade_audience import audience_history, snowflake_minutes
+
+    def tweet_id(minutes: float) -> str:  # a snowflake id posted at `minutes` since the epoch
+        return str((int(minutes * 60000) - 1288834974657) << 22)
+
+    t0 = 30_000_000.0  # minutes since the epoch, in 2027
+    early, late = tweet_id(t0), tweet_id(t0 + 60)
+    assert abs(snowflake_minutes(early) - t0) < 1e-3
+    trees = {
+        early: [CascadeEvent(minutes=m, author=a) for m, a in [(1, 7), (2, 8), (91, 9)]],
+        late: [CascadeEvent(minutes=m, author=a) for m, a in [(1, 7), (5, 9), (40, 10)]],
+    }
+    known = dict(zip(sorted(trees), audience_history(trees, 30, "known"), strict=True))
+    assert known[early].tolist() == [0.0, 0.0, 0.0, 0.0]  # nothing came before it
+    # At 90 min after the early root, its cascade had 2 reactions; authors 7 and 9 took part.
+    per_author = (math.log1p(2) - math.log(200)) / 3
+    assert known[late] == pytest.approx([per_author, 2 * per_author, 1.0, math.log1p(2)])
+    quiet = dict(zip(sorted(trees), audience_history(trees, 30, "quiet"), strict=True))
+    assert quiet[late].tolist() == [0.0, 0.0, 0.0, 0.0]  # the early one is not quiet for 48 h yet
