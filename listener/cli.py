@@ -58,7 +58,10 @@ def n(value: int) -> str:
 @click.pass_context
 def main(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
     """Undertow: hear what customers say about your brands, who amplifies it, and when it spreads."""
-    settings = Settings.load()
+    try:
+        settings = Settings.load()
+    except UndertowError as exc:
+        raise click.ClickException(str(exc)) from None
     if database_url:
         settings.database_url = database_url
     if not isinstance(logging.getLevelName(settings.log_level.upper()), int):
@@ -88,8 +91,11 @@ def import_(ctx: Context, paths: tuple[Path, ...], fmt: str | None) -> None:
     """Import posts from files: Tweets.csv, twarc2 JSONL, Reddit thread JSON, plain CSV/JSONL."""
     from listener.importers import import_file
 
+    unreadable = []
     for path in paths:
         report = import_file(ctx.store, path, fmt, progress=sys.stderr.isatty())
+        if report.bad_line_count and report.bad_line_count == report.records:
+            unreadable.append(str(path))
         click.echo(
             f"{path}: {report.format}: {n(report.imported)} new posts, {n(report.updated)} updated, "
             f"{n(report.authors)} authors, {n(report.interactions)} interactions"
@@ -108,6 +114,9 @@ def import_(ctx: Context, paths: tuple[Path, ...], fmt: str | None) -> None:
                        "were replaced with U+FFFD")
         if report.text_repaired:
             click.echo(f"  {n(report.text_repaired)} texts had mojibake or HTML entities repaired")
+    if unreadable:  # every record refused: most likely the wrong --format, not bad data
+        hint = f" as {fmt} (is --format right?)" if fmt else ""
+        raise click.ClickException(f"No record could be read{hint} in: {', '.join(unreadable)}")
 
 
 @main.group()
@@ -170,14 +179,16 @@ def status(ctx: Context, as_json: bool) -> None:
     click.echo(f"Posts {n(s['posts'])}, authors {n(s['authors'])}, interactions "
                f"{n(s['interactions'])}, scored {n(s['scored'])}, alerts {n(s['alerts'])} "
                f"({n(s['open_alerts'])} open or acknowledged)")
+    width = max(map(len, [*s["per_platform"], *s["per_brand"]]), default=0)
     for platform, count in sorted(s["per_platform"].items()):
-        click.echo(f"  platform {platform:<12} {n(count):>10} posts")
+        click.echo(f"  platform {platform:<{width}} {n(count):>10} posts")
     for name, count in sorted(s["per_brand"].items()):
-        click.echo(f"  brand    {name:<12} {n(count):>10} posts")
+        click.echo(f"  brand    {name:<{width}} {n(count):>10} posts")
 
 
 @main.command()
-@click.option("--days", default=7, show_default=True, help="Length of the simulated week.")
+@click.option("--days", type=click.IntRange(min=1), default=7, show_default=True,
+              help="Length of the simulated week.")
 @pass_ctx
 @friendly
 def demo(ctx: Context, days: int) -> None:
@@ -191,9 +202,12 @@ def demo(ctx: Context, days: int) -> None:
 @click.option("--model", default=None,
               help="Hugging Face model id or local path (default: UNDERTOW_SENTIMENT_MODEL or the "
                    "bundled model).")
-@click.option("--batch-size", default=256, show_default=True, help="Posts claimed per commit.")
-@click.option("--limit", type=int, default=None, help="Stop after this many posts.")
-@click.option("--threads", type=int, default=None, help="CPU threads for the model.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
+              help="Posts claimed per commit.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Stop after this many posts.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="CPU threads for the model.")
 @click.option("--int8/--no-int8", default=None,
               help="int8 dynamic quantisation: about 2x faster on a CPU, a little less exact "
                    "(default: UNDERTOW_SENTIMENT_INT8).")
@@ -269,7 +283,8 @@ def _when(value: str | None):
 @click.option("--brand", default=None, help="Rank within one brand's conversation.")
 @click.option("--since", default=None, help="Only interactions from this time (ISO 8601).")
 @click.option("--until", default=None, help="Only interactions before this time (ISO 8601).")
-@click.option("--keep", default=5000, show_default=True, help="Authors saved per run.")
+@click.option("--keep", type=click.IntRange(min=1), default=5000, show_default=True,
+              help="Authors saved per run.")
 @pass_ctx
 @friendly
 def rank_cmd(ctx: Context, brand: str | None, since: str | None, until: str | None,
@@ -286,7 +301,7 @@ def rank_cmd(ctx: Context, brand: str | None, since: str | None, until: str | No
 
 @main.command()
 @click.option("--brand", default=None, help="The brand's own ranking (default: everything).")
-@click.option("--top", default=20, show_default=True)
+@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
 @friendly
@@ -322,7 +337,7 @@ def graph_group() -> None:
               show_default=True)
 @click.option("--brand", default=None)
 @click.option("--since", default=None)
-@click.option("--top", default=2000, show_default=True,
+@click.option("--top", type=click.IntRange(min=1), default=2000, show_default=True,
               help="Most influential authors kept in GEXF/GraphML (CSV holds everyone).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="File (gexf, graphml) or folder (csv); default under UNDERTOW_HOME/exports.")
@@ -367,6 +382,8 @@ def alerts_list(ctx: Context, status: str | None, brand: str | None, as_json: bo
     """Alerts, most severe first."""
     from listener.store.alerts import list_alerts
 
+    if brand:  # spelt as the user likes; an unknown brand is an error, not "No alerts"
+        brand = ctx.store.brand(brand).name
     found = list_alerts(ctx.store, status=status, brand=brand)
     if as_json:
         click.echo(json.dumps([{"id": a.id, "brand": a.brand, "status": a.status,

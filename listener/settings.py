@@ -12,6 +12,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from listener.errors import ConfigError
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -33,6 +35,19 @@ class Secret:
         return "Secret('***')" if self._value else "Secret('')"
 
     __str__ = __repr__
+
+
+SMTP_SECURITY = ("starttls", "ssl", "none")
+
+
+def _whole_number(name: str, raw: str) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if value < 0:
+        raise ConfigError(f"{name}={raw!r} must be 0 or more")
+    return value
 
 
 def _secret(default: str = "") -> Secret:
@@ -86,8 +101,12 @@ class Settings:
 
     @classmethod
     def load(cls, env: dict[str, str] | None = None, env_file: Path | None = None) -> Settings:
+        """Read the settings; a value that cannot be right raises ConfigError naming it."""
         env = dict(os.environ) if env is None else env
-        dotenv_path = env_file or Path(env.get("UNDERTOW_ENV_FILE", ".env"))
+        named = env.get("UNDERTOW_ENV_FILE")
+        dotenv_path = env_file or Path(named or ".env")
+        if env_file is None and named and not dotenv_path.is_file():  # asked for: must be there
+            raise ConfigError(f"UNDERTOW_ENV_FILE={named!r}: no such file")
         merged: dict[str, str] = {}
         if dotenv_path.is_file():
             merged.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
@@ -102,15 +121,22 @@ class Settings:
             elif f.name in ("home", "shared_data"):
                 values[f.name] = Path(raw).expanduser()
             elif f.name.endswith(("_port", "_days", "_threshold")):
-                values[f.name] = int(raw)
+                values[f.name] = _whole_number(f"UNDERTOW_{f.name.upper()}", raw)
             elif f.name in ("pseudonymise", "sentiment_int8"):
                 values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
             else:
                 values[f.name] = raw
         prefix = "UNDERTOW_RETENTION_DAYS_"
         values["retention_overrides"] = {
-            k[len(prefix):].lower(): int(v) for k, v in merged.items() if k.startswith(prefix) and v
+            k[len(prefix):].lower(): _whole_number(k, v)
+            for k, v in merged.items() if k.startswith(prefix) and v
         }
+        security = values.get("smtp_security", "starttls").strip().lower()
+        if security not in SMTP_SECURITY:
+            # Anything unrecognised must not fall back to a plain-text login.
+            raise ConfigError(f"UNDERTOW_SMTP_SECURITY={values['smtp_security']!r} is not one "
+                              f"of {', '.join(SMTP_SECURITY)}")
+        values["smtp_security"] = security
         return cls(**values)
 
     def retention_for(self, platform: str) -> int:

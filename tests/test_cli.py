@@ -72,3 +72,31 @@ def test_a_model_that_cannot_load_and_a_bad_log_level_are_one_line_errors(run, t
     monkeypatch.setenv("UNDERTOW_LOG_LEVEL", "bogus")
     result = run("status")
     assert result.exit_code == 1 and "UNDERTOW_LOG_LEVEL='bogus'" in result.output
+
+
+def test_settings_and_option_mistakes_are_one_line_errors(run, tmp_path, monkeypatch):
+    monkeypatch.setenv("UNDERTOW_SMTP_PORT", "abc")
+    result = run("status")
+    assert result.exit_code == 1 and "UNDERTOW_SMTP_PORT='abc'" in result.output
+    monkeypatch.delenv("UNDERTOW_SMTP_PORT")
+    for args in (("influencers", "--top", "0"), ("score", "--threads", "0")):
+        result = run(*args)
+        assert result.exit_code == 2 and "is not in the range" in result.output
+    pg = run("--database", "postgresql+psycopg://postgres@127.0.0.1:1/none", "status")
+    assert pg.exit_code == 1 and "Cannot open the database" in pg.output
+    assert len(pg.output.strip().splitlines()) == 1 and "sqlalche.me" not in pg.output
+
+
+def test_a_file_in_the_wrong_format_fails_and_brands_match_any_case(run, tmp_path):
+    csv = tmp_path / "p.csv"
+    csv.write_text("text,created_at\n@united lost my bag,2026-01-01T00:00:00Z\n")
+    wrong = run("import", "--format", "jsonl", str(csv))
+    assert wrong.exit_code == 1
+    assert "No record could be read as jsonl (is --format right?)" in wrong.output
+    assert run("import", str(csv)).exit_code == 0
+    assert run("brand", "add", "American Airlines", "--query", "@united").exit_code == 0
+    assert run("alerts", "list", "--brand", "american airlines").output.startswith("No alerts")
+    unknown = run("alerts", "list", "--brand", "ghost")
+    assert unknown.exit_code == 1 and "No brand named 'ghost'" in unknown.output
+    status = run("status").output.splitlines()
+    assert status[-1].index(" posts") == status[-2].index(" posts")  # columns line up

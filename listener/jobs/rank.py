@@ -120,7 +120,11 @@ def rank(store: Store, brand: str | None = None, since: datetime | None = None,
     brand_id = store.brand(brand).id if brand else None
     edges = load_edges(store, brand_id, since, until)
     if edges is None:
-        echo("No interactions to rank yet: collect or import posts first (`undertow demo`).")
+        if since or until:
+            echo("No interactions in that time window: widen --since/--until (`undertow status` "
+                 "shows what is stored).")
+        else:
+            echo("No interactions to rank yet: collect or import posts first (`undertow demo`).")
         return RankReport(None, brand, 0, 0, 0, time.monotonic() - started)
     followers, posts, negative = _author_values(store, brand_id, since, until)
     now = until.timestamp() if until else float(edges.created_at.max())

@@ -61,7 +61,14 @@ class Store:
             db.migrate(engine)
         except Exception as exc:
             engine.dispose()
-            raise ConfigError(f"Cannot open the database ({type(exc).__name__}): {exc}") from exc
+            # The driver's own first line says what failed; SQLAlchemy's wrapper adds the SQL
+            # and a link, which bury it.
+            cause = getattr(exc, "orig", None) or exc
+            reason = (str(cause).strip().splitlines() or [""])[0]
+            raise ConfigError(
+                f"Cannot open the database ({type(cause).__name__}): {reason} "
+                "(check UNDERTOW_DATABASE_URL or --database)"
+            ) from exc
         return cls(engine, privacy)
 
     @property
