@@ -393,9 +393,13 @@ def alerts_list(ctx: Context, status: str | None, brand: str | None, as_json: bo
         return
     if not found:
         click.echo("No alerts. `undertow detect` looks for negative stories that spread.")
+        return
+    width = max(5, *(len(a.brand) for a in found))
+    click.echo(f"{'id':<6} {'level':<6} {'status':<12} {'brand':<{width}} "
+               f"{'opened (UTC)':<16}  story")
     for a in found:
-        click.echo(f"#{a.id:<5} {a.level:<6} {a.status:<12} {a.brand:<18} "
-                   f"{a.updated_at:%Y-%m-%d %H:%M}  {a.title}")
+        click.echo(f"#{a.id:<5} {a.level:<6} {a.status:<12} {a.brand:<{width}} "
+                   f"{a.opened_at:%Y-%m-%d %H:%M}  {a.title}")
 
 
 def _set_alert_status(ctx: Context, alert_id: int, status: str) -> None:

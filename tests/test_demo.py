@@ -35,3 +35,12 @@ def test_demo_twice_gives_the_same_store(sqlite_store, tmp_path):
     assert top_influencers(sqlite_store, top=1)
     # The viral story is the most severe alert.
     assert "midnight_maker4200" in list_alerts(sqlite_store)[0].title
+    assert any(line.startswith("Next: open the dashboard with `") for line in lines)
+    from click.testing import CliRunner
+
+    from listener.cli import main
+
+    url = sqlite_store.engine.url.render_as_string(hide_password=False)
+    out = CliRunner().invoke(main, ["--database", url, "alerts", "list"]).output.splitlines()
+    assert out[0].split() == ["id", "level", "status", "brand", "opened", "(UTC)", "story"]
+    assert out[1].startswith("#") and "midnight_maker4200" in out[1] and " 2015-02-" in out[1]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from listener.demo import generator
 from listener.jobs import pipeline
@@ -44,6 +47,18 @@ def run_demo(store: Store, settings: Settings, days: int = 7,
     echo(f"Store: {s['posts']:,} posts, {s['authors']:,} authors, {s['interactions']:,} "
          f"interactions, {s['scored']:,} scored, {s['alerts']:,} alerts "
          f"({time.monotonic() - started:.0f} s).")
-    echo("Next: open the dashboard with `.venv/bin/undertow dashboard` (http://localhost:8501); "
-         "or try `undertow status`, `undertow influencers`, `undertow alerts list`.")
+    cmd = _undertow_command()
+    echo(f"Next: open the dashboard with `{cmd} dashboard` (http://localhost:8501); "
+         f"or try `{cmd} status`, `{cmd} influencers`, `{cmd} alerts list`.")
     return facts
+
+
+def _undertow_command() -> str:
+    """How the user can call `undertow` from where they are: on PATH, or this venv's script."""
+    script = Path(sys.executable).with_name("undertow")
+    if shutil.which("undertow") == str(script) or not script.exists():
+        return "undertow"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
