@@ -403,10 +403,13 @@ def alerts_list(ctx: Context, status: str | None, brand: str | None, as_json: bo
 
 
 def _set_alert_status(ctx: Context, alert_id: int, status: str) -> None:
-    from listener.store.alerts import set_status
+    from listener.store.alerts import change_status
 
-    a = set_status(ctx.store, alert_id, status)
-    click.echo(f"Alert #{a.id} ({a.brand}) is now {a.status}")
+    a, changed = change_status(ctx.store, alert_id, status)
+    if changed:
+        click.echo(f"Alert #{a.id} ({a.brand}) is now {a.status}")
+    else:
+        click.echo(f"Alert #{a.id} ({a.brand}) was already {a.status}: nothing changed")
 
 
 @alerts.command("ack")

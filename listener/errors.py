@@ -5,6 +5,7 @@
     ├── QueryError         our side: a brand query does not parse (says where and why)
     ├── ImportFormatError  our side: a file is not in a format we can read
     ├── NotFoundError      our side: a named brand, author or alert does not exist
+    ├── InvalidTransition  our side: a status change the alert lifecycle does not allow
     └── SourceError        their side: an API refused, failed or rate-limited us
         └── AuthError      their side: credentials rejected (says which env var to set)
 """
@@ -32,6 +33,10 @@ class ImportFormatError(UndertowError):
 
 
 class NotFoundError(UndertowError):
+    pass
+
+
+class InvalidTransition(UndertowError):
     pass
 
 

@@ -3,8 +3,11 @@
 `enqueue_due` decides, in one transaction with the alert rows, which messages are due (an alert
 opened or climbed a severity level since its last email) and writes one outbox row per recipient,
 unique on (message key, recipient). `deliver` sends pending rows over SMTP and marks each sent the
-moment the server accepts it; failures are retried with backoff, stay pending for the next run,
-and are reported; after `MAX_ATTEMPTS` a row is marked failed and listed by `undertow alerts list`.
+moment the server accepts it. A message the server refuses for now (4xx) is retried with backoff
+and stays pending; one it refuses for good (5xx) is marked failed at once; after `MAX_ATTEMPTS` a
+row is marked failed too. A failure of the connection itself stops the run with every message
+left pending and uncharged: no retry fixes a wrong setting, and an unreachable server is tried
+once per run, not once per message.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import distinct, func, select, update
 
 from listener.alerts.render import alert_message, digest_message
 from listener.errors import ConfigError
@@ -56,7 +59,7 @@ def enqueue_due(store: Store, settings: Settings) -> tuple[int, int]:
     Returns (emails queued, alerts left due because their brand has no recipient): those are
     not marked as emailed, so setting recipients later still sends them.
     """
-    a = schema.alerts
+    a, n = schema.alerts, schema.alert_notifications
     queued = unaddressed = 0
     with store.engine.begin() as conn:
         rows = conn.execute(select(a.c.id, a.c.brand_id, a.c.severity, a.c.notified_severity)
@@ -66,26 +69,39 @@ def enqueue_due(store: Store, settings: Settings) -> tuple[int, int]:
             # Low alerts are for the dashboard; email starts at medium.
             if rank < EMAIL_FROM_LEVEL or rank <= level_rank(r.notified_severity):
                 continue
-            key = f"alert:{r.id}:{level(float(r.severity))}"
+            # A story that re-opens after its cooldown at a level it was emailed at before is
+            # news again: the key counts earlier emails, or the outbox would skip it as a repeat.
+            earlier = conn.execute(select(func.count(distinct(n.c.key)))
+                                   .where(n.c.alert_id == r.id)).scalar_one()
+            key = f"alert:{r.id}:{level(float(r.severity))}" + (f":{earlier}" if earlier else "")
             to = recipients_for(store, r.brand_id, settings)
             if not to:
                 unaddressed += 1
                 continue
-            insert_ignore(conn, schema.alert_notifications, [{"key": key, "alert_id": r.id, "recipient": rcpt,
-                                   "status": "pending", "attempts": 0, "created_at": utcnow()}
-                                  for rcpt in to])
+            queued += _queue(conn, key, r.id, to)
             conn.execute(update(a).where(a.c.id == r.id).values(notified_severity=r.severity))
-            queued += len(to)
     return queued, unaddressed
 
 
 def enqueue_digest(store: Store, settings: Settings, day: str) -> int:
+    """Queue the day's digest; returns how many emails are new (0 when it was queued already)."""
     to = [r.strip() for r in settings.alert_recipients.split(",") if r.strip()]
     with store.engine.begin() as conn:
-        insert_ignore(conn, schema.alert_notifications, [{"key": f"digest:{day}", "alert_id": None, "recipient": rcpt,
-                               "status": "pending", "attempts": 0, "created_at": utcnow()}
-                              for rcpt in to])
-    return len(to)
+        return _queue(conn, f"digest:{day}", None, to)
+
+
+def _queue(conn, key: str, alert_id: int | None, recipients: list[str]) -> int:
+    """Add an outbox row per recipient not yet queued under `key`; returns how many were added.
+
+    The unique (key, recipient) index alone would silently skip repeats, and the report would
+    then claim emails were queued that were not.
+    """
+    n = schema.alert_notifications
+    have = set(conn.execute(select(n.c.recipient).where(n.c.key == key)).scalars())
+    new = [r for r in dict.fromkeys(recipients) if r not in have]
+    insert_ignore(conn, n, [{"key": key, "alert_id": alert_id, "recipient": r, "status": "pending",
+                             "attempts": 0, "created_at": utcnow()} for r in new])
+    return len(new)
 
 
 def _connect(settings: Settings) -> smtplib.SMTP:
@@ -115,64 +131,135 @@ def _message(store: Store, settings: Settings, row):
                          settings.dashboard_url, row.key)
 
 
+class _Stop(Exception):
+    """The run cannot send anything more: a wrong setting, or a server that cannot be reached."""
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _setting_to_check(exc: Exception) -> str | None:
+    """What to fix when connecting failed for a reason no retry can change; None if one might."""
+    if isinstance(exc, smtplib.SMTPAuthenticationError):  # retrying only gets the account locked
+        return "The SMTP server refused the login: check UNDERTOW_SMTP_USER and UNDERTOW_SMTP_PASSWORD"
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        if "AUTH" in str(exc):
+            return (f"The SMTP server said: {exc} Check UNDERTOW_SMTP_SECURITY (many servers offer "
+                    "AUTH only after STARTTLS), or leave UNDERTOW_SMTP_USER empty")
+        return (f"The SMTP server said: {exc} Check UNDERTOW_SMTP_SECURITY (starttls, ssl or none) "
+                "and UNDERTOW_SMTP_PORT")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (f"The SMTP server's certificate is not trusted ({exc.verify_message}): check "
+                "UNDERTOW_SMTP_HOST, or set UNDERTOW_SMTP_CA_FILE to its CA")
+    if isinstance(exc, ssl.SSLError):
+        return (f"TLS with the SMTP server failed ({exc.reason or exc}): check UNDERTOW_SMTP_SECURITY "
+                "and UNDERTOW_SMTP_PORT (ssl is usually port 465, starttls 587)")
+    return None
+
+
+def _reply_code(exc: Exception) -> int | None:
+    """The server's reply to a message it refused; None when the connection itself broke."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return min(code for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 400:
+        return exc.smtp_code
+    return None
+
+
+class _Session:
+    """The run's one SMTP connection: opened on first use, and again after it breaks."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.smtp: smtplib.SMTP | None = None
+
+    def send(self, msg, last_try: bool) -> None:
+        if self.smtp is None:
+            try:
+                self.smtp = _connect(self.settings)
+            except (smtplib.SMTPException, OSError) as exc:
+                fix = _setting_to_check(exc)
+                if fix is None and not last_try:
+                    raise
+                s = self.settings
+                raise _Stop(fix or f"Could not reach the SMTP server {s.smtp_host}:{s.smtp_port} "
+                            f"({_describe(exc)}): check UNDERTOW_SMTP_HOST and UNDERTOW_SMTP_PORT"
+                            ) from exc
+        try:
+            self.smtp.send_message(msg)
+        except (smtplib.SMTPException, OSError) as exc:
+            if isinstance(exc, smtplib.SMTPSenderRefused) and exc.smtp_code >= 500:
+                raise _Stop(f"The SMTP server refused the sender {exc.sender} ({exc.smtp_code}): "
+                            "check UNDERTOW_SMTP_FROM") from exc
+            if _reply_code(exc) in (None, 421):  # 421: the server closed the connection
+                self.close()
+            raise
+
+    def close(self, polite: bool = False) -> None:
+        if self.smtp is None:
+            return
+        try:
+            if polite:
+                self.smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
+        finally:
+            self.smtp.close()
+            self.smtp = None
+
+
 def deliver(store: Store, settings: Settings, retries: int = 3) -> DeliveryReport:
     """Send every pending outbox row; safe to run again after any failure or crash."""
     n = schema.alert_notifications
     report = DeliveryReport()
     with store.engine.connect() as conn:
         pending = conn.execute(select(n).where(n.c.status == "pending").order_by(n.c.id)).all()
-    if not pending:
-        return report
-    smtp = None
-    for row in pending:
-        error = None
-        for attempt in range(retries):
-            try:
-                if smtp is None:
-                    smtp = _connect(settings)
-                msg = _message(store, settings, row)
-                smtp.send_message(msg)
-                with store.engine.begin() as conn:
-                    conn.execute(update(n).where(n.c.id == row.id).values(
-                        status="sent", sent_at=utcnow(), message_id=msg["Message-ID"],
-                        attempts=row.attempts + attempt + 1, last_error=None))
-                report.sent += 1
-                error = None
-                break
-            except ConfigError:
-                raise
-            except smtplib.SMTPAuthenticationError:
-                # Retrying a refused login only locks the account: stop, keep everything pending.
-                report.errors.append("The SMTP server refused the login: check UNDERTOW_SMTP_USER "
-                                     "and UNDERTOW_SMTP_PASSWORD (messages stay queued)")
-                report.retry_later += sum(1 for r in pending if r.id >= row.id)
-                return report
-            except (smtplib.SMTPException, OSError) as exc:
-                error = f"{type(exc).__name__}: {exc}"
-                log.warning("Sending alert email to %s failed (%s); retrying", row.recipient, error)
-                if smtp is not None:
-                    try:
-                        smtp.close()
-                    finally:
-                        smtp = None
-                sleep(min(2 ** attempt, 30))
-        if error is not None:
-            attempts = row.attempts + retries
-            status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
-            with store.engine.begin() as conn:
-                conn.execute(update(n).where(n.c.id == row.id).values(
-                    status=status, attempts=attempts, last_error=error[:500]))
-            report.errors.append(f"{row.recipient}: {error}")
-            if status == "failed":
-                report.failed += 1
-            else:
-                report.retry_later += 1
-    if smtp is not None:
-        try:
-            smtp.quit()
-        except smtplib.SMTPException:
-            smtp.close()
+    session, left = _Session(settings), len(pending)
+    try:
+        for row in pending:
+            _deliver_row(store, settings, session, row, retries, report)
+            left -= 1
+    except _Stop as stop:
+        report.retry_later += left
+        report.errors.append(f"{stop} ({left} messages stay queued)")
+    finally:
+        session.close(polite=True)
     return report
+
+
+def _deliver_row(store: Store, settings: Settings, session: _Session, row, retries: int,
+                 report: DeliveryReport) -> None:
+    n = schema.alert_notifications
+    msg = _message(store, settings, row)
+    error, code, attempt = "", None, 0
+    for attempt in range(1, retries + 1):
+        if attempt > 1:
+            sleep(min(2 ** (attempt - 2), 30))
+        try:
+            session.send(msg, last_try=attempt == retries)
+        except (smtplib.SMTPException, OSError) as exc:
+            error, code = _describe(exc), _reply_code(exc)
+            if code is not None and code >= 500:
+                break  # refused for good: a retry gets the same answer
+            log.warning("Sending alert email to %s failed (%s); retrying", row.recipient, error)
+            continue
+        with store.engine.begin() as conn:
+            conn.execute(update(n).where(n.c.id == row.id).values(
+                status="sent", sent_at=utcnow(), message_id=msg["Message-ID"],
+                attempts=row.attempts + attempt, last_error=None))
+        report.sent += 1
+        return
+    attempts = row.attempts + attempt
+    status = "failed" if (code or 0) >= 500 or attempts >= MAX_ATTEMPTS else "pending"
+    with store.engine.begin() as conn:
+        conn.execute(update(n).where(n.c.id == row.id).values(
+            status=status, attempts=attempts, last_error=error[:500]))
+    report.errors.append(f"{row.recipient}: {error}")
+    if status == "failed":
+        report.failed += 1
+    else:
+        report.retry_later += 1
 
 
 def outbox(store: Store, status: str | None = None) -> list[dict]:

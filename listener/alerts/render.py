@@ -9,6 +9,7 @@ forecast {final, low, high}, themes [{term, posts}], path [{source, target, kind
 
 from __future__ import annotations
 
+import hashlib
 import html
 import io
 from datetime import datetime
@@ -115,6 +116,13 @@ def _html(alert: Alert, link: str, chart_cid: str | None) -> str:
     return "".join(parts)
 
 
+def _message_id(key: str, recipient: str) -> str:
+    """The same for every send of one message to one recipient, in any process (str hash() is
+    salted per process, so it cannot make a resend recognisable)."""
+    tag = hashlib.blake2b(recipient.lower().encode(), digest_size=5).hexdigest()
+    return f"<{key}.{tag}@undertow>"
+
+
 def alert_message(alert: Alert, sender: str, recipient: str, dashboard_url: str,
                   message_key: str) -> EmailMessage:
     """One alert email; `message_key` makes the Message-ID stable so a resend is recognisable."""
@@ -124,7 +132,7 @@ def alert_message(alert: Alert, sender: str, recipient: str, dashboard_url: str,
     msg["From"] = sender
     msg["To"] = recipient
     msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = f"<{message_key.replace(':', '.')}.{abs(hash(recipient)) % 10**8}@undertow>"
+    msg["Message-ID"] = _message_id(message_key.replace(":", "."), recipient)
     msg["X-Undertow-Alert"] = str(alert.id)
     msg.set_content(_plain(alert, link))
     png = growth_chart_png(alert.evidence.get("growth") or [], alert.evidence.get("forecast"))
@@ -143,7 +151,7 @@ def digest_message(alerts: list[Alert], sender: str, recipient: str, dashboard_u
     msg["Subject"] = f"[Undertow] Daily digest {day}: {len(alerts)} alerts"
     msg["From"], msg["To"] = sender, recipient
     msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = f"<digest.{day}.{abs(hash(recipient)) % 10**8}@undertow>"
+    msg["Message-ID"] = _message_id(f"digest.{day}", recipient)
     base = dashboard_url.rstrip("/")
     msg.set_content("\n".join(
         [f"Undertow daily digest for {day}", ""]

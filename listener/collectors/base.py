@@ -26,12 +26,17 @@ __all__ = ["Collector", "Page", "Unit"]
 
 @dataclass(frozen=True)
 class Unit:
-    """One thing to collect: `key` names its cursor and must stay stable across runs."""
+    """One thing to collect: `key` names its cursor and must stay stable across runs.
+
+    `service` names the server it talks to when a source has several (a Mastodon instance, a
+    feed's site), so one that is down skips only its own units; "" is the whole source.
+    """
 
     key: str
     label: str
     brand: str | None = None
     params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    service: str = field(default="", compare=False)
 
 
 @dataclass
@@ -55,6 +60,8 @@ class Collector(ABC):
     title: ClassVar[str]
     #: The environment variables that hold its credentials, for messages and docs.
     env_vars: ClassVar[tuple[str, ...]] = ()
+    #: What to check when its server cannot be reached, for the message that skips it.
+    check_when_down: ClassVar[str] = "the network connection"
     #: Seconds between passes under `undertow listen`.
     default_interval: ClassVar[float] = 900.0
     #: Whether `stream` is implemented.

@@ -36,7 +36,7 @@ from atproto_client.exceptions import (
 from atproto_client.request import Request
 
 from listener.collectors.base import Collector, Page, Unit
-from listener.collectors.retry import Fault, RetryPolicy
+from listener.collectors.retry import Fault, RetryPolicy, Unavailable
 from listener.errors import AuthError, ConfigError, SourceError
 from listener.mapping.bluesky import (
     map_post_views,
@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 
 ENV_HANDLE = "UNDERTOW_BLUESKY_HANDLE"
 ENV_PASSWORD = "UNDERTOW_BLUESKY_APP_PASSWORD"
+ENV_SERVICE = "UNDERTOW_BLUESKY_SERVICE"
 DEFAULT_SERVICE = "https://bsky.social"
 _PROFILES_PER_CALL = 25  # app.bsky.actor.getProfiles accepts at most 25 actors
 
@@ -108,6 +109,7 @@ class BlueskyCollector(Collector):
     name = "bluesky"
     title = "Bluesky"
     env_vars = (ENV_HANDLE, ENV_PASSWORD)
+    check_when_down = f"{ENV_SERVICE} (empty means {DEFAULT_SERVICE}) and the network connection"
     # Bluesky's PDS allows 3,000 requests per 5 minutes per IP; a page of hits costs 2-10 with
     # its threads, reposts and profiles, so 10 minutes keeps brands current well inside that.
     default_interval = 600.0
@@ -154,10 +156,12 @@ class BlueskyCollector(Collector):
                                  f"account's handle and {ENV_PASSWORD} to one of its app "
                                  "passwords")
         if isinstance(exc, NetworkError):  # transport failures and 409/413/502
-            return Fault("transient", str(exc) if exc.response else
+            if exc.response:
+                return Fault("transient", str(exc))
+            return Fault("unreachable",
                          f"connection problem ({type(exc.__cause__ or exc).__name__})")
         if isinstance(exc, httpx.TransportError):  # e.g. the connection dropped mid-response
-            return Fault("transient", f"connection problem ({type(exc).__name__})")
+            return Fault("unreachable", f"connection problem ({type(exc).__name__})")
         if isinstance(exc, RequestException) and exc.response is not None \
                 and exc.response.status_code >= 500:
             return Fault("transient", str(exc))
@@ -196,11 +200,18 @@ class BlueskyCollector(Collector):
 
     def _login(self) -> None:
         """One session per collector: createSession is limited to 30 per 5 minutes per account,
-        and the SDK refreshes the session itself before it expires."""
-        if not self._logged_in:
+        and the SDK refreshes the session itself before it expires. A failed login fails the
+        whole run, else every search term would log in again through the full backoff."""
+        if self._logged_in:
+            return
+        try:
             self.policy.call(lambda: self.client.login(self.handle, self._password,
                                                        fetch_bsky_profile=False), "login")
-            self._logged_in = True
+        except (AuthError, Unavailable):
+            raise
+        except SourceError as exc:
+            raise self.policy.give_up(str(exc)) from exc
+        self._logged_in = True
 
     # -- search -----------------------------------------------------------------------------
 
@@ -277,7 +288,7 @@ class BlueskyCollector(Collector):
         """A lookup whose failure (a deleted post, a blocked thread) costs only what it adds."""
         try:
             return self._query(nsid, params, what)
-        except AuthError:
+        except (AuthError, Unavailable):
             raise
         except SourceError as exc:
             report.skipped.append(f"{what}: not fetched: {exc}")

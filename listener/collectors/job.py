@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from listener.collectors import registry
 from listener.collectors.base import Collector, Page
-from listener.collectors.retry import RetryPolicy, Stopped
+from listener.collectors.retry import RetryPolicy, Stopped, Unavailable
 from listener.errors import AuthError, ConfigError, UndertowError
 from listener.settings import Settings
 from listener.store import Brand, Store
@@ -148,9 +148,14 @@ def _brands(store: Store, names: Sequence[str]) -> list[Brand]:
 
 def run_pass(store: Store, collector: Collector, brands: Sequence[Brand], echo: Echo,
              stop: threading.Event, *, brand_filter: bool = False) -> SourceResult:
-    """One pass of one source over its units; credentials refused stop the source."""
+    """One pass of one source over its units; credentials refused stop the source.
+
+    A server found down (unreachable, or its login failed) is reported once and its remaining
+    units are skipped for this pass; the next pass tries it again.
+    """
     result = SourceResult(collector.name, collector.title)
     policy = collector.policy
+    policy.down.clear()
     waited, limited = policy.waited, policy.rate_limited
     try:
         units = collector.units(brands, brand_filter=brand_filter)
@@ -160,6 +165,8 @@ def run_pass(store: Store, collector: Collector, brands: Sequence[Brand], echo: 
         for unit in units:
             if stop.is_set():
                 break
+            if unit.service in policy.down:
+                continue  # reported when it went down
             ur = UnitResult(unit.label)
             result.units.append(ur)
             echo(f"{collector.title}: {unit.label} ...")
@@ -175,7 +182,11 @@ def run_pass(store: Store, collector: Collector, brands: Sequence[Brand], echo: 
                 raise
             except UndertowError as exc:
                 ur.error = str(exc)
-                echo(f"{collector.title}: {unit.label}: failed: {exc}")
+                if isinstance(exc, Unavailable):
+                    where = f" on {exc.scope}" if exc.scope else ""
+                    ur.error += (f"; skipping {collector.title}{where} for the rest of this run: "
+                                 f"check {collector.check_when_down}")
+                echo(f"{collector.title}: {unit.label}: failed: {ur.error}")
                 continue
             echo(f"{collector.title}: {unit.label}: {n(ur.inserted)} new, {n(ur.updated)} "
                  "already stored")

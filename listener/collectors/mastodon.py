@@ -36,7 +36,7 @@ from mastodon.errors import (
 
 from listener.collectors.base import Collector, Page, Unit
 from listener.collectors.bluesky import search_terms
-from listener.collectors.retry import Fault, RetryPolicy
+from listener.collectors.retry import Fault, RetryPolicy, Unavailable
 from listener.errors import AuthError, ConfigError, SourceError
 from listener.mapping.mastodon import map_statuses, status_text
 from listener.mapping.report import MapReport
@@ -89,6 +89,7 @@ class MastodonCollector(Collector):
     name = "mastodon"
     title = "Mastodon"
     env_vars = (ENV_INSTANCES, ENV_TOKEN)
+    check_when_down = f"{ENV_INSTANCES} and the network connection"
     # Mastodon allows 300 requests per 5 minutes per account or IP, per instance.
     default_interval = 600.0
 
@@ -127,8 +128,10 @@ class MastodonCollector(Collector):
     def classify(exc: BaseException) -> Fault | None:
         if isinstance(exc, MastodonRatelimitError):
             return Fault("rate_limit", "429 Too Many Requests", getattr(exc, "reset_at", None))
-        if isinstance(exc, MastodonServerError | MastodonNetworkError):
+        if isinstance(exc, MastodonServerError):
             return Fault("transient", " ".join(str(a) for a in exc.args[1:3]) or str(exc))
+        if isinstance(exc, MastodonNetworkError):
+            return Fault("unreachable", str(exc))
         if isinstance(exc, MastodonUnauthorizedError):
             return Fault("auth", f"Mastodon refused the request (401 {_detail(exc)}): set "
                                  f"{ENV_TOKEN} to an access token of an account on that "
@@ -158,7 +161,7 @@ class MastodonCollector(Collector):
                     for key, label, params in wanted:
                         if key not in units:
                             units[key] = Unit(key, f"{b.name}: {label}", b.name,
-                                              {**params, "host": host, "queries": []})
+                                              {**params, "host": host, "queries": []}, host)
                         units[key].params["queries"].append(b.query)
         return list(units.values())
 
@@ -208,7 +211,7 @@ class MastodonCollector(Collector):
                 exc.reset_at = api.ratelimit_reset
                 raise
 
-        return self.policy.call(attempt, what)
+        return self.policy.call(attempt, what, host)
 
     def _expand(self, host: str, page: list[Any], hits: list[Any],
                 budget: dict[str, int]) -> tuple[Batch, MapReport]:
@@ -241,7 +244,7 @@ class MastodonCollector(Collector):
         """A lookup whose failure (a deleted or private status) costs only what it adds."""
         try:
             return self._call(host, fn, what)
-        except AuthError:
+        except (AuthError, Unavailable):
             raise
         except SourceError as exc:
             report.skipped.append(f"{what}: not fetched: {exc}")

@@ -52,10 +52,16 @@ def _retry_at(value: str | None) -> float | None:
         return None
 
 
+def _site(url: str) -> str:
+    """A feed's server: feeds on one site are down together."""
+    return urlparse(url).netloc
+
+
 class NewsCollector(Collector):
     name = "news"
     title = "News"
     env_vars = (ENV_FEEDS,)
+    check_when_down = f"{ENV_FEEDS} and the network connection"
     # Feeds change a few times an hour; a conditional GET every 15 minutes is polite.
     default_interval = 900.0
 
@@ -93,9 +99,10 @@ class NewsCollector(Collector):
             hint = {401: "the feed needs a login", 403: "the site refuses this reader",
                     404: "no feed at this address", 410: "the feed was removed"}.get(status)
             return Fault("fatal", f"{reason}: {hint}; check {ENV_FEEDS}" if hint else reason)
-        if isinstance(exc, requests.ConnectionError | requests.Timeout
-                      | requests.exceptions.ChunkedEncodingError):
-            return Fault("transient", f"connection problem ({type(exc).__name__})")
+        if isinstance(exc, requests.ConnectionError | requests.Timeout):
+            return Fault("unreachable", f"connection problem ({type(exc).__name__})")
+        if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+            return Fault("transient", "truncated response")
         return None
 
     def units(self, brands: Sequence[Brand], *, brand_filter: bool = False) -> list[Unit]:
@@ -103,12 +110,12 @@ class NewsCollector(Collector):
             return []
         if not brand_filter:
             return [Unit(f"feed:{url}", f"feed {url}", None,
-                         {"url": url, "queries": [b.query for b in brands]})
+                         {"url": url, "queries": [b.query for b in brands]}, _site(url))
                     for url in self.feeds]
         # One brand's collection keeps its own validators: the feed's ETag says nothing about
         # which brands were matched against it.
         return [Unit(f"feed:{url}|{b.query}", f"feed {url} for {b.name}", b.name,
-                     {"url": url, "queries": [b.query]})
+                     {"url": url, "queries": [b.query]}, _site(url))
                 for b in brands for url in self.feeds]
 
     def fetch(self, unit: Unit, cursor: str | None) -> Iterator[Page]:
@@ -124,7 +131,7 @@ class NewsCollector(Collector):
             headers["If-None-Match"] = validators["etag"]
         if validators.get("modified"):
             headers["If-Modified-Since"] = validators["modified"]
-        response = self.policy.call(lambda: self._get(url, headers), unit.label)
+        response = self.policy.call(lambda: self._get(url, headers), unit.label, unit.service)
         if response.status_code == 304:
             return
         parsed = feedparser.parse(io.BytesIO(response.content), response_headers={

@@ -22,7 +22,7 @@ import prawcore
 from praw.exceptions import RedditAPIException
 
 from listener.collectors.base import Collector, Page, Unit
-from listener.collectors.retry import Fault, RetryPolicy
+from listener.collectors.retry import Fault, RetryPolicy, Unavailable
 from listener.errors import AuthError, ConfigError, SourceError
 from listener.mapping.praw_objects import map_praw
 from listener.post import Batch, utcnow
@@ -93,8 +93,10 @@ class RedditCollector(Collector):
             wait = headers.get("x-ratelimit-reset") or exc.retry_after
             return Fault("rate_limit", "429 Too Many Requests",
                          time.time() + float(wait) if wait else None)
-        if isinstance(exc, prawcore.ServerError | prawcore.RequestException | prawcore.BadJSON):
+        if isinstance(exc, prawcore.ServerError | prawcore.BadJSON):
             return Fault("transient", str(exc))
+        if isinstance(exc, prawcore.RequestException):  # no answer: the connection failed
+            return Fault("unreachable", str(exc))
         if isinstance(exc, prawcore.OAuthException | prawcore.InvalidToken) or (
                 isinstance(exc, prawcore.ResponseException)
                 and exc.response.status_code == 401):
@@ -183,14 +185,14 @@ class RedditCollector(Collector):
         what = f"comments of {submission.id}"
         try:
             forest = self.policy.call(lambda: submission.comments, what)
-        except AuthError:
+        except (AuthError, Unavailable):
             raise
         except SourceError as exc:
             return [], f"comment tree not fetched: {exc}"
         problem = None
         try:
             self.policy.call(lambda: forest.replace_more(limit=self.more_limit), what)
-        except AuthError:
+        except (AuthError, Unavailable):
             raise
         except SourceError as exc:
             problem = f"some 'load more' comments not fetched: {exc}"

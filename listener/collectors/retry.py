@@ -4,12 +4,17 @@ Collectors wrap each API call in `RetryPolicy.call`; a collector's `classify` sa
 exception means (rate limited until when, transient, credentials refused, or fatal) and this
 module decides what to do about it:
 
-- rate limited: wait until the reset the API announced (capped, logged, announced to the user);
-- transient (5xx, connection reset, truncated body): retry with exponential backoff and jitter;
+- rate limited: wait until the reset the API announced (capped, announced to the user);
+- transient (5xx, truncated body): retry with exponential backoff and jitter;
+- unreachable (no connection, or it dropped): retried the same way, but when the retries run out
+  the server counts as down for the rest of the run (`Unavailable`), so the job skips its other
+  units instead of each one waiting through the same backoff;
 - credentials refused: raise AuthError, which stops that source;
 - anything else the API refused: raise SourceError for that unit of work.
 
-Waiting goes through `time.sleep`, looked up at call time, so tests patch it and run instantly.
+Each notice goes to `notify` (the user's progress output) or, without one, to the log: never
+both, which printed every warning twice. Waiting goes through `time.sleep`, looked up at call
+time, so tests patch it and run instantly.
 """
 
 from __future__ import annotations
@@ -25,12 +30,12 @@ from typing import Literal, TypeVar
 
 from listener.errors import AuthError, SourceError
 
-__all__ = ["Fault", "RetryPolicy", "Stopped", "describe_wait"]
+__all__ = ["Fault", "RetryPolicy", "Stopped", "Unavailable", "describe_wait"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-FaultKind = Literal["rate_limit", "transient", "auth", "fatal"]
+FaultKind = Literal["rate_limit", "transient", "unreachable", "auth", "fatal"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,15 @@ class Fault:
 
 class Stopped(Exception):
     """Raised inside a wait when the user asked to stop (Ctrl-C, SIGTERM)."""
+
+
+class Unavailable(SourceError):
+    """A server (`scope`; "" = the whole source) failed in a way every later call this run would
+    repeat, backoff included: it was unreachable, or the login failed. The job skips its units."""
+
+    def __init__(self, message: str, scope: str = "") -> None:
+        super().__init__(message)
+        self.scope = scope
 
 
 def describe_wait(seconds: float, until: float) -> str:
@@ -61,8 +75,10 @@ def _duration(seconds: float) -> str:
 class RetryPolicy:
     """Retries, backoff and rate-limit waits for one source.
 
-    `notify` receives every user-visible wait ("X rate limit reached ...; waiting until ...").
-    `stop`, when set during a wait, ends the wait early with `Stopped`.
+    `notify` receives every user-visible wait ("X rate limit reached ...; waiting until ..."); the
+    log gets them only when there is no `notify`. `stop`, when set during a wait, ends the wait
+    early with `Stopped`. `down` remembers the servers given up on (scope -> why) until the job
+    clears it for the next pass.
     """
 
     def __init__(
@@ -86,14 +102,21 @@ class RetryPolicy:
         self.backoff_cap = backoff_cap
         self.max_rate_wait = max_rate_wait
         self.max_rate_waits = max_rate_waits
-        self.notify = notify or (lambda message: None)
+        self.notify = notify or log.warning
         self.stop = stop
         self.rng = rng or random.Random()
         self.waited = 0.0  # seconds spent waiting, for the summary
         self.rate_limited = 0  # rate-limit waits, for the summary
+        self.down: dict[str, str] = {}
 
-    def call(self, fn: Callable[[], T], what: str) -> T:
-        """Run `fn`, retrying transient faults and waiting out rate limits."""
+    def call(self, fn: Callable[[], T], what: str, scope: str = "") -> T:
+        """Run `fn`, retrying transient faults and waiting out rate limits.
+
+        `scope` names the server `fn` talks to when a source has several (a Mastodon instance);
+        once it is down, calls to it fail at once for the rest of the run.
+        """
+        if scope in self.down:
+            raise Unavailable(self.down[scope], scope)
         failures = rate_waits = 0
         while True:
             try:
@@ -115,13 +138,20 @@ class RetryPolicy:
                 continue
             failures += 1
             if failures >= self.max_attempts:
-                raise SourceError(f"{self.source} {what} failed {failures} times; last error: "
-                                  f"{fault.message}")
+                message = (f"{self.source} {what} failed {failures} times; last error: "
+                           f"{fault.message}")
+                if fault.kind == "unreachable":
+                    raise self.give_up(message, scope)
+                raise SourceError(message)
             delay = self.backoff(failures - 1)
-            log.warning("%s %s: %s; retry %d/%d in %.1f s", self.source, what, fault.message,
-                        failures, self.max_attempts - 1, delay)
-            self.notify(f"{self.source} {what}: {fault.message}; retrying in {_duration(delay)}")
+            self.notify(f"{self.source} {what}: {fault.message}; retrying in {_duration(delay)} "
+                        f"({failures}/{self.max_attempts - 1})")
             self.sleep(delay)
+
+    def give_up(self, message: str, scope: str = "") -> Unavailable:
+        """Mark `scope` down for the rest of the run; returns the error to raise."""
+        self.down[scope] = message
+        return Unavailable(message, scope)
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with "equal jitter": half fixed, half random, to spread clients."""
@@ -140,7 +170,6 @@ class RetryPolicy:
         note = " - the announced reset is later; capped, will check again" if capped else ""
         message = (f"{self.source} rate limit reached ({what}); waiting "
                    f"{describe_wait(seconds, now + seconds)}{note}")
-        log.warning(message)
         self.notify(message)
         self.rate_limited += 1
         self.sleep(seconds)
@@ -154,7 +183,6 @@ class RetryPolicy:
             self.wait_rate_limit(fault, what, attempt)
             return
         delay = self.backoff(attempt)
-        log.warning("%s %s: %s; reconnecting in %.1f s", self.source, what, fault.message, delay)
         self.notify(f"{self.source} {what}: {fault.message}; reconnecting in {_duration(delay)}")
         self.sleep(delay)
 

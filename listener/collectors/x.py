@@ -174,9 +174,10 @@ class XCollector(Collector):
             return Fault("fatal", str(exc).replace("\n", " "))
         if isinstance(exc, requests.JSONDecodeError):
             return Fault("transient", "truncated or invalid JSON response")
-        if isinstance(exc, requests.ConnectionError | requests.Timeout
-                      | requests.exceptions.ChunkedEncodingError):
-            return Fault("transient", f"connection problem ({type(exc).__name__})")
+        if isinstance(exc, requests.ConnectionError | requests.Timeout):
+            return Fault("unreachable", f"connection problem ({type(exc).__name__})")
+        if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+            return Fault("transient", "truncated response")
         return None
 
     # -- recent search ----------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from listener.errors import NotFoundError
+from listener.errors import InvalidTransition, NotFoundError
 from listener.post import utcnow
 from listener.store import Store, schema
 from listener.store.db import as_utc
@@ -161,13 +161,30 @@ def _stale(new: dict[str, Any] | None, stored: dict[str, Any] | None) -> bool:
 
 
 def set_status(store: Store, alert_id: int, status: str) -> Alert:
-    """Acknowledge or resolve (the dashboard's buttons and `undertow alerts ack|resolve`)."""
+    """Acknowledge, resolve or re-open (the dashboard's buttons and `undertow alerts ack|resolve`)."""
+    return change_status(store, alert_id, status)[0]
+
+
+def change_status(store: Store, alert_id: int, status: str) -> tuple[Alert, bool]:
+    """Move an alert along open -> acknowledged -> resolved; returns (alert, whether it changed).
+
+    Asking for the status an alert already has changes nothing, so resolving twice does not
+    restart the cooldown. Acknowledging a resolved alert is refused: it would silently end the
+    cooldown and make it look live again; re-open it (status "open") if that is what is meant.
+    """
     if status not in ("acknowledged", "resolved", "open"):
         raise ValueError(status)
-    get(store, alert_id)
-    now = utcnow()
-    values: dict[str, Any] = {"status": status, "updated_at": now}
-    values["resolved_at"] = now if status == "resolved" else None
+    a = schema.alerts
     with store.engine.begin() as conn:
-        conn.execute(update(schema.alerts).where(schema.alerts.c.id == alert_id).values(**values))
-    return get(store, alert_id)
+        current = conn.execute(select(a.c.status).where(a.c.id == alert_id).with_for_update()
+                               ).scalar_one_or_none()
+        if current is None:
+            raise NotFoundError(f"No alert #{alert_id} (see `undertow alerts list`)")
+        if current == "resolved" and status == "acknowledged":
+            raise InvalidTransition(f"Alert #{alert_id} is resolved: it cannot be acknowledged "
+                                    "(it re-opens by itself if the story grows after its cooldown)")
+        if current != status:
+            now = utcnow()
+            conn.execute(update(a).where(a.c.id == alert_id).values(
+                status=status, updated_at=now, resolved_at=now if status == "resolved" else None))
+    return get(store, alert_id), current != status

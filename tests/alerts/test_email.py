@@ -2,8 +2,10 @@
 
 import email
 import email.policy
+import os
 import socket
 import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -138,13 +140,14 @@ def test_wrong_password_is_reported_not_logged(sqlite_store, smtp_server, monkey
     report = delivery.send(sqlite_store, bad)
     assert report.sent == 0 and "UNDERTOW_SMTP_PASSWORD" in report.errors[0]
     assert delivery.outbox(sqlite_store)[0]["status"] == "pending"  # kept for the next run
+    assert delivery.outbox(sqlite_store)[0]["attempts"] == 0
     assert "wrong-pw-123" not in caplog.text and "wrong-pw-123" not in str(report.errors)
 
 
-def test_starttls_with_a_private_ca(sqlite_store, tmp_path):
+@pytest.fixture
+def tls_server(tmp_path):
+    """A server that requires STARTTLS, with a certificate from a private CA (the cert itself)."""
     import ssl
-
-    from aiosmtpd.controller import Controller as TLSController
 
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
@@ -153,16 +156,19 @@ def test_starttls_with_a_private_ca(sqlite_store, tmp_path):
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     inbox, port = Inbox(), free_port()
-    controller = TLSController(inbox, hostname="127.0.0.1", port=port, tls_context=context,
-                               require_starttls=True, authenticator=authenticator)
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=context,
+                            require_starttls=True, authenticator=authenticator)
     controller.start()
-    try:
-        open_alert(sqlite_store)
-        s = settings_for(port, smtp_ca_file=str(cert), alert_recipients="tls@brand.test")
-        s.smtp_security = "starttls"
-        assert delivery.send(sqlite_store, s).sent == 1
-    finally:
-        controller.stop()
+    yield inbox, port, cert
+    controller.stop()
+
+
+def test_starttls_with_a_private_ca(sqlite_store, tls_server):
+    inbox, port, cert = tls_server
+    open_alert(sqlite_store)
+    s = settings_for(port, smtp_ca_file=str(cert), alert_recipients="tls@brand.test")
+    s.smtp_security = "starttls"
+    assert delivery.send(sqlite_store, s).sent == 1
     assert inbox.messages[0][0] == ["tls@brand.test"]
 
 
@@ -177,7 +183,8 @@ def test_daily_digest(sqlite_store, smtp_server):
     assert report.sent == 1
     digest = inbox.messages[-1][1]
     assert digest["Subject"] == f"[Undertow] Daily digest {day}: 1 alerts"
-    assert delivery.send(sqlite_store, s, digest_day=day).sent == 0  # once a day
+    again = delivery.send(sqlite_store, s, digest_day=day)
+    assert (again.queued, again.sent) == (0, 0)  # once a day, and not reported as queued
 
 
 def test_lifecycle_cooldown_and_reopen(sqlite_store):
@@ -203,3 +210,145 @@ def test_alerts_without_recipients_stay_due_until_someone_is_set(sqlite_store, s
     report = delivery.send(sqlite_store, settings_for(port, alert_recipients="ops@brand.test"))
     assert (report.queued, report.sent, report.no_recipients) == (1, 1, 0)
     assert [r[0] for r, _ in inbox.messages] == ["ops@brand.test"]
+
+
+@pytest.fixture
+def tries(monkeypatch):
+    """Counts connections and backoff sleeps, to prove what is and is not retried."""
+    seen = {"connects": 0, "sleeps": []}
+    connect = delivery._connect
+
+    def counting(settings):
+        seen["connects"] += 1
+        return connect(settings)
+
+    monkeypatch.setattr(delivery, "_connect", counting)
+    monkeypatch.setattr(delivery, "sleep", seen["sleeps"].append)
+    return seen
+
+
+def two_alerts(store) -> None:
+    open_alert(store)
+    brand = store.brands()[0]
+    alerts.upsert_story(store, brand.id, "story-2", 0.8, "Second story", EVIDENCE)
+
+
+def assert_all_pending_untouched(store, count):
+    rows = delivery.outbox(store)
+    assert len(rows) == count
+    assert all(r["status"] == "pending" and r["attempts"] == 0 for r in rows)
+
+
+def test_server_without_starttls_stops_the_run_at_once(sqlite_store, smtp_server, tries):
+    inbox, port = smtp_server  # offers no STARTTLS
+    two_alerts(sqlite_store)
+    report = delivery.send(sqlite_store, settings_for(port, smtp_security="starttls"))
+    assert (report.queued, report.sent, report.retry_later, report.failed) == (4, 0, 4, 0)
+    assert tries == {"connects": 1, "sleeps": []}
+    assert len(report.errors) == 1 and "STARTTLS" in report.errors[0]
+    assert "UNDERTOW_SMTP_SECURITY" in report.errors[0]
+    assert_all_pending_untouched(sqlite_store, 4)
+    # Fixed settings send each message once.
+    assert delivery.deliver(sqlite_store, settings_for(port)).sent == 4 and len(inbox.messages) == 4
+
+
+@pytest.mark.parametrize("case", ["ssl to a plain server", "untrusted certificate"])
+def test_tls_failures_stop_the_run_at_once(sqlite_store, smtp_server, tls_server, tries, case):
+    if case == "ssl to a plain server":
+        s, setting = settings_for(smtp_server[1], smtp_security="ssl"), "UNDERTOW_SMTP_SECURITY"
+    else:  # no UNDERTOW_SMTP_CA_FILE for the private CA
+        s, setting = settings_for(tls_server[1], smtp_security="starttls"), "UNDERTOW_SMTP_CA_FILE"
+    two_alerts(sqlite_store)
+    report = delivery.send(sqlite_store, s)
+    assert (report.sent, report.retry_later) == (0, 4)
+    assert tries == {"connects": 1, "sleeps": []}
+    assert len(report.errors) == 1 and setting in report.errors[0]
+    assert_all_pending_untouched(sqlite_store, 4)
+
+
+def test_unreachable_server_is_retried_once_per_run_not_per_message(sqlite_store, tries):
+    two_alerts(sqlite_store)
+    report = delivery.send(sqlite_store, settings_for(free_port()))  # nobody listens there
+    assert (report.sent, report.retry_later, report.failed) == (0, 4, 0)
+    assert tries == {"connects": 3, "sleeps": [1, 2]}
+    assert len(report.errors) == 1 and "ConnectionRefused" in report.errors[0]
+    assert "UNDERTOW_SMTP_HOST" in report.errors[0]
+    assert_all_pending_untouched(sqlite_store, 4)  # the server's outage is not the messages' fault
+
+
+class PickyInbox(Inbox):
+    """Refuses one mailbox for good (550) and has another one busy for now (450)."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("gone@"):
+            return "550 5.1.1 No such user"
+        if address.startswith("busy@"):
+            return "450 4.2.1 Mailbox busy, try later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_recipient_refusals_stay_per_message(sqlite_store, tries):
+    inbox, port = PickyInbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=authenticator,
+                            auth_require_tls=False)
+    controller.start()
+    try:
+        open_alert(sqlite_store)
+        s = settings_for(port, alert_recipients="gone@brand.test, busy@brand.test, ok@brand.test")
+        report = delivery.send(sqlite_store, s)
+    finally:
+        controller.stop()
+    assert (report.sent, report.failed, report.retry_later) == (1, 1, 1)
+    assert tries == {"connects": 1, "sleeps": [1, 2]}  # only the 4xx is retried, on one connection
+    rows = {r["recipient"]: r for r in delivery.outbox(sqlite_store)}
+    assert (rows["gone@brand.test"]["status"], rows["gone@brand.test"]["attempts"]) == ("failed", 1)
+    assert "550" in rows["gone@brand.test"]["last_error"]
+    assert (rows["busy@brand.test"]["status"], rows["busy@brand.test"]["attempts"]) == ("pending", 3)
+    assert rows["ok@brand.test"]["status"] == "sent"
+    assert [r for r, _ in inbox.messages] == [["ok@brand.test"]]
+
+
+def test_ack_and_resolve_follow_the_lifecycle(sqlite_store):
+    from listener.errors import UndertowError
+
+    brand, _ = sqlite_store.add_brand("JetBlue", "@jetblue", "airlines")
+    aid, _ = alerts.upsert_story(sqlite_store, brand.id, "k", 0.75, "t", {})
+    acked, changed = alerts.change_status(sqlite_store, aid, "acknowledged")
+    assert (acked.status, changed) == ("acknowledged", True)
+    again, changed = alerts.change_status(sqlite_store, aid, "acknowledged")
+    assert (again.status, changed, again.updated_at) == ("acknowledged", False, acked.updated_at)
+    resolved, changed = alerts.change_status(sqlite_store, aid, "resolved")
+    assert (resolved.status, changed) == ("resolved", True)
+    again, changed = alerts.change_status(sqlite_store, aid, "resolved")
+    assert (changed, again.resolved_at) == (False, resolved.resolved_at)  # cooldown not restarted
+    with pytest.raises(alerts.InvalidTransition, match="resolved") as refused:
+        alerts.change_status(sqlite_store, aid, "acknowledged")
+    assert isinstance(refused.value, UndertowError)
+    assert alerts.get(sqlite_store, aid).status == "resolved"
+
+
+def test_a_story_that_reopens_after_its_cooldown_is_emailed_again(sqlite_store, smtp_server):
+    inbox, port = smtp_server
+    settings = settings_for(port, alert_recipients="a@b.test")
+    brand, _ = sqlite_store.add_brand("Alaska", "@alaska", "airlines")
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+    aid, _ = alerts.upsert_story(sqlite_store, brand.id, "k", 0.95, "bags", EVIDENCE, now=t0)
+    assert delivery.send(sqlite_store, settings).sent == 1
+    resolved = alerts.set_status(sqlite_store, aid, "resolved")
+    later = resolved.resolved_at + timedelta(hours=7)
+    outcome = alerts.upsert_story(sqlite_store, brand.id, "k", 0.95, "bags", EVIDENCE, now=later)
+    assert outcome[1] == "reopened"
+    assert delivery.send(sqlite_store, settings).sent == 1  # same level as before: news again
+    ids = [m["Message-ID"] for _, m in inbox.messages]
+    assert len(ids) == 2 and len(set(ids)) == 2
+
+
+def test_message_ids_are_the_same_in_every_process():
+    """A resend must be recognisable: str hash() is salted per process, the Message-ID not."""
+    code = ("from listener.alerts.render import _message_id; "
+            "print(_message_id('alert.1.high', 'Team@Brand.test'))")
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+            for seed in ("1", "2")}
+    assert len(runs) == 1 and runs.pop().startswith("<alert.1.high.")

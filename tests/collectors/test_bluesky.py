@@ -280,6 +280,23 @@ def test_a_refused_login_stops_the_source_naming_the_env_vars(brands, bsky, make
     assert brands.status()["posts"] == 0
 
 
+@pytest.mark.parametrize("fault", ["503", "drop"])
+def test_a_failed_login_fails_once_for_the_run_not_once_per_term(
+        brands, bsky, make, sleeps, notes, fault):
+    bsky.plan = [fault] * 20  # the service is down: every request fails
+    result = one_pass(brands, make("bluesky"), notes)
+    logins = [nsid for nsid, _ in bsky.log if nsid == "com.atproto.server.createSession"]
+    assert len(logins) == 6  # one login with its retries, not one per search term
+    assert len(sleeps) == 5
+    assert [u.label for u in result.units] == ["search Acme: acme"]  # the other terms skipped
+    [failure] = result.failures
+    assert "Bluesky login failed 6 times" in failure
+    assert "skipping Bluesky for the rest of this run: check UNDERTOW_BLUESKY_SERVICE" in failure
+    assert sum("failed:" in m for m in notes) == 1
+    bsky.plan = []
+    assert one_pass(brands, make("bluesky")).inserted == POSTS  # the next run tries again
+
+
 def test_missing_credentials_are_a_config_error(make, settings):
     settings.bluesky_handle = ""
     settings.bluesky_app_password = Secret("")
@@ -354,6 +371,20 @@ def test_undertow_collect_platform_bluesky(cli, brands, bsky):
     second = runner.invoke(cli, ["collect", "--platform", "bluesky"], catch_exceptions=False)
     assert second.exit_code == 0 and "Done: 0 new posts" in second.output
     assert stored(brands) == (POSTS, AUTHORS, INTERACTIONS)
+
+
+def test_collect_with_bluesky_down_goes_on_to_x_and_says_each_warning_once(
+        cli, brands, bsky, x_api, sleeps, caplog):
+    bsky.plan = ["drop"] * 20  # every connection to the service dies
+    caplog.set_level(logging.INFO)
+    result = CliRunner().invoke(cli, ["collect", "--platform", "bluesky", "--platform", "x"],
+                                catch_exceptions=False)
+    assert result.exit_code == 1
+    assert len(bsky.log) == 6 and len(x_api.searches) == 2  # one login, then both X brands
+    retries = [line for line in result.output.splitlines() if "retrying in" in line]
+    assert len(retries) == 5 and len(set(retries)) == 5
+    assert not [r for r in caplog.records if r.name == "listener.collectors.retry"]
+    assert result.output.count("check UNDERTOW_BLUESKY_SERVICE") == 2  # progress, summary
 
 
 def test_search_terms_are_the_positive_terms():

@@ -299,6 +299,27 @@ def test_server_errors_are_retried(brands, masto, make, sleeps, notes):
     assert sum("retrying in" in m for m in notes) == 3
 
 
+def test_an_unreachable_instance_is_tried_once_and_the_others_go_on(
+        brands, masto, make, settings, http, sleeps, cassettes):
+    settings.mastodon_instances = f"http://down.example, {BASE}"
+    settings.mastodon_access_token = Secret(f"down.example=other-token, {HOST}={TOKEN}")
+    tries = []
+
+    def refuse(request):
+        tries.append(request.url)
+        raise requests.ConnectionError("[Errno 111] Connection refused")
+
+    http.add_callback(responses.GET, re.compile(r"http://down\.example/.*"), refuse)
+    result = one_pass(brands, make("mastodon"))
+    # Mastodon.py asks for /api/v2/instance (timeline access) before each hashtag timeline.
+    listings = [url for url in tries if "/api/v2/instance" not in url]
+    assert len(listings) == 6  # one unit with its retries, not every unit on that instance
+    [failure] = result.failures
+    assert "skipping Mastodon on down.example for the rest of this run: check " \
+           "UNDERTOW_MASTODON_INSTANCES" in failure
+    assert brands.status()["posts"] == len(expected(cassettes, HAM, TV))
+
+
 def test_a_refused_token_stops_the_source_naming_the_env_var(brands, masto, make):
     masto.plan = ["401"]
     result = one_pass(brands, make("mastodon"))

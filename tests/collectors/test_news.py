@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import threading
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ import responses
 from click.testing import CliRunner
 
 import listener.store
+from listener.collectors import job
 from listener.errors import ConfigError
 from listener.mapping.news import map_feed, outlet
 from tests.collectors.fake_apis import Killed, kill_commits, one_pass
@@ -184,6 +186,21 @@ def test_a_missing_or_broken_feed_fails_only_itself(brands, site, make):
     assert brands.status()["posts"] == 0
     again = one_pass(brands, make("news"))  # no cursor was saved: the next run reads both
     assert again.failures == [] and again.inserted == POSTS
+
+
+def test_an_unreachable_site_is_tried_once_per_run(brands, site, make, http, sleeps):
+    http.replace(responses.GET, RSS, body=requests.ConnectionError("Connection refused"))
+    collector = make("news")
+    notes = []
+    result = job.run_pass(brands, collector, brands.brands(), notes.append, threading.Event(),
+                          brand_filter=True)  # one unit per feed and brand
+    assert [u.label for u in result.units] == [
+        f"feed {RSS} for Acme", f"feed {ATOM} for Acme", f"feed {ATOM} for Zephyr"]
+    assert len(http.calls) == 6 + 2  # the RSS site with its retries once; the Atom feed twice
+    [failure] = result.failures
+    assert "skipping News on skyward.example for the rest of this run: check " \
+           "UNDERTOW_NEWS_FEEDS" in failure
+    assert brands.status()["posts"] == 2  # the Atom feed's two matching entries
 
 
 def test_settings_errors_name_the_env_var(make, settings):

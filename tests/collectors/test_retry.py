@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
 
 import pytest
 
-from listener.collectors.retry import Fault, RetryPolicy, Stopped
+from listener.collectors.retry import Fault, RetryPolicy, Stopped, Unavailable
 from listener.errors import AuthError, SourceError
 
 
@@ -126,3 +127,26 @@ def test_reconnect_waits(sleeps):
     p.reconnect(Fault("transient", "closed"), 0, "stream")
     p.reconnect(Fault("rate_limit", "429"), 1, "stream")
     assert 1 <= sleeps[0] <= 2 and sleeps[1] == 120.0
+
+
+def test_an_unreachable_server_is_down_for_the_rest_of_the_run(sleeps):
+    p = policy(max_attempts=3)
+    with pytest.raises(Unavailable, match="failed 3 times; last error: refused") as down:
+        p.call(failing(*[Fault("unreachable", "refused")] * 3), "search", "a.example")
+    assert down.value.scope == "a.example" and len(sleeps) == 2
+    tried = []
+    with pytest.raises(Unavailable, match="refused"):  # at once: no call, no backoff
+        p.call(lambda: tried.append(1), "search", "a.example")
+    assert tried == [] and len(sleeps) == 2
+    assert p.call(lambda: "ok", "search", "b.example") == "ok"  # other servers go on
+    p.down.clear()  # the job's next pass
+    assert p.call(lambda: "ok", "search", "a.example") == "ok"
+
+
+def test_a_notice_goes_to_notify_or_to_the_log_never_both(sleeps, caplog):
+    caplog.set_level(logging.INFO)
+    notes = []
+    policy(notify=notes.append).call(failing(Fault("transient", "503")), "search")
+    assert len(notes) == 1 and caplog.records == []
+    policy().call(failing(Fault("transient", "503")), "search")
+    assert [r.getMessage() for r in caplog.records] == [notes[0]]

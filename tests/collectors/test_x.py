@@ -167,6 +167,17 @@ def test_a_unit_that_keeps_failing_is_reported_and_the_rest_collected(brands, x_
     assert brands.get_cursor("x", "search:#brexit") is None
 
 
+def test_an_unreachable_api_fails_once_for_the_run(brands, x_api, make, notes):
+    x_api.plan = ["conn"] * 12
+    result = one_pass(brands, make("x"), notes)
+    assert x_api.calls == 6  # the second brand was skipped, not retried through the backoff
+    assert [u.label for u in result.units] == ["search Brexit"]
+    assert result.failures == [
+        "search Brexit: X search Brexit failed 6 times; last error: connection problem "
+        "(ConnectionError); skipping X for the rest of this run: check the network connection"]
+    assert sum("failed:" in m for m in notes) == 1
+
+
 def test_auth_failure_stops_the_source_and_names_the_env_var(brands, x_api, make):
     x_api.plan = ["401"]
     result = one_pass(brands, make("x"))
