@@ -12,6 +12,7 @@ once per run, not once per message.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import smtplib
 import ssl
@@ -104,10 +105,21 @@ def _queue(conn, key: str, alert_id: int | None, recipients: list[str]) -> int:
     return len(new)
 
 
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"
+
+
 def _connect(settings: Settings) -> smtplib.SMTP:
     if not settings.smtp_host:
         raise ConfigError("No SMTP server configured: set UNDERTOW_SMTP_HOST (and _PORT, _USER, "
                           "_PASSWORD, _SECURITY)")
+    if settings.smtp_security == "none" and settings.smtp_user and not _loopback(settings.smtp_host):
+        raise ConfigError(f"UNDERTOW_SMTP_SECURITY=none would send the SMTP password in clear to "
+                          f"{settings.smtp_host}: use starttls or ssl (none is for a relay on this "
+                          "machine, or one that needs no login)")
     context = ssl.create_default_context(cafile=settings.smtp_ca_file or None)
     if settings.smtp_security == "ssl":
         smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port,

@@ -352,3 +352,15 @@ def test_message_ids_are_the_same_in_every_process():
                            check=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
             for seed in ("1", "2")}
     assert len(runs) == 1 and runs.pop().startswith("<alert.1.high.")
+
+
+def test_no_password_goes_out_in_clear_to_another_machine(sqlite_store, smtp_server):
+    from listener.errors import ConfigError
+
+    inbox, port = smtp_server
+    open_alert(sqlite_store)
+    remote = settings_for(port, smtp_host="mail.example.test")  # security "none" with a login
+    with pytest.raises(ConfigError, match="would send the SMTP password in clear"):
+        delivery.send(sqlite_store, remote)
+    assert_all_pending_untouched(sqlite_store, 2)
+    assert delivery.send(sqlite_store, settings_for(port)).sent == 2  # loopback relay: fine
