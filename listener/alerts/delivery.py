@@ -70,17 +70,24 @@ def enqueue_due(store: Store, settings: Settings) -> tuple[int, int]:
             # Low alerts are for the dashboard; email starts at medium.
             if rank < EMAIL_FROM_LEVEL or rank <= level_rank(r.notified_severity):
                 continue
+            to = recipients_for(store, r.brand_id, settings)
+            if not to:
+                unaddressed += 1
+                continue
+            # Claim the alert: of two runs that both saw it due, only the one whose update still
+            # finds the severity it read queues the email (the other's update matches no row).
+            claimed = conn.execute(update(a).where(
+                a.c.id == r.id, a.c.status == "open",
+                a.c.notified_severity.is_not_distinct_from(r.notified_severity),
+            ).values(notified_severity=r.severity)).rowcount
+            if claimed != 1:
+                continue
             # A story that re-opens after its cooldown at a level it was emailed at before is
             # news again: the key counts earlier emails, or the outbox would skip it as a repeat.
             earlier = conn.execute(select(func.count(distinct(n.c.key)))
                                    .where(n.c.alert_id == r.id)).scalar_one()
             key = f"alert:{r.id}:{level(float(r.severity))}" + (f":{earlier}" if earlier else "")
-            to = recipients_for(store, r.brand_id, settings)
-            if not to:
-                unaddressed += 1
-                continue
             queued += _queue(conn, key, r.id, to)
-            conn.execute(update(a).where(a.c.id == r.id).values(notified_severity=r.severity))
     return queued, unaddressed
 
 
@@ -147,6 +154,11 @@ class _Stop(Exception):
     """The run cannot send anything more: a wrong setting, or a server that cannot be reached."""
 
 
+class _ConnectFailed(Exception):
+    """Connecting failed (worth another try): never the message's fault, whatever the reply
+    code, so it must not be read as a refusal of the message (a 554 greeting, a 5xx to EHLO)."""
+
+
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
@@ -193,7 +205,7 @@ class _Session:
             except (smtplib.SMTPException, OSError) as exc:
                 fix = _setting_to_check(exc)
                 if fix is None and not last_try:
-                    raise
+                    raise _ConnectFailed(_describe(exc)) from exc
                 s = self.settings
                 raise _Stop(fix or f"Could not reach the SMTP server {s.smtp_host}:{s.smtp_port} "
                             f"({_describe(exc)}): check UNDERTOW_SMTP_HOST and UNDERTOW_SMTP_PORT"
@@ -250,6 +262,10 @@ def _deliver_row(store: Store, settings: Settings, session: _Session, row, retri
             sleep(min(2 ** (attempt - 2), 30))
         try:
             session.send(msg, last_try=attempt == retries)
+        except _ConnectFailed as exc:
+            error, code = str(exc), None
+            log.warning("Connecting to the SMTP server failed (%s); retrying", error)
+            continue
         except (smtplib.SMTPException, OSError) as exc:
             error, code = _describe(exc), _reply_code(exc)
             if code is not None and code >= 500:

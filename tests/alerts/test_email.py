@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -364,3 +365,61 @@ def test_no_password_goes_out_in_clear_to_another_machine(sqlite_store, smtp_ser
         delivery.send(sqlite_store, remote)
     assert_all_pending_untouched(sqlite_store, 2)
     assert delivery.send(sqlite_store, settings_for(port)).sent == 2  # loopback relay: fine
+
+
+def test_two_overlapping_runs_queue_an_alert_once(store, smtp_server):
+    """`listen` after a pass and a cron `alerts send` may decide the same alert is due."""
+    from sqlalchemy import event
+
+    inbox, port = smtp_server
+    settings = settings_for(port, alert_recipients="a@b.test")
+    brand, _ = store.add_brand("United", "@united", "airlines")
+    alerts.upsert_story(store, brand.id, "k", 0.95, "t", EVIDENCE)
+    other_run: list = []
+
+    def right_after_reading_due_alerts(conn, cursor, statement, *args):
+        if not other_run and "FROM alerts" in statement and "notified_severity" in statement:
+            other_run.append(None)  # once: the other run's own reads pass through
+            other_run[0] = delivery.enqueue_due(store, settings)  # it commits first
+
+    event.listen(store.engine, "after_cursor_execute", right_after_reading_due_alerts)
+    try:
+        late = delivery.enqueue_due(store, settings)
+    finally:
+        event.remove(store.engine, "after_cursor_execute", right_after_reading_due_alerts)
+    assert other_run == [(1, 0)] and late == (0, 0)
+    assert [r["key"] for r in delivery.outbox(store)] == ["alert:1:high"]
+    assert delivery.deliver(store, settings).sent == 1 and len(inbox.messages) == 1
+
+
+def test_a_refusing_greeting_keeps_messages_queued(sqlite_store, tries):
+    """A 554 greeting ("too many connections") refuses the connection, not the message."""
+    port = free_port()
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", port))
+    server.listen(16)
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                client, _ = server.accept()
+            except OSError:
+                continue
+            client.sendall(b"554 5.7.1 Too many connections, try later\r\n")
+            client.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        two_alerts(sqlite_store)
+        report = delivery.send(sqlite_store, settings_for(port))
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+    assert report.failed == 0 and report.retry_later == 4  # two alerts, two recipients
+    assert "Could not reach the SMTP server" in report.errors[0]
+    assert_all_pending_untouched(sqlite_store, 4)
