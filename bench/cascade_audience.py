@@ -6,7 +6,8 @@ reacting now grew. For a cascade observed `--age` minutes after its root post, a
 account that reacted by then, it takes the earlier cascades that account took part in, as known
 at that moment (root times come from the snowflake ids of the root posts), and summarises:
 
-- the mean over those accounts of the shrunk mean of log(size) of their earlier cascades
+- the mean over those accounts of the shrunk mean of log(size) of the earlier cascades they had
+  reacted to by then
   (sum / (count + 2), centred on log 200), and its sum;
 - the share of the accounts seen before, and log(1 + number of earlier participations).
 
@@ -53,10 +54,11 @@ def audience_history(
     ids = sorted(trees)
     start = {c: snowflake_minutes(c) for c in ids}
     times = {c: np.sort(np.maximum([e.minutes for e in trees[c]], 0.0)) for c in ids}
-    joined: dict[int, list[str]] = defaultdict(list)
+    joined: dict[int, dict[str, float]] = defaultdict(dict)  # author -> cascade -> first reaction
     for c in ids:
-        for a in {e.author for e in trees[c]}:
-            joined[a].append(c)
+        for e in trees[c]:
+            first = joined[e.author].get(c)
+            joined[e.author][c] = e.minutes if first is None else min(first, e.minutes)
     rows = []
     for c in ids:
         now = start[c] + age
@@ -64,10 +66,10 @@ def audience_history(
         means, count = [], 0
         for a in reacting:
             sizes = []
-            for o in joined[a]:
-                if o == c:
+            for o, reacted in joined[a].items():
+                if o == c or start[o] + reacted > now:  # not known yet: they joined it later
                     continue
-                if rule == "known" and start[o] < now:
+                if rule == "known":
                     sizes.append(np.searchsorted(times[o], now - start[o], side="right"))
                 elif rule == "quiet" and start[o] + times[o][-1] + QUIET_MIN < now:
                     sizes.append(len(times[o]))

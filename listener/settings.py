@@ -105,10 +105,10 @@ class Settings:
         env = dict(os.environ) if env is None else env
         named = env.get("UNDERTOW_ENV_FILE")
         dotenv_path = env_file or Path(named or ".env")
-        if env_file is None and named and not dotenv_path.is_file():  # asked for: must be there
+        if env_file is None and named and not dotenv_path.exists():  # asked for: must be there
             raise ConfigError(f"UNDERTOW_ENV_FILE={named!r}: no such file")
         merged: dict[str, str] = {}
-        if dotenv_path.is_file():
+        if dotenv_path.is_file() or named == os.devnull:
             merged.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
         merged.update(env)
         values = {}

@@ -50,3 +50,4 @@ def test_values_that_cannot_be_right_are_refused_by_name(tmp_path):
     assert load(UNDERTOW_RETENTION_DAYS_X="30").retention_for("x") == 30
     with pytest.raises(ConfigError, match="UNDERTOW_ENV_FILE='/no/such.env': no such file"):
         Settings.load(env={"UNDERTOW_ENV_FILE": "/no/such.env"})
+    assert Settings.load(env={"UNDERTOW_ENV_FILE": "/dev/null"}).log_level == "INFO"  # .env off

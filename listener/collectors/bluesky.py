@@ -36,7 +36,7 @@ from atproto_client.exceptions import (
 from atproto_client.request import Request
 
 from listener.collectors.base import Collector, Page, Unit
-from listener.collectors.retry import Fault, RetryPolicy, Unavailable
+from listener.collectors.retry import Fault, RetryPolicy, Unavailable, connection_fault
 from listener.errors import AuthError, ConfigError, SourceError
 from listener.mapping.bluesky import (
     map_post_views,
@@ -158,10 +158,9 @@ class BlueskyCollector(Collector):
         if isinstance(exc, NetworkError):  # transport failures and 409/413/502
             if exc.response:
                 return Fault("transient", str(exc))
-            return Fault("unreachable",
-                         f"connection problem ({type(exc.__cause__ or exc).__name__})")
+            return connection_fault(exc.__cause__ or exc)
         if isinstance(exc, httpx.TransportError):  # e.g. the connection dropped mid-response
-            return Fault("unreachable", f"connection problem ({type(exc).__name__})")
+            return connection_fault(exc)
         if isinstance(exc, RequestException) and exc.response is not None \
                 and exc.response.status_code >= 500:
             return Fault("transient", str(exc))

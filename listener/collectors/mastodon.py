@@ -36,7 +36,7 @@ from mastodon.errors import (
 
 from listener.collectors.base import Collector, Page, Unit
 from listener.collectors.bluesky import search_terms
-from listener.collectors.retry import Fault, RetryPolicy, Unavailable
+from listener.collectors.retry import Fault, RetryPolicy, Unavailable, connection_fault
 from listener.errors import AuthError, ConfigError, SourceError
 from listener.mapping.mastodon import map_statuses, status_text
 from listener.mapping.report import MapReport
@@ -131,7 +131,7 @@ class MastodonCollector(Collector):
         if isinstance(exc, MastodonServerError):
             return Fault("transient", " ".join(str(a) for a in exc.args[1:3]) or str(exc))
         if isinstance(exc, MastodonNetworkError):
-            return Fault("unreachable", str(exc))
+            return Fault(connection_fault(exc).kind, str(exc))
         if isinstance(exc, MastodonUnauthorizedError):
             return Fault("auth", f"Mastodon refused the request (401 {_detail(exc)}): set "
                                  f"{ENV_TOKEN} to an access token of an account on that "

@@ -22,7 +22,7 @@ import feedparser
 import requests
 
 from listener.collectors.base import Collector, Page, Unit
-from listener.collectors.retry import Fault, RetryPolicy
+from listener.collectors.retry import Fault, RetryPolicy, connection_fault
 from listener.errors import ConfigError, SourceError
 from listener.mapping.news import map_feed
 from listener.post import utcnow
@@ -100,7 +100,7 @@ class NewsCollector(Collector):
                     404: "no feed at this address", 410: "the feed was removed"}.get(status)
             return Fault("fatal", f"{reason}: {hint}; check {ENV_FEEDS}" if hint else reason)
         if isinstance(exc, requests.ConnectionError | requests.Timeout):
-            return Fault("unreachable", f"connection problem ({type(exc).__name__})")
+            return connection_fault(exc)
         if isinstance(exc, requests.exceptions.ChunkedEncodingError):
             return Fault("transient", "truncated response")
         return None

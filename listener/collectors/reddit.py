@@ -22,7 +22,7 @@ import prawcore
 from praw.exceptions import RedditAPIException
 
 from listener.collectors.base import Collector, Page, Unit
-from listener.collectors.retry import Fault, RetryPolicy, Unavailable
+from listener.collectors.retry import Fault, RetryPolicy, Unavailable, connection_fault
 from listener.errors import AuthError, ConfigError, SourceError
 from listener.mapping.praw_objects import map_praw
 from listener.post import Batch, utcnow
@@ -96,7 +96,7 @@ class RedditCollector(Collector):
         if isinstance(exc, prawcore.ServerError | prawcore.BadJSON):
             return Fault("transient", str(exc))
         if isinstance(exc, prawcore.RequestException):  # no answer: the connection failed
-            return Fault("unreachable", str(exc))
+            return Fault(connection_fault(exc).kind, str(exc))
         if isinstance(exc, prawcore.OAuthException | prawcore.InvalidToken) or (
                 isinstance(exc, prawcore.ResponseException)
                 and exc.response.status_code == 401):

@@ -6,9 +6,11 @@ module decides what to do about it:
 
 - rate limited: wait until the reset the API announced (capped, announced to the user);
 - transient (5xx, truncated body): retry with exponential backoff and jitter;
-- unreachable (no connection, or it dropped): retried the same way, but when the retries run out
-  the server counts as down for the rest of the run (`Unavailable`), so the job skips its other
-  units instead of each one waiting through the same backoff;
+- unreachable (no connection could be made: refused, no such host, connect timeout): retried
+  the same way, but when the retries run out the server counts as down for the rest of the run
+  (`Unavailable`), so the job skips its other units instead of each one waiting through the same
+  backoff. A connection that opened and then failed (read timeout, dropped mid-response) is
+  transient: one slow request must not take the whole source down;
 - credentials refused: raise AuthError, which stops that source;
 - anything else the API refused: raise SourceError for that unit of work.
 
@@ -30,7 +32,8 @@ from typing import Literal, TypeVar
 
 from listener.errors import AuthError, SourceError
 
-__all__ = ["Fault", "RetryPolicy", "Stopped", "Unavailable", "describe_wait"]
+__all__ = ["Fault", "RetryPolicy", "Stopped", "Unavailable", "connection_fault", "describe_wait",
+           "never_connected"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -57,6 +60,33 @@ class Unavailable(SourceError):
     def __init__(self, message: str, scope: str = "") -> None:
         super().__init__(message)
         self.scope = scope
+
+
+# Errors, from sockets up through urllib3, requests and httpx, that mean no connection was made.
+_NO_CONNECTION = ("ConnectionRefusedError", "gaierror", "NewConnectionError", "NameResolutionError",
+                  "ConnectTimeoutError", "ConnectTimeout", "ConnectError")
+
+
+def connection_fault(exc: BaseException) -> Fault:
+    """The fault of a connection problem: "unreachable" only when no connection was made."""
+    kind: FaultKind = "unreachable" if never_connected(exc) else "transient"
+    return Fault(kind, f"connection problem ({type(exc).__name__})")
+
+
+def never_connected(exc: BaseException) -> bool:
+    """Whether `exc`, or anything it wraps, says the connection was never made."""
+    stack, seen = [exc], set()
+    while stack:
+        e = stack.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if type(e).__name__ in _NO_CONNECTION:
+            return True
+        stack += [e.__cause__, e.__context__, getattr(e, "reason", None),
+                  getattr(e, "original_exception", None)]
+        stack += [a for a in getattr(e, "args", ()) if isinstance(a, BaseException)]
+    return False
 
 
 def describe_wait(seconds: float, until: float) -> str:

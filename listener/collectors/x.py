@@ -23,7 +23,7 @@ import requests
 import tweepy
 
 from listener.collectors.base import Collector, Page, Unit
-from listener.collectors.retry import Fault, RetryPolicy
+from listener.collectors.retry import Fault, RetryPolicy, connection_fault
 from listener.errors import AuthError, ConfigError, QueryError
 from listener.mapping.report import MapReport
 from listener.mapping.x import map_page
@@ -175,7 +175,7 @@ class XCollector(Collector):
         if isinstance(exc, requests.JSONDecodeError):
             return Fault("transient", "truncated or invalid JSON response")
         if isinstance(exc, requests.ConnectionError | requests.Timeout):
-            return Fault("unreachable", f"connection problem ({type(exc).__name__})")
+            return connection_fault(exc)
         if isinstance(exc, requests.exceptions.ChunkedEncodingError):
             return Fault("transient", "truncated response")
         return None
@@ -243,17 +243,19 @@ class XCollector(Collector):
                 desired.add((Query(b.query).to_x(), b.name))
             except QueryError as exc:
                 self.policy.notify(f"X stream: brand {b.name} left out: {exc}")
-        body = self.policy.call(lambda: rules_client.get_rules().json(), "stream rules")
+        # Its own scope: the polling passes' "X is down" marks must not stop the live stream.
+        body = self.policy.call(lambda: rules_client.get_rules().json(), "stream rules", "stream")
         existing = {(r["value"], r.get("tag")): r["id"] for r in body.get("data") or []}
         stale = [rule_id for key, rule_id in existing.items() if key not in desired]
         missing = sorted(desired - existing.keys())
         if stale:
-            self.policy.call(lambda: rules_client.delete_rules(stale).json(), "stream rules")
+            self.policy.call(lambda: rules_client.delete_rules(stale).json(), "stream rules",
+                             "stream")
         if missing:
             added = self.policy.call(
                 lambda: rules_client.add_rules(
                     [tweepy.StreamRule(value=v, tag=t) for v, t in missing]).json(),
-                "stream rules")
+                "stream rules", "stream")
             for err in added.get("errors") or []:
                 self.policy.notify(f"X refused a stream rule: {err.get('value', '?')}: "
                                    f"{err.get('title') or err.get('details') or err}")

@@ -8,7 +8,8 @@ since_id/until_id, a different search), the fake answers as the API does, from t
 objects only: it filters, orders and pages them and attaches the recorded `includes`.
 
 Faults are scripted per request: `plan` is a list consumed one request at a time ("429", "503",
-"401", "conn", "bad-json", None = answer normally); `kill_at` raises `Killed` (a BaseException,
+"401", "conn" = reset mid-request, "refused" = no connection at all, "bad-json", None = answer
+normally); `kill_at` raises `Killed` (a BaseException,
 like SIGKILL it is caught by nothing) at that request number.
 """
 
@@ -71,6 +72,8 @@ class _Scripted:
             return None
         if step == "conn":
             raise requests.ConnectionError("connection reset by peer")
+        if step == "refused":
+            raise refused()
         if step == "bad-json":
             return (200, {"content-type": "application/json"}, '{"data": [{"id": "1"')
         status = int(step)
@@ -358,3 +361,12 @@ def kill_commits(monkeypatch) -> dict:
 
     monkeypatch.setattr(listener.store, "write_batch", dying_write)
     return countdown
+
+
+def refused() -> requests.ConnectionError:
+    """What requests raises when nothing listens at the address: urllib3's NewConnectionError
+    inside (how a collector tells "unreachable" from a request that failed midway)."""
+    from urllib3.exceptions import NewConnectionError
+
+    return requests.ConnectionError(NewConnectionError(
+        None, "Failed to establish a new connection: [Errno 111] Connection refused"))

@@ -32,7 +32,7 @@ from listener.errors import ConfigError
 from listener.mapping.mastodon import html_to_text, map_statuses, qualify, status_text
 from listener.query import Query
 from listener.settings import Secret
-from tests.collectors.fake_apis import Killed, kill_commits, one_pass
+from tests.collectors.fake_apis import Killed, kill_commits, one_pass, refused
 from tests.collectors.test_kill_resume import snapshot
 
 BASE = "http://localhost:3000"
@@ -307,7 +307,7 @@ def test_an_unreachable_instance_is_tried_once_and_the_others_go_on(
 
     def refuse(request):
         tries.append(request.url)
-        raise requests.ConnectionError("[Errno 111] Connection refused")
+        raise refused()
 
     http.add_callback(responses.GET, re.compile(r"http://down\.example/.*"), refuse)
     result = one_pass(brands, make("mastodon"))

@@ -26,7 +26,7 @@ import listener.store
 from listener.collectors import job
 from listener.errors import ConfigError
 from listener.mapping.news import map_feed, outlet
-from tests.collectors.fake_apis import Killed, kill_commits, one_pass
+from tests.collectors.fake_apis import Killed, kill_commits, one_pass, refused
 from tests.collectors.test_kill_resume import snapshot
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "news"
@@ -189,7 +189,7 @@ def test_a_missing_or_broken_feed_fails_only_itself(brands, site, make):
 
 
 def test_an_unreachable_site_is_tried_once_per_run(brands, site, make, http, sleeps):
-    http.replace(responses.GET, RSS, body=requests.ConnectionError("Connection refused"))
+    http.replace(responses.GET, RSS, body=refused())
     collector = make("news")
     notes = []
     result = job.run_pass(brands, collector, brands.brands(), notes.append, threading.Event(),

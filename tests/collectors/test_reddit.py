@@ -186,3 +186,20 @@ def test_credentials_never_reach_the_log(sqlite_store, reddit_api, make, caplog,
     one_pass(sqlite_store, make("reddit"))
     assert "Fetching: GET" in caplog.text  # prawcore did log its requests
     assert settings.reddit_client_secret.get() not in caplog.text
+
+
+def test_one_slow_thread_costs_only_that_thread(sqlite_store, reddit_api, make, settings, http):
+    """A read timeout on one 'load more' call is that thread's bad luck, not a dead Reddit."""
+    import requests
+    import responses
+
+    from tests.collectors.fake_apis import REDDIT_OAUTH
+
+    settings.reddit_watch = "askreddit"
+    sqlite_store.add_brand("Drum", "tsss")
+    http.replace(responses.POST, f"{REDDIT_OAUTH}/api/morechildren/",
+                 body=requests.ReadTimeout("read timed out"))
+    result = one_pass(sqlite_store, make("reddit"))
+    assert [u.label for u in result.units] == ["search Drum", "r/askreddit new submissions",
+                                              "r/askreddit new comments"]
+    assert all(u.error is None for u in result.units) and sqlite_store.status()["posts"] > 0

@@ -168,7 +168,7 @@ def test_a_unit_that_keeps_failing_is_reported_and_the_rest_collected(brands, x_
 
 
 def test_an_unreachable_api_fails_once_for_the_run(brands, x_api, make, notes):
-    x_api.plan = ["conn"] * 12
+    x_api.plan = ["refused"] * 12
     result = one_pass(brands, make("x"), notes)
     assert x_api.calls == 6  # the second brand was skipped, not retried through the backoff
     assert [u.label for u in result.units] == ["search Brexit"]
@@ -176,6 +176,13 @@ def test_an_unreachable_api_fails_once_for_the_run(brands, x_api, make, notes):
         "search Brexit: X search Brexit failed 6 times; last error: connection problem "
         "(ConnectionError); skipping X for the rest of this run: check the network connection"]
     assert sum("failed:" in m for m in notes) == 1
+
+
+def test_connections_that_fail_midway_fail_only_their_unit(brands, x_api, make):
+    x_api.plan = ["conn"] * 6  # reset mid-request: bad luck for one request, not a dead server
+    result = one_pass(brands, make("x"))
+    assert [u.error is not None for u in result.units] == [True, False]
+    assert result.inserted == KPOP_POSTS
 
 
 def test_auth_failure_stops_the_source_and_names_the_env_var(brands, x_api, make):
