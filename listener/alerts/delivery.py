@@ -1,9 +1,10 @@
 """Alert email delivery through an outbox: never lost, never sent twice.
 
 `enqueue_due` decides, in one transaction with the alert rows, which messages are due (an alert
-opened or climbed a severity level since its last email) and writes one outbox row per recipient,
-unique on (message key, recipient). `deliver` sends pending rows over SMTP and marks each sent the
-moment the server accepts it. A message the server refuses for now (4xx) is retried with backoff
+opened or climbed a severity level since its last email), claims each such alert with a guarded
+update, and writes one outbox row per recipient, unique on (message key, recipient). `deliver`
+claims each pending row ("sending") before sending it over SMTP, so overlapping runs never both
+send it, and marks it sent the moment the server accepts it. A message the server refuses for now (4xx) is retried with backoff
 and stays pending; one it refuses for good (5xx) is marked failed at once; after `MAX_ATTEMPTS` a
 row is marked failed too. A failure of the connection itself stops the run with every message
 left pending and uncharged: no retry fixes a wrong setting, and an unreachable server is tried
@@ -32,6 +33,8 @@ from listener.store.db import as_utc, insert_ignore
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+# A run that dies mid-send leaves its claim; after this long another run may send the message.
+CLAIM_LEASE = timedelta(minutes=10)
 EMAIL_FROM_LEVEL = 1  # 0 low, 1 medium, 2 high
 sleep = time.sleep  # patched in tests
 
@@ -237,12 +240,21 @@ def deliver(store: Store, settings: Settings, retries: int = 3) -> DeliveryRepor
     """Send every pending outbox row; safe to run again after any failure or crash."""
     n = schema.alert_notifications
     report = DeliveryReport()
-    with store.engine.connect() as conn:
+    with store.engine.begin() as conn:
+        # A claim older than the lease belongs to a run that died mid-send: the message is due.
+        conn.execute(update(n).where(n.c.status == "sending",
+                                     n.c.claimed_at < utcnow() - CLAIM_LEASE)
+                     .values(status="pending", claimed_at=None))
         pending = conn.execute(select(n).where(n.c.status == "pending").order_by(n.c.id)).all()
     session, left = _Session(settings), len(pending)
     try:
         for row in pending:
-            _deliver_row(store, settings, session, row, retries, report)
+            if _claim(store, row.id):
+                try:
+                    _deliver_row(store, settings, session, row, retries, report)
+                except BaseException:  # a stop, a bug, Ctrl-C: the message is due again
+                    _release(store, row.id, status="pending", only_if_sending=True)
+                    raise
             left -= 1
     except _Stop as stop:
         report.retry_later += left
@@ -252,9 +264,25 @@ def deliver(store: Store, settings: Settings, retries: int = 3) -> DeliveryRepor
     return report
 
 
+def _claim(store: Store, row_id: int) -> bool:
+    """Take a pending row for this run; False when another run took (or sent) it first."""
+    n = schema.alert_notifications
+    with store.engine.begin() as conn:
+        return conn.execute(update(n).where(n.c.id == row_id, n.c.status == "pending")
+                            .values(status="sending", claimed_at=utcnow())).rowcount == 1
+
+
+def _release(store: Store, row_id: int, only_if_sending: bool = False, **values) -> None:
+    n = schema.alert_notifications
+    stmt = update(n).where(n.c.id == row_id)
+    if only_if_sending:
+        stmt = stmt.where(n.c.status == "sending")
+    with store.engine.begin() as conn:
+        conn.execute(stmt.values(claimed_at=None, **values))
+
+
 def _deliver_row(store: Store, settings: Settings, session: _Session, row, retries: int,
                  report: DeliveryReport) -> None:
-    n = schema.alert_notifications
     msg = _message(store, settings, row)
     error, code, attempt = "", None, 0
     for attempt in range(1, retries + 1):
@@ -272,17 +300,13 @@ def _deliver_row(store: Store, settings: Settings, session: _Session, row, retri
                 break  # refused for good: a retry gets the same answer
             log.warning("Sending alert email to %s failed (%s); retrying", row.recipient, error)
             continue
-        with store.engine.begin() as conn:
-            conn.execute(update(n).where(n.c.id == row.id).values(
-                status="sent", sent_at=utcnow(), message_id=msg["Message-ID"],
-                attempts=row.attempts + attempt, last_error=None))
+        _release(store, row.id, status="sent", sent_at=utcnow(), message_id=msg["Message-ID"],
+                 attempts=row.attempts + attempt, last_error=None)
         report.sent += 1
         return
     attempts = row.attempts + attempt
     status = "failed" if (code or 0) >= 500 or attempts >= MAX_ATTEMPTS else "pending"
-    with store.engine.begin() as conn:
-        conn.execute(update(n).where(n.c.id == row.id).values(
-            status=status, attempts=attempts, last_error=error[:500]))
+    _release(store, row.id, status=status, attempts=attempts, last_error=error[:500])
     report.errors.append(f"{row.recipient}: {error}")
     if status == "failed":
         report.failed += 1

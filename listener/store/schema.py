@@ -198,12 +198,13 @@ alert_notifications = Table(
     Column("key", String(128), nullable=False),  # alert:<id>:<level> or digest:<date>
     Column("alert_id", Integer, ForeignKey("alerts.id", ondelete="CASCADE")),
     Column("recipient", String(320), nullable=False),
-    Column("status", String(16), nullable=False),  # pending | sent | failed
+    Column("status", String(16), nullable=False),  # pending | sending | sent | failed
     Column("attempts", Integer, nullable=False),
     Column("last_error", Text),
     Column("message_id", String(256)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True)),
+    Column("claimed_at", DateTime(timezone=True)),  # when a run took it to send ("sending")
     UniqueConstraint("key", "recipient", name="uq_alert_notifications_key_recipient"),
 )
 Index("ix_alert_notifications_status", alert_notifications.c.status)

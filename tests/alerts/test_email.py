@@ -423,3 +423,44 @@ def test_a_refusing_greeting_keeps_messages_queued(sqlite_store, tries):
     assert report.failed == 0 and report.retry_later == 4  # two alerts, two recipients
     assert "Could not reach the SMTP server" in report.errors[0]
     assert_all_pending_untouched(sqlite_store, 4)
+
+
+def test_two_overlapping_deliveries_send_each_message_once(store, smtp_server):
+    from sqlalchemy import event
+
+    inbox, port = smtp_server
+    settings = settings_for(port)
+    open_alert(store)
+    delivery.enqueue_due(store, settings)
+    other_run: list = []
+
+    def just_before_claiming(conn, cursor, statement, params, *args):
+        if not other_run and statement.startswith("UPDATE alert_notifications") \
+                and "sending" in str(params) and "WHERE alert_notifications.id" in statement:
+            other_run.append(None)  # this run has read the outbox; the other one now sends all
+            other_run[0] = delivery.deliver(store, settings).sent
+
+    event.listen(store.engine, "before_cursor_execute", just_before_claiming)
+    try:
+        late = delivery.deliver(store, settings)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", just_before_claiming)
+    assert other_run == [2] and late.sent == 0 and len(inbox.messages) == 2
+
+
+def test_a_claim_left_by_a_dead_run_expires(sqlite_store, smtp_server):
+    from sqlalchemy import update
+
+    from listener.store import schema
+
+    inbox, port = smtp_server
+    open_alert(sqlite_store)
+    delivery.enqueue_due(sqlite_store, settings_for(port))
+    n = schema.alert_notifications
+    with sqlite_store.engine.begin() as conn:  # a run took both, then was killed mid-send
+        conn.execute(update(n).values(status="sending", claimed_at=datetime.now(UTC)))
+    assert delivery.deliver(sqlite_store, settings_for(port)).sent == 0  # it may still send
+    with sqlite_store.engine.begin() as conn:
+        conn.execute(update(n).values(claimed_at=datetime.now(UTC) - timedelta(minutes=11)))
+    assert delivery.deliver(sqlite_store, settings_for(port)).sent == 2
+    assert [r["status"] for r in delivery.outbox(sqlite_store)] == ["sent", "sent"]
