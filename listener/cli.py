@@ -340,7 +340,8 @@ def graph_group() -> None:
 @click.option("--top", type=click.IntRange(min=1), default=2000, show_default=True,
               help="Most influential authors kept in GEXF/GraphML (CSV holds everyone).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="File (gexf, graphml) or folder (csv); default under UNDERTOW_HOME/exports.")
+              help="File (gexf, graphml) or folder; for csv, NAME.csv writes NAME-nodes.csv and "
+                   "NAME-edges.csv. Default: UNDERTOW_HOME/exports.")
 @pass_ctx
 @friendly
 def graph_export(ctx: Context, fmt: str, brand: str | None, since: str | None, top: int,

@@ -39,10 +39,11 @@ def export_graph(store: Store, fmt: str, brand: str | None, since: datetime | No
     labels = louvain(graph)
     stem = f"undertow-{(brand or 'all').lower().replace(' ', '-')}"
     if fmt == "csv":
-        folder = out if out.suffix == "" else out.parent
+        # A folder gets the brand's files; a file name (`--out graph.csv`) names the pair.
+        folder, base = (out, stem) if out.suffix == "" else (out.parent, out.stem)
         folder.mkdir(parents=True, exist_ok=True)
         handles = _handles(store, [int(i) for i in scores.ids])
-        nodes, arcs = folder / f"{stem}-nodes.csv", folder / f"{stem}-edges.csv"
+        nodes, arcs = folder / f"{base}-nodes.csv", folder / f"{base}-edges.csv"
         write_nodes_csv(scores, nodes, communities=labels, handles=handles)
         write_edges_csv(graph, arcs)
         return [nodes, arcs]

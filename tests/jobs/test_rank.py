@@ -79,5 +79,9 @@ def test_cli_influencers_and_exports(tmp_path, monkeypatch):
     assert nx.read_gexf(tmp_path / "exports" / "undertow-acme.gexf").number_of_edges() == 10
     csv_out = runner.invoke(main, ["graph", "export", "--format", "csv"]).output
     assert "nodes.csv" in csv_out and "edges.csv" in csv_out
+    named = runner.invoke(main, ["graph", "export", "--format", "csv", "--out",
+                                 str(tmp_path / "out" / "acme.csv")])
+    assert named.exit_code == 0 and (tmp_path / "out" / "acme-nodes.csv").is_file()
+    assert (tmp_path / "out" / "acme-edges.csv").is_file()
     bad = runner.invoke(main, ["rank", "--since", "last tuesday"])
     assert bad.exit_code == 2 and "ISO 8601" in bad.output
