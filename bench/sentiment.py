@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from nlp.data import default_shared_data
 from nlp.evaluate import SPLITS, evaluate, load_examples, render_report
 from nlp.labels import LABELS
 from nlp.scorer import SentimentScorer
-from nlp.train import default_shared_data
 
 KEYS = ("n", "accuracy", "macro_f1", "macro_recall", "posts_per_s")
 

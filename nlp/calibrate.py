@@ -68,9 +68,8 @@ def apply_bias(model: torch.nn.Module, offsets: torch.Tensor) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from nlp.data import load_splits
+    from nlp.data import default_shared_data, load_splits
     from nlp.scorer import SentimentScorer
-    from nlp.train import default_shared_data
 
     parser = argparse.ArgumentParser(prog="python -m nlp.calibrate", description=__doc__)
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR, help="artefact folder")

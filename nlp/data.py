@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import functools
 import hashlib
+import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -26,6 +27,12 @@ from pathlib import Path
 
 from nlp.labels import LABELS
 from nlp.normalise import normalise
+
+
+def default_shared_data() -> Path:
+    """UNDERTOW_SHARED_DATA, else ../shared/data beside the repository."""
+    env = os.environ.get("UNDERTOW_SHARED_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
 __all__ = ["Example", "Splits", "load_splits", "match_key", "read_labelled_csv"]
 

@@ -59,7 +59,7 @@ def render_report(name: str, report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from nlp.train import default_shared_data
+    from nlp.data import default_shared_data
 
     parser = argparse.ArgumentParser(
         prog="python -m nlp.evaluate", description=__doc__.split("\n")[0]

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import random
 import sys
 import time
@@ -33,7 +32,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from nlp.calibrate import apply_bias, fit_bias
-from nlp.data import Example, load_splits
+from nlp.data import Example, default_shared_data, load_splits
 from nlp.labels import LABELS
 from nlp.metrics import classification_report
 from nlp.model import (
@@ -74,12 +73,6 @@ class TrainConfig:
     device: str = "auto"
     threads: int = 2
     limit: int | None = None
-
-
-def default_shared_data() -> Path:
-    """UNDERTOW_SHARED_DATA, else ../shared/data beside the repository."""
-    env = os.environ.get("UNDERTOW_SHARED_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
 
 @dataclass
