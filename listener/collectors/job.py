@@ -271,7 +271,7 @@ def listen(store: Store, settings: Settings, *, platforms: Sequence[str] = (),
         if result.error:
             del due[name]
             continue
-        if after_pass is not None:
+        if after_pass is not None and not stop.is_set():  # stopping: the next start catches up
             after_pass(result.inserted)
         due[name] = time.monotonic() + every[name]
         at = datetime.fromtimestamp(time.time() + every[name], UTC).strftime("%H:%M:%S UTC")

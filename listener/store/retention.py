@@ -68,7 +68,13 @@ def delete_orphan_authors(conn, removed: Counter) -> None:
 
 def prune(store: Store, retention_for, platforms: list[str] | None = None,
           now: datetime | None = None) -> PruneReport:
-    """Delete posts older than `retention_for(platform)` days (0 = keep forever)."""
+    """Delete posts older than `retention_for(platform)` days (0 = keep forever).
+
+    A post goes when it is older than that and has also been stored that long: an imported
+    archive (posts from years ago) is kept for the period after its import, instead of vanishing
+    at the first daily prune of `undertow listen`. Live collection stores posts as they appear,
+    so for it the two dates agree.
+    """
     now = now or utcnow()
     report = PruneReport()
     p = schema.posts
@@ -84,7 +90,8 @@ def prune(store: Store, retention_for, platforms: list[str] | None = None,
         while True:
             with store.engine.begin() as conn:
                 ids = list(conn.execute(select(p.c.id).where(
-                    p.c.platform == platform, p.c.created_at < cutoff).limit(BATCH)).scalars())
+                    p.c.platform == platform, p.c.created_at < cutoff,
+                    p.c.collected_at < cutoff).limit(BATCH)).scalars())
                 if not ids:
                     break
                 _aggregate(conn, ids, version)
@@ -93,9 +100,14 @@ def prune(store: Store, retention_for, platforms: list[str] | None = None,
         oldest = now - timedelta(days=max(
             [retention_for(pl) for pl in present if retention_for(pl) > 0] or [0]))
         if report.cutoffs:
-            i, a = schema.interactions, schema.alerts
-            report.removed["interactions"] += conn.execute(
-                delete(i).where(i.c.created_at < oldest)).rowcount
+            i, a, posts = schema.interactions, schema.alerts, schema.posts
+            # Interactions of stored posts go with their posts (delete_posts); by age alone only
+            # those tied to no stored post (mentions of unknown acts, timed edge lists).
+            report.removed["interactions"] += conn.execute(delete(i).where(
+                i.c.created_at < oldest,
+                ~select(posts.c.id).where(posts.c.id == i.c.source_post_id).exists(),
+                ~select(posts.c.id).where(posts.c.id == i.c.target_post_id).exists(),
+            )).rowcount
             report.removed["alerts"] += conn.execute(delete(a).where(
                 a.c.status == "resolved", a.c.updated_at < oldest)).rowcount
             r = schema.influence_runs

@@ -15,7 +15,8 @@ from listener.store.retention import prune
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
-def conversation(days_ago: float = 1.0) -> Batch:
+def conversation(days_ago: float = 1.0, collected_days_ago: float | None = None) -> Batch:
+    """Three posts and their interactions, collected as they appeared unless told otherwise."""
     t = NOW - timedelta(days=days_ago)
     critic = Author("x", "9876543210", handle="AngryFlyer", followers=120)
     star = Author("x", "111111111", handle="TravelDesk", followers=900_000)
@@ -28,6 +29,9 @@ def conversation(days_ago: float = 1.0) -> Batch:
                  t + timedelta(minutes=9))
     inter = [Interaction("x", "repost", star.native_id, critic.native_id, rt.created_at, "5002", "5001"),
              Interaction("x", "reply", star.native_id, critic.native_id, reply.created_at, "5003", "5001")]
+    seen = NOW - timedelta(days=days_ago if collected_days_ago is None else collected_days_ago)
+    for post in (root, rt, reply):
+        post.collected_at = max(seen, post.created_at)
     return Batch([root, rt, reply], [critic, star], inter)
 
 
@@ -90,6 +94,14 @@ def test_prune_keeps_only_counts(store):
     assert [(r.brand_id, r.label, r.posts) for r in kept] == [(brand.id, "unscored", 2)]
     assert "AngryFlyer" not in dump(store)
     assert prune(store, lambda platform: 0, now=NOW).cutoffs == {}
+
+
+def test_an_imported_archive_is_kept_for_the_period_after_its_import(store):
+    store.write(conversation(days_ago=400, collected_days_ago=1))  # last year's export, imported
+    assert prune(store, lambda platform: 365, now=NOW).removed["posts"] == 0
+    assert store.status()["posts"] == 3 and store.status()["interactions"] == 2  # graph too
+    a_year_on = NOW + timedelta(days=365)
+    assert prune(store, lambda platform: 365, now=a_year_on).removed["posts"] == 3
 
 
 def test_pseudonymisation_keeps_public_figures_named(tmp_path):
