@@ -19,17 +19,18 @@ def posts(df: pd.DataFrame, key: str, select: bool = False):
     if df.empty:
         st.caption("No posts.")
         return None
+    # The text comes right after who wrote it: last, it was cut to a few characters.
     view = pd.DataFrame({
         "time": df["created_at"],
-        "platform": df["platform"],
         "author": df["handle"].fillna("").astype(str),
-        "followers": pd.to_numeric(df["followers"], errors="coerce"),
+        "text": df["text"].astype(str),
         "sentiment": df["label"],
         "p_negative": pd.to_numeric(df["negative"], errors="coerce"),
         "engagement": df[["likes", "reposts", "replies", "quotes"]].apply(
             pd.to_numeric, errors="coerce").fillna(0).sum(axis=1).astype(int),
+        "followers": pd.to_numeric(df["followers"], errors="coerce"),
+        "platform": df["platform"],
         "link": df["url"].map(safe_url),
-        "text": df["text"].astype(str),
     })
     config = {
         "time": st.column_config.DatetimeColumn("Time (UTC)", format="D MMM YYYY, HH:mm"),
@@ -38,7 +39,8 @@ def posts(df: pd.DataFrame, key: str, select: bool = False):
         "followers": st.column_config.NumberColumn("Followers", format="localized",
                                                    width="small"),
         "text": st.column_config.TextColumn("Text", width="large"),
-        "sentiment": st.column_config.TextColumn("Sentiment (model)", width="small"),
+        "sentiment": st.column_config.TextColumn("Sentiment", help="The model's label",
+                                                 width="small"),
         "p_negative": st.column_config.ProgressColumn(
             "P(negative)", min_value=0.0, max_value=1.0, format="%.2f", width="small"),
         "engagement": st.column_config.NumberColumn(
@@ -47,9 +49,10 @@ def posts(df: pd.DataFrame, key: str, select: bool = False):
         "link": st.column_config.LinkColumn("Source", display_text="open ↗", width="small"),
     }
     if df["gold_label"].notna().any():
-        view.insert(len(view.columns) - 1, "human_label", df["gold_label"])
+        view.insert(view.columns.get_loc("sentiment") + 1, "human_label", df["gold_label"])
         config["human_label"] = st.column_config.TextColumn(
-            "Human label (dataset)", help="Annotation that came with the dataset, not the model.")
+            "Human label", help="Annotation that came with the dataset, not the model.",
+            width="small")
     if not select:
         st.dataframe(view, hide_index=True, width="stretch", column_config=config, key=key)
         return None

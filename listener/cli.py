@@ -69,6 +69,8 @@ def main(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
                                    "level: use DEBUG, INFO, WARNING or ERROR.")
     logging.basicConfig(level="DEBUG" if verbose else settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not verbose:  # prawcore logs each of its own retries; ours report the outcome once
+        logging.getLogger("prawcore").setLevel(logging.ERROR)
     ctx.obj = Context(settings)
 
 

@@ -54,19 +54,26 @@ if df.empty:
     st.stop()
 
 components = [c for c in df.columns if c.startswith("c_")]
-show = ["rank", "change", "handle", "followers", "influence", *components, "community"]
+# A first run has nothing to compare with: no column of blanks. Later, an author new to the
+# ranking says so instead of showing an empty cell.
+compared = len(runs) > 1
+df["change"] = df["change"].map(lambda d: "new" if pd.isna(d) else "=" if d == 0 else f"{d:+.0f}")
+show = ["rank", *(["change"] if compared else []), "handle", "followers", "influence",
+        *components, "community"]
 config = {
     "rank": st.column_config.NumberColumn("Rank"),
-    "change": st.column_config.NumberColumn("Change", format="%+d",
-                                            help="Places gained since the previous run"),
+    "change": st.column_config.TextColumn("Change", width="small",
+                                          help="Places gained since the previous run"),
     "handle": "Author",
     "followers": st.column_config.NumberColumn("Followers", format="localized"),
     "influence": st.column_config.ProgressColumn(
         "Influence", min_value=0.0, max_value=float(df["influence"].max() or 1), format="%.3f"),
     "community": st.column_config.NumberColumn("Community"),
 }
-for c in components:
-    config[c] = st.column_config.NumberColumn(c[2:].replace("_", " ").capitalize(), format="%.3g")
+for c in components:  # counts (audience, reach) with thousands separators, scores compact
+    big = pd.to_numeric(df[c], errors="coerce").abs().max() >= 1000
+    config[c] = st.column_config.NumberColumn(c[2:].replace("_", " ").capitalize(),
+                                              format="localized" if big else "%.3g")
 if model is not None:
     show += ["negative", "neutral", "positive"]
     for label in queries.LABELS:

@@ -115,7 +115,7 @@ def test_influencers_page_ranks_with_components_and_opens_an_author(app):
     open_page(app, "views/influencers.py")
     df = app.dataframe[0].value
     assert list(df["handle"][:3]) == ["user0", "user1", "user2"]
-    assert list(df["change"][:2]) == [19, -1]  # user0 was 20th in the previous run
+    assert list(df["change"][:2]) == ["+19", "-1"]  # user0 was 20th in the previous run
     assert {"c_audience", "c_amplification", "c_cascade_reach", "c_pagerank"} <= set(df.columns)
     app.session_state["author_id"] = stable_id("x", "u0")  # what selecting the row does
     app.run()
