@@ -22,6 +22,7 @@ from dashboard.queries._sql import (
     utc_cols,
 )
 from listener.store import schema as s
+from listener.store.alerts import story_size
 from listener.store.db import as_utc
 
 # -- what the store holds ---------------------------------------------------------------
@@ -171,7 +172,7 @@ def alerts(engine: Engine, brand_ids: Sequence[int] | None, statuses: Sequence[s
         # An alert belongs to a window when it was open at some moment inside it.
         where.append(a.c.opened_at < db_time(engine, until))
         where.append(or_(a.c.resolved_at.is_(None), a.c.resolved_at >= db_time(engine, since)))
-    stmt = (select(a).where(*where).order_by(a.c.severity.desc(), a.c.opened_at.desc())
+    stmt = (select(a).where(*where).order_by(a.c.severity.desc(), story_size(a).desc(), a.c.opened_at.desc())
             .limit(limit))
     df = frame(engine, stmt)
     df["evidence"] = df["evidence"].map(lambda v: from_json(v) or {})

@@ -464,3 +464,12 @@ def test_a_claim_left_by_a_dead_run_expires(sqlite_store, smtp_server):
         conn.execute(update(n).values(claimed_at=datetime.now(UTC) - timedelta(minutes=11)))
     assert delivery.deliver(sqlite_store, settings_for(port)).sent == 2
     assert [r["status"] for r in delivery.outbox(sqlite_store)] == ["sent", "sent"]
+
+
+def test_alerts_at_the_same_severity_rank_the_bigger_story_first(store):
+    brand, _ = store.add_brand("Virgin", "@virgin", "airlines")
+    for key, posts in (("small", 23), ("big", 779), ("no-size", None)):
+        evidence = EVIDENCE | ({"posts": posts} if posts else {})
+        alerts.upsert_story(store, brand.id, key, 1.0, f"{key} story", evidence)
+    assert [a.title for a in alerts.list_alerts(store)] == ["big story", "small story",
+                                                            "no-size story"]
