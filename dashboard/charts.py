@@ -41,7 +41,7 @@ def volume(df: pd.DataFrame, unit: str, marks: pd.DataFrame | None = None) -> al
     )
     layers = [base]
     if marks is not None and len(marks):
-        rules = alt.Chart(marks).mark_rule(color="#d62728", strokeDash=[4, 3], size=2).encode(
+        rules = alt.Chart(marks).mark_rule(color="#333333", strokeDash=[4, 3], size=1.5).encode(
             x="time:T",
             tooltip=[alt.Tooltip("brand:N", title="Alert on"),
                      alt.Tooltip("title:N", title="Alert"),
@@ -50,7 +50,8 @@ def volume(df: pd.DataFrame, unit: str, marks: pd.DataFrame | None = None) -> al
         )
         layers.append(rules)
     return alt.layer(*layers).properties(
-        title=alt.Title("Mention volume", subtitle="Red dashed lines: alerts opened"), height=320)
+        title=alt.Title("Mention volume", subtitle="Dashed lines: the most severe alerts opened "
+                        "(medium and high, at most 10)"), height=320)
 
 
 def sentiment(df: pd.DataFrame, unit: str, model: str) -> alt.Chart:

@@ -12,7 +12,10 @@ import streamlit as st
 from dashboard import charts, state
 from dashboard.queries import LABELS
 from dashboard.state import q
+from listener.store.alerts import LEVELS
 
+MARK_FROM = dict((name, bound) for bound, name in LEVELS)["medium"]
+MAX_MARKS = 10
 UNSCORED = "None of these mentions is scored yet: run `undertow score`."
 
 st.title("Overview")
@@ -84,6 +87,8 @@ window = volume[(volume["period"] == "current") & volume["brand_id"].isin(fl.bra
 vol = charts.complete(window, "brand_id", fl.brand_ids, fl.since, fl.until, fl.unit)
 vol["brand"] = vol["brand_id"].map(names)
 marks = q("alerts", fl.brand_ids, ("open", "acknowledged", "resolved"), fl.since, fl.until)
+# Only the most severe openings of medium level or above: a line per alert buried the curves.
+marks = marks[marks["severity"] >= MARK_FROM].head(MAX_MARKS)
 marks = marks.assign(brand=marks["brand_id"].map(names), time=marks["opened_at"])
 st.altair_chart(charts.volume(vol, fl.unit, marks[["brand", "title", "severity", "time"]]),
                 width="stretch")
