@@ -18,8 +18,10 @@ import pandas as pd
 
 MAX_COMMUNITIES = 10  # distinct colours; the rest share grey
 LABELLED = 12  # authors named on the chart
+# Tableau 10 with its grey swapped for a dark teal: grey means "Other" (and "not ranked").
 _TABLEAU = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
-            "#ff9da7", "#9c755f", "#bab0ac", "#c7c7c7"]
+            "#ff9da7", "#9c755f", "#17565e", "#c7c7c7"]
+OTHER, UNRANKED = "Other", "Not ranked"
 
 
 def build(edges: pd.DataFrame, cap: int, focus: int | None = None) -> nx.DiGraph:
@@ -81,7 +83,7 @@ def frames(g: nx.DiGraph, focus: int | None = None) -> tuple[pd.DataFrame, pd.Da
             0.0 if has_influence else float(d["amplified"]))
         rows.append({
             "author_id": str(v), "handle": d["handle"], "x": pos[v][0], "y": pos[v][1],
-            "community": f"Community {d['community']}" if d["community"] in top else "Other",
+            "community": _community_name(d["community"], top),
             "size": size, "influence": None if not np.isfinite(value) else value,
             "followers": d["followers"], "amplified": d["amplified"],
             "focus": v == focus,
@@ -113,7 +115,9 @@ def chart(nodes: pd.DataFrame, edges: pd.DataFrame, size_title: str, title: str)
                                         legend=None)))
     pts = alt.Chart(nodes).mark_circle(opacity=0.9, stroke="#222", strokeWidth=0.5).encode(
         x=x, y=y,
-        color=alt.Color("community:N", title="Community", scale=_palette(nodes["community"])),
+        color=alt.Color("community:N", scale=_palette(nodes["community"]),
+                        legend=alt.Legend(title="Community", symbolSize=160,
+                                          symbolStrokeWidth=0)),
         size=alt.Size("size:Q", title=size_title, scale=alt.Scale(range=[20, 900])),
         tooltip=[alt.Tooltip("handle:N", title="Author"),
                  alt.Tooltip("community:N", title="Community"),
@@ -138,14 +142,20 @@ def _domain(values: pd.Series) -> list[float]:
     return [lo - pad, hi + pad]
 
 
+def _community_name(community: int, top: list[int]) -> str:
+    if community < 0:  # an author the latest ranking does not hold
+        return UNRANKED
+    return f"Community {community}" if community in top else OTHER
+
+
 def _palette(communities: pd.Series) -> alt.Scale:
-    """Ten distinct colours for the largest communities, grey for the rest."""
-    names = sorted(communities.unique(), key=lambda c: (c == "Other", int(c.rsplit(" ", 1)[-1])
-                                                        if c != "Other" else 0))
-    colours = _TABLEAU[: len(names)]
-    if "Other" in names:
-        colours[names.index("Other")] = "#c7c7c7"
-    return alt.Scale(domain=names, range=colours)
+    """Distinct colours for the largest communities, greys for the rest and the unranked."""
+    greys = {OTHER: "#c7c7c7", UNRANKED: "#e3e3e3"}
+    named = sorted((c for c in communities.unique() if c not in greys),
+                   key=lambda c: int(c.rsplit(" ", 1)[-1]))
+    rest = [c for c in greys if c in set(communities)]
+    return alt.Scale(domain=named + rest,
+                     range=_TABLEAU[: len(named)] + [greys[c] for c in rest])
 
 
 def export(g: nx.DiGraph, fmt: str) -> bytes:
