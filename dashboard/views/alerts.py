@@ -44,6 +44,7 @@ top[1].metric("Open", state.n((alerts["status"] == "open").sum()), border=True)
 top[2].metric("Highest severity", f"{alerts['severity'].max():.2f}", border=True)
 
 listing = pd.DataFrame({
+    "id": alerts["id"].map(lambda i: f"#{i}"),  # what `undertow alerts ack|resolve` takes
     "severity": alerts["severity"],
     "status": alerts["status"].map(lambda v: STATUSES.get(v, v)),
     "brand": alerts["brand_id"].map(names),
@@ -54,6 +55,8 @@ listing = pd.DataFrame({
 picked = st.dataframe(
     listing, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
     key="alerts_table", column_config={
+        "id": st.column_config.TextColumn("Id", width="small",
+                                          help="For `undertow alerts ack|resolve ID`"),
         "severity": st.column_config.ProgressColumn("Severity", min_value=0.0, max_value=1.0,
                                                     format="%.2f"),
         "status": "Status", "brand": "Brand", "title": st.column_config.TextColumn(
