@@ -29,6 +29,22 @@ were weren't what when where which while who whom why will with won't would you 
 yourself im ur u thanks thank please amp via one still even also really today
 """
 STOPWORDS = frozenset(_STOPWORDS.split())
+_RETWEET = re.compile(r"^(\s*RT @\w+:)+", re.IGNORECASE)  # "RT @a: RT @b: ..." too
+
+
+def _once_per_retweeted_text(texts: Iterable[str]) -> list[str]:
+    """Retweets of one post say one thing: a wave of them (or of spam) must not fill the themes.
+    Posts people wrote themselves count each, even when they say the same words."""
+    seen: set[str] = set()
+    out = []
+    for text in texts:
+        if _RETWEET.match(text):
+            body = _RETWEET.sub("", text).strip().lower()
+            if body in seen:
+                continue
+            seen.add(body)
+        out.append(text)
+    return out
 
 
 def _terms(text: str, skip: frozenset[str]) -> set[str]:
@@ -42,8 +58,8 @@ def complaint_themes(negative: Iterable[str], others: Iterable[str], top: int = 
                      min_posts: int = 3, skip: Iterable[str] = ()) -> pd.DataFrame:
     """Terms over-represented in `negative` against `others`: term, posts, share, lift."""
     skip_set = frozenset(w.lower() for w in skip)
-    neg_docs = [_terms(t, skip_set) for t in negative]
-    other_docs = [_terms(t, skip_set) for t in others]
+    neg_docs = [_terms(t, skip_set) for t in _once_per_retweeted_text(negative)]
+    other_docs = [_terms(t, skip_set) for t in _once_per_retweeted_text(others)]
     if not neg_docs:
         return pd.DataFrame(columns=["term", "posts", "share", "lift"])
     neg, oth = Counter(), Counter()

@@ -67,6 +67,12 @@ def test_complaint_themes_prefer_what_negative_posts_say_more():
     assert list(df["term"]) == ["lost luggage", "flight delayed"]  # phrases win ties
     assert list(df["posts"]) == [6, 4]
     assert complaint_themes([], others).empty
+    # A retweet wave is one text: it does not outvote what people wrote themselves.
+    wave = ["RT @OneRepublic: Studio at 45,000 ft. One outlet, 4 computers"] * 50 + [
+        f"RT @fan{i}: RT @OneRepublic: Studio at 45,000 ft. One outlet, 4 computers"
+        for i in range(10)]
+    df = complaint_themes(negative + wave, others, skip=["united"])
+    assert "outlet computers" not in set(df["term"]) and list(df["posts"][:2]) == [6, 4]
 
 
 def test_evidence_reads_several_spellings():
