@@ -153,8 +153,8 @@ with left:
         else:
             st.altair_chart(charts.themes(
                 themes, "Top complaint themes",
-                f"Terms over-represented in the {state.n(sample)} newest negative posts "
-                "(a retweeted text counts once)"),
+                f"Over-represented in the {state.n(sample)} newest negative posts; "
+                "retweets once"),
                 width="stretch")
 with right:
     reasons = q("gold_reasons", fl.brand_ids, *fl.window()) if q("has_gold_reasons") else None
