@@ -143,10 +143,12 @@ def brand_edges(engine: Engine, brand_ids: Sequence[int], platforms: Sequence[st
     return _edges(engine, _edge_select(where, source))
 
 
-def cascade_edges(engine: Engine, root_post_ids: Sequence[int], depth: int = 4,
+def cascade_edges(engine: Engine, root_post_ids: Sequence[int], depth: int = 64,
                   max_edges: int = 20000) -> pd.DataFrame:
     """The amplification tree under some posts: interactions on them, then on the posts those
-    interactions created, `depth` levels down (capped at `max_edges` interactions)."""
+    interactions created, `depth` levels down (capped at `max_edges` interactions). Viral
+    cascades are deep (reposts of reposts of reposts): a shallow cap showed the demo's viral
+    story with 530 of its 778 amplifications."""
     i = s.interactions
     frontier, seen, rows = list(root_post_ids), set(), []
     for _ in range(depth):

@@ -118,3 +118,16 @@ def test_acknowledge_then_resolve(seeded_any):
     assert row.status == "resolved" and row.resolved_at is not None
     with pytest.raises(NotFoundError):
         actions.resolve(e, 10_000)
+
+
+def test_a_deep_cascade_is_followed_to_its_end(sqlite_store):
+    """Reposts of reposts, 12 deep: the alert page counts every amplification."""
+    from listener.post import Batch, Interaction, Post
+
+    posts = [Post("x", f"c{k}", f"u{k}", f"RT chain {k}", T0 + timedelta(minutes=k),
+                  parent_native_id=f"c{k - 1}" if k else None) for k in range(13)]
+    hops = [Interaction("x", "repost", f"u{k}", f"u{k - 1}", posts[k].created_at, f"c{k}",
+                        f"c{k - 1}") for k in range(1, 13)]
+    sqlite_store.write(Batch(posts, [], hops))
+    cascade = queries.cascade_edges(sqlite_store.engine, (stable_id("x", "c0"),))
+    assert cascade["weight"].sum() == 12
