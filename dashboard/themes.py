@@ -15,6 +15,8 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from listener.post import RETWEET_PREFIX
+
 _TOKEN = re.compile(r"[a-z][a-z'’]+")
 _NOISE = re.compile(r"https?://\S+|www\.\S+|[@#]\w+|&\w+;")
 _STOPWORDS = """
@@ -29,7 +31,6 @@ were weren't what when where which while who whom why will with won't would you 
 yourself im ur u thanks thank please amp via one still even also really today
 """
 STOPWORDS = frozenset(_STOPWORDS.split())
-_RETWEET = re.compile(r"^(\s*RT @\w+:)+", re.IGNORECASE)  # "RT @a: RT @b: ..." too
 
 
 def _once_per_retweeted_text(texts: Iterable[str]) -> list[str]:
@@ -38,11 +39,13 @@ def _once_per_retweeted_text(texts: Iterable[str]) -> list[str]:
     seen: set[str] = set()
     out = []
     for text in texts:
-        if _RETWEET.match(text):
-            body = _RETWEET.sub("", text).strip().lower()
-            if body in seen:
+        body = text
+        while wrapper := RETWEET_PREFIX.match(body):  # "RT @a: RT @b: ..." too
+            body = body[wrapper.end():]
+        if body is not text:
+            if body.lower() in seen:
                 continue
-            seen.add(body)
+            seen.add(body.lower())
         out.append(text)
     return out
 

@@ -8,6 +8,7 @@ so the same tweet collected twice, from a file or from the API, is the same Post
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -16,6 +17,10 @@ from typing import Any, Literal
 InteractionKind = Literal["repost", "quote", "reply", "mention"]
 INTERACTION_KINDS: tuple[InteractionKind, ...] = ("repost", "quote", "reply", "mention")
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
+
+
+# How X and most tools write a repost's text: "RT @handle: <the words it repeats>".
+RETWEET_PREFIX = re.compile(r"^RT @\w{1,30}: ")
 
 
 def utcnow() -> datetime:

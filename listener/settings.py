@@ -108,7 +108,7 @@ class Settings:
         if env_file is None and named and not dotenv_path.exists():  # asked for: must be there
             raise ConfigError(f"UNDERTOW_ENV_FILE={named!r}: no such file")
         merged: dict[str, str] = {}
-        if dotenv_path.is_file() or named == os.devnull:
+        if dotenv_path.is_file():
             merged.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
         merged.update(env)
         values = {}

@@ -172,7 +172,8 @@ def alerts(engine: Engine, brand_ids: Sequence[int] | None, statuses: Sequence[s
         # An alert belongs to a window when it was open at some moment inside it.
         where.append(a.c.opened_at < db_time(engine, until))
         where.append(or_(a.c.resolved_at.is_(None), a.c.resolved_at >= db_time(engine, since)))
-    stmt = (select(a).where(*where).order_by(a.c.severity.desc(), story_size(a).desc(), a.c.opened_at.desc())
+    stmt = (select(a).where(*where)
+            .order_by(a.c.severity.desc(), story_size(a).desc(), a.c.opened_at.desc())
             .limit(limit))
     df = frame(engine, stmt)
     df["evidence"] = df["evidence"].map(lambda v: from_json(v) or {})

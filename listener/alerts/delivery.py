@@ -4,9 +4,9 @@
 opened or climbed a severity level since its last email), claims each such alert with a guarded
 update, and writes one outbox row per recipient, unique on (message key, recipient). `deliver`
 claims each pending row ("sending") before sending it over SMTP, so overlapping runs never both
-send it, and marks it sent the moment the server accepts it. A message the server refuses for now (4xx) is retried with backoff
-and stays pending; one it refuses for good (5xx) is marked failed at once; after `MAX_ATTEMPTS` a
-row is marked failed too. A failure of the connection itself stops the run with every message
+send it, and marks it sent the moment the server accepts it. A message the server refuses for
+now (4xx) is retried with backoff and stays pending; one it refuses for good (5xx) is marked
+failed at once; after `MAX_ATTEMPTS` a row is marked failed too. A failure of the connection itself stops the run with every message
 left pending and uncharged: no retry fixes a wrong setting, and an unreachable server is tried
 once per run, not once per message.
 """
@@ -126,7 +126,8 @@ def _connect(settings: Settings) -> smtplib.SMTP:
     if not settings.smtp_host:
         raise ConfigError("No SMTP server configured: set UNDERTOW_SMTP_HOST (and _PORT, _USER, "
                           "_PASSWORD, _SECURITY)")
-    if settings.smtp_security == "none" and settings.smtp_user and not _loopback(settings.smtp_host):
+    in_clear = settings.smtp_security == "none" and settings.smtp_user
+    if in_clear and not _loopback(settings.smtp_host):
         raise ConfigError(f"UNDERTOW_SMTP_SECURITY=none would send the SMTP password in clear to "
                           f"{settings.smtp_host}: use starttls or ssl (none is for a relay on this "
                           "machine, or one that needs no login)")
@@ -169,7 +170,8 @@ def _describe(exc: BaseException) -> str:
 def _setting_to_check(exc: Exception) -> str | None:
     """What to fix when connecting failed for a reason no retry can change; None if one might."""
     if isinstance(exc, smtplib.SMTPAuthenticationError):  # retrying only gets the account locked
-        return "The SMTP server refused the login: check UNDERTOW_SMTP_USER and UNDERTOW_SMTP_PASSWORD"
+        return ("The SMTP server refused the login: check UNDERTOW_SMTP_USER and "
+                "UNDERTOW_SMTP_PASSWORD")
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         if "AUTH" in str(exc):
             return (f"The SMTP server said: {exc} Check UNDERTOW_SMTP_SECURITY (many servers offer "
@@ -180,8 +182,9 @@ def _setting_to_check(exc: Exception) -> str | None:
         return (f"The SMTP server's certificate is not trusted ({exc.verify_message}): check "
                 "UNDERTOW_SMTP_HOST, or set UNDERTOW_SMTP_CA_FILE to its CA")
     if isinstance(exc, ssl.SSLError):
-        return (f"TLS with the SMTP server failed ({exc.reason or exc}): check UNDERTOW_SMTP_SECURITY "
-                "and UNDERTOW_SMTP_PORT (ssl is usually port 465, starttls 587)")
+        return (f"TLS with the SMTP server failed ({exc.reason or exc}): check "
+                "UNDERTOW_SMTP_SECURITY and UNDERTOW_SMTP_PORT (ssl is usually port 465, "
+                "starttls 587)")
     return None
 
 

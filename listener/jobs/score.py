@@ -9,7 +9,6 @@ re-checks which posts another scorer finished meanwhile, so no post is scored tw
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -20,17 +19,15 @@ from sqlalchemy import Connection, and_, exists, func, select
 from tqdm import tqdm
 
 from listener.errors import ConfigError
-from listener.post import utcnow
+from listener.post import RETWEET_PREFIX, utcnow
 from listener.store import Store, schema
 from listener.store.db import insert_ignore
 from listener.store.writer import text_hash
 
-_RETWEET_PREFIX = re.compile(r"^RT @\w{1,30}: ")
-
 
 def scoring_text(text: str) -> str:
     """What the model sees: a repost is judged by the words it repeats, not the 'RT @x:' wrapper."""
-    return _RETWEET_PREFIX.sub("", text, count=1)
+    return RETWEET_PREFIX.sub("", text, count=1)
 
 
 @dataclass

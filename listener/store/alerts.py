@@ -168,7 +168,7 @@ def _stale(new: dict[str, Any] | None, stored: dict[str, Any] | None) -> bool:
 
 
 def set_status(store: Store, alert_id: int, status: str) -> Alert:
-    """Acknowledge, resolve or re-open (the dashboard's buttons and `undertow alerts ack|resolve`)."""
+    """Acknowledge, resolve or re-open (dashboard buttons, `undertow alerts ack|resolve`)."""
     return change_status(store, alert_id, status)[0]
 
 

@@ -100,13 +100,13 @@ def prune(store: Store, retention_for, platforms: list[str] | None = None,
         oldest = now - timedelta(days=max(
             [retention_for(pl) for pl in present if retention_for(pl) > 0] or [0]))
         if report.cutoffs:
-            i, a, posts = schema.interactions, schema.alerts, schema.posts
+            i, a = schema.interactions, schema.alerts
             # Interactions of stored posts go with their posts (delete_posts); by age alone only
             # those tied to no stored post (mentions of unknown acts, timed edge lists).
             report.removed["interactions"] += conn.execute(delete(i).where(
                 i.c.created_at < oldest,
-                ~select(posts.c.id).where(posts.c.id == i.c.source_post_id).exists(),
-                ~select(posts.c.id).where(posts.c.id == i.c.target_post_id).exists(),
+                ~select(p.c.id).where(p.c.id == i.c.source_post_id).exists(),
+                ~select(p.c.id).where(p.c.id == i.c.target_post_id).exists(),
             )).rowcount
             report.removed["alerts"] += conn.execute(delete(a).where(
                 a.c.status == "resolved", a.c.updated_at < oldest)).rowcount
