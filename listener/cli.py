@@ -466,7 +466,7 @@ def prune(ctx: Context) -> None:
         click.echo("Retention is off (UNDERTOW_RETENTION_DAYS=0): nothing removed")
         return
     for platform, cutoff in report.cutoffs.items():
-        click.echo(f"  {platform}: removing what was posted before {cutoff[:16]} UTC")
+        click.echo(f"  {platform}: removing what was posted and stored before {cutoff[:16]} UTC")
     removed = ", ".join(f"{n(v)} {k}" for k, v in sorted(report.removed.items()) if v) or "nothing"
     click.echo(f"Pruned: {removed}. Daily counts per brand and sentiment are kept.")
 
