@@ -16,7 +16,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from listener.errors import ImportFormatError
-from listener.importers import activity, airline, generic, reddit_json, twarc
+from listener.importers import activity, airline, generic, reddit_json, support, twarc
 from listener.importers.base import ImportFormat
 from listener.mapping.report import MapReport
 from listener.post import Batch
@@ -25,6 +25,7 @@ FORMATS: list[ImportFormat] = [
     airline.FORMAT,
     twarc.FORMAT,
     reddit_json.FORMAT,
+    support.FORMAT,
     generic.CSV_FORMAT,
     generic.JSONL_FORMAT,
     activity.FORMAT,
