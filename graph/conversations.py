@@ -7,7 +7,8 @@ A brand post *answers* a customer post when, posted after it, it
 - sits below it in the reply chain with only the customer and the brand between them (the
   back-and-forth of a support conversation; a reply to someone else further down is theirs), or
 - quotes it (a quote is a reply that everyone sees), or
-- is in the same thread and @mentions the customer (X puts the handles of a chain in a reply).
+- is in the same thread and addresses the customer: @mentions them, or replies to one of their
+  posts (a reply to a customer's last post answers their earlier ones in the thread too).
 
 A brand's customer posts are the posts that mention it (its query matched) and the posts its
 accounts answered (whatever they said: the brand treated them as addressed to it). Posts by any
@@ -181,7 +182,11 @@ def _answers(by_id: dict[Hashable, ThreadPost], keys: dict, by_thread_author: di
             between.add(a.author)
         cur, depth, first = a.parent, depth + 1, False
     thread = keys.get(reply.id)
-    for author in reply.mentions:
+    addressed = set(reply.mentions)
+    parent = by_id.get(reply.parent) if reply.parent is not None else None
+    if parent is not None:
+        addressed.add(parent.author)  # a reply addresses its parent's author (X names them in it)
+    for author in addressed:
         for a in by_thread_author.get((thread, author), ()):
             if a.at <= reply.at and a.id != reply.id:
                 yield a, "mention"

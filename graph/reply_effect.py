@@ -50,7 +50,7 @@ CAVEATS = (
 REACH_CALIPER = 0.5  # decades of followers
 NEGATIVITY_CALIPER = 0.15
 TIME_CALIPER_S = 7 * 86400
-MIN_MATCHED = 5
+MIN_MATCHED = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +75,14 @@ class Effect:
     controls: int
     matched: int  # treated posts with at least one comparable control
     note: str = ""
+    unmatched: float | None = None  # the plain difference of means, no matching (a baseline)
 
     def as_dict(self) -> dict:
         return {"outcome": self.outcome, "estimate": self.estimate,
                 "ci95": list(self.ci95) if self.ci95 else None,
                 "treated_mean": self.treated_mean, "control_mean": self.control_mean,
                 "treated": self.treated, "controls": self.controls, "matched": self.matched,
-                "note": self.note}
+                "unmatched": self.unmatched, "note": self.note}
 
 
 def _reach(followers: int | None) -> float | None:
@@ -177,12 +178,19 @@ def estimate(units: list[Unit], outcome: str, *, replicates: int = 1000, seed: i
     controls = [u for u in units if not u.treated]
     m = _matches(treated, controls)
     matched = int(m.any(axis=1).sum()) if treated and controls else 0
+    plain = (round(float(np.mean([u.outcome for u in treated]))
+                   - float(np.mean([u.outcome for u in controls])), 4)
+             if treated and controls else None)
     if matched < MIN_MATCHED or int(m.any(axis=0).sum()) < MIN_MATCHED:
         return Effect(outcome, None, None, None, None, len(treated), len(controls), matched,
                       note=f"too few comparable posts (needs {MIN_MATCHED} matched answered and "
-                           f"{MIN_MATCHED} matched unanswered)")
+                           f"{MIN_MATCHED} matched unanswered)", unmatched=plain)
     yt = np.array([u.outcome for u in treated])
     yc = np.array([u.outcome for u in controls])
+    if np.ptp(np.concatenate([yt, yc])) == 0:
+        return Effect(outcome, None, None, None, None, len(treated), len(controls), matched,
+                      note=f"every post has the same outcome ({yt[0]:g}): nothing to compare",
+                      unmatched=plain)
     point = _att(m, yt, yc, np.ones(len(treated)), np.ones(len(controls)))
     clusters = sorted({u.cluster for u in units}, key=str)
     index = {c: k for k, c in enumerate(clusters)}
@@ -198,7 +206,8 @@ def estimate(units: list[Unit], outcome: str, *, replicates: int = 1000, seed: i
             draws.append(got[0])
     lo, hi = (np.percentile(draws, [2.5, 97.5]) if draws else (math.nan, math.nan))
     return Effect(outcome, round(point[0], 4), (round(float(lo), 4), round(float(hi), 4)),
-                  round(point[1], 4), round(point[2], 4), len(treated), len(controls), matched)
+                  round(point[1], 4), round(point[2], 4), len(treated), len(controls), matched,
+                  unmatched=plain)
 
 
 def reply_effect(conv: Conversations, *, observed_until: Callable[[Hashable], float | None]

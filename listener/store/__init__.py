@@ -17,6 +17,7 @@ from listener.errors import ConfigError, NotFoundError
 from listener.post import Batch, utcnow
 from listener.privacy import drop_erased, pseudonymise
 from listener.query import Query
+from listener.store import accounts as owned_accounts
 from listener.store import db, schema
 from listener.store.writer import WriteResult, write_batch
 
@@ -53,6 +54,7 @@ class Store:
         self._erased: dict | None = None
         self._erased_terms = False
         self._known_authors: set[int] = set()
+        self._owned: tuple[dict, dict[int, int]] | None = None
 
     @classmethod
     def open(cls, url: str, privacy: Privacy | None = None) -> Store:
@@ -117,8 +119,9 @@ class Store:
         if not (batch.posts or batch.authors or batch.interactions):
             return WriteResult()
         batch = self._prepare(batch)
+        owned = self._owned_in(batch)
         with self.engine.begin() as conn:
-            result = write_batch(conn, batch, self.brand_matcher(), self._known_authors)
+            result = write_batch(conn, batch, self.brand_matcher(), self._known_authors, owned)
         self._remember_authors(result)
         return result
 
@@ -160,6 +163,26 @@ class Store:
         brand = self.brand(name)
         return brand, (self.brand_post_count(brand) if unchanged else self.retag(brand))
 
+    def edit_brand(self, name: str, query: str | None = None, competitor_group: str | None = None,
+                   accounts: Iterable[str] | None = None) -> tuple[Brand, int]:
+        """Change only what is given (an empty group clears it); returns (brand, posts matched)."""
+        brand = self.brand(name)
+        if query is not None:
+            Query(query)
+        if query is not None or competitor_group is not None:
+            with self.engine.begin() as conn:
+                conn.execute(update(schema.brands).where(schema.brands.c.id == brand.id).values(
+                    query=brand.query if query is None else query,
+                    competitor_group=(brand.competitor_group if competitor_group is None
+                                      else competitor_group or None)))
+            self._matcher = None
+        if accounts is not None:
+            self.set_accounts(brand, accounts)
+        changed = self.brand(brand.name)
+        if query is not None and query != brand.query:
+            return changed, self.retag(changed)
+        return changed, self.brand_post_count(changed)
+
     def brand_post_count(self, brand: Brand) -> int:
         pb = schema.post_brands
         with self.engine.connect() as conn:
@@ -172,6 +195,74 @@ class Store:
             conn.execute(delete(schema.post_brands).where(schema.post_brands.c.brand_id == brand.id))
             conn.execute(delete(schema.brands).where(schema.brands.c.id == brand.id))
         self._matcher = None
+
+    # -- brands' own accounts --------------------------------------------------------------
+
+    def accounts(self) -> dict[tuple[str, str], int]:
+        """Every brand's own accounts: (platform, handle) -> brand id."""
+        with self.engine.connect() as conn:
+            return owned_accounts.read_accounts(conn)
+
+    def brand_accounts(self, brand: Brand) -> list[str]:
+        return sorted(f"{p}:{h}" for (p, h), b in self.accounts().items() if b == brand.id)
+
+    def owned_authors(self) -> dict[int, int]:
+        """Stored author id -> the brand whose own account it is (cached while accounts stay)."""
+        accounts = self.accounts()
+        if self._owned is None or self._owned[0] != accounts:
+            with self.engine.connect() as conn:
+                self._owned = (accounts, owned_accounts.owned_author_ids(conn, accounts))
+        return self._owned[1]
+
+    def _owned_in(self, batch: Batch) -> dict[int, int]:
+        """Owned authors as far as this batch can tell (a new owned author arrives with a handle)."""
+        owned = self.owned_authors()
+        accounts = self._owned[0] if self._owned else {}
+        if accounts:
+            for a in batch.authors:
+                brand = owned_accounts.author_matches(a, accounts)
+                if brand is not None:
+                    owned[a.id] = brand
+        return owned
+
+    def set_accounts(self, brand: Brand, accounts: Iterable[str]) -> int:
+        """Make these the brand's own accounts and re-tag the posts of every author affected.
+
+        Returns the number of stored posts now counted as the brand's own voice.
+        """
+        parsed = [owned_accounts.parse_account(a) for a in accounts]
+        before = set(self.owned_authors())
+        with self.engine.begin() as conn:
+            owned_accounts.replace_accounts(conn, brand.id, parsed)
+        self._owned = None
+        after = self.owned_authors()
+        self._retag_authors(before | set(after), set(after))
+        p = schema.posts
+        mine = [a for a, b in after.items() if b == brand.id]
+        with self.engine.connect() as conn:
+            return sum(int(conn.execute(select(func.count()).select_from(p).where(
+                p.c.author_id.in_(mine[i:i + 500]))).scalar() or 0)
+                for i in range(0, len(mine), 500))
+
+    def _retag_authors(self, authors: set[int], owned: set[int]) -> None:
+        """Drop the brand tags of these authors' posts and tag again those not owned now."""
+        if not authors:
+            return
+        p, pb = schema.posts, schema.post_brands
+        match = self.brand_matcher()
+        ids = sorted(authors)
+        with self.engine.begin() as conn:
+            for i in range(0, len(ids), 500):
+                rows = conn.execute(select(p.c.id, p.c.text, p.c.created_at, p.c.author_id)
+                                    .where(p.c.author_id.in_(ids[i:i + 500]))).all()
+                post_ids = [r.id for r in rows]
+                for j in range(0, len(post_ids), 500):
+                    conn.execute(delete(pb).where(pb.c.post_id.in_(post_ids[j:j + 500])))
+                tags = [{"post_id": r.id, "brand_id": b, "created_at": r.created_at}
+                        for r in rows if match is not None and r.author_id not in owned
+                        for b in match(r.text)]
+                if tags:
+                    conn.execute(insert(pb), tags)
 
     def brand_matcher(self) -> Callable[[str], list[int]] | None:
         """A function text -> ids of matching brands.
@@ -198,10 +289,12 @@ class Store:
         q = Query(brand.query)
         p, pb = schema.posts, schema.post_brands
         matched, last_id = 0, None
+        owned = self.owned_authors()
         with self.engine.begin() as conn:
             conn.execute(delete(pb).where(pb.c.brand_id == brand.id))
             while True:
-                stmt = select(p.c.id, p.c.text, p.c.created_at).order_by(p.c.id).limit(_RETAG_PAGE)
+                stmt = (select(p.c.id, p.c.text, p.c.created_at, p.c.author_id)
+                        .order_by(p.c.id).limit(_RETAG_PAGE))
                 if last_id is not None:
                     stmt = stmt.where(p.c.id > last_id)
                 rows = conn.execute(stmt).all()
@@ -210,7 +303,7 @@ class Store:
                 last_id = rows[-1].id
                 hits = [
                     {"post_id": r.id, "brand_id": brand.id, "created_at": r.created_at}
-                    for r in rows if q.root.matches(r.text.lower())
+                    for r in rows if r.author_id not in owned and q.root.matches(r.text.lower())
                 ]
                 if hits:
                     conn.execute(insert(pb), hits)
@@ -239,8 +332,9 @@ class Store:
     def write_with_cursor(self, batch: Batch, collector: str, query_key: str, value: str) -> WriteResult:
         """Commit a batch and its cursor together: a crash never advances past unsaved posts."""
         batch = self._prepare(batch)
+        owned = self._owned_in(batch) if len(batch) else {}
         with self.engine.begin() as conn:
-            result = write_batch(conn, batch, self.brand_matcher(), self._known_authors) \
+            result = write_batch(conn, batch, self.brand_matcher(), self._known_authors, owned) \
                 if len(batch) or batch.authors else WriteResult()
             self.set_cursor(collector, query_key, value, conn)
         self._remember_authors(result)

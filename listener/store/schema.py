@@ -70,6 +70,8 @@ posts = Table(
 Index("ix_posts_created", posts.c.created_at)
 Index("ix_posts_platform_created", posts.c.platform, posts.c.created_at)
 Index("ix_posts_author", posts.c.author_id)
+# Conversations: a thread's posts by the platform's conversation id.
+Index("ix_posts_conversation", posts.c.platform, posts.c.conversation_id)
 
 interactions = Table(
     "interactions",
@@ -97,6 +99,16 @@ brands = Table(
     Column("competitor_group", String(128)),
     Column("settings", JSON),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# A brand's own accounts (`x:AskUnited`): their posts are the brand's voice, never its mentions.
+# An account belongs to one brand; handles are stored lower case, without the "@".
+brand_accounts = Table(
+    "brand_accounts",
+    metadata,
+    Column("platform", String(32), primary_key=True),
+    Column("handle", String(256), primary_key=True),
+    Column("brand_id", Integer, ForeignKey("brands.id", ondelete="CASCADE"), nullable=False),
 )
 
 post_brands = Table(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
@@ -108,11 +108,12 @@ def _author_rows(batch: Batch, now, t, b, known: set[int]) -> tuple[list[tuple],
 
 
 def write_batch(conn: Connection, batch: Batch, brand_matcher=None,
-                known_authors: set[int] | None = None) -> WriteResult:
+                known_authors: set[int] | None = None, owned: Collection[int] = ()) -> WriteResult:
     """Upsert one batch inside the caller's transaction and tag its posts with matching brands.
 
     `known_authors` are ids surely stored already (their stubs are skipped); the result's
     `author_ids` are what this batch wrote, for the caller to add once the transaction commits.
+    Posts by `owned` authors (brands' own accounts) are the brands' voice: never tagged.
     """
     known = known_authors if known_authors is not None else set()
     engine = conn.engine
@@ -175,6 +176,7 @@ def write_batch(conn: Connection, batch: Batch, brand_matcher=None,
         tag_rows = [
             (pid, brand_id, row[6])
             for (pid, p), row in zip(keyed.items(), post_rows, strict=True)
+            if not owned or row[3] not in owned
             for brand_id in brand_matcher(p.text)
         ]
         if tag_rows:

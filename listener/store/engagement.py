@@ -1,0 +1,187 @@
+"""Reads for the engagement loop: the threads around a brand's mentions and its own posts.
+
+Seeds are the posts tagged with the brands in the window and the posts their own accounts wrote
+in it; each seed brings its whole thread (by the platform's conversation id, its ancestors by
+parent id, and replies and quotes found through interactions where a platform gives no
+conversation id), so an answer after the window's end or a customer's follow-up that does not
+name the brand is still seen. Everything comes back as plain data for `graph.conversations`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, func, select, tuple_
+
+from listener.post import stable_id
+from listener.store import Store, schema
+from listener.store.db import as_utc, to_db_time
+
+__all__ = ["PostRow", "ThreadData", "latest_post_time", "load_threads"]
+
+CHUNK = 500
+MAX_HOPS = 64  # ancestor / reply levels followed from the seeds
+
+
+@dataclass(frozen=True, slots=True)
+class PostRow:
+    id: int
+    platform: str
+    native_id: str
+    author_id: int
+    handle: str | None
+    followers: int | None
+    created_at: datetime
+    parent_native_id: str | None
+    conversation_id: str | None
+    text: str
+    url: str | None
+    label: str | None
+    negative: float | None
+
+
+@dataclass
+class ThreadData:
+    posts: dict[int, PostRow] = field(default_factory=dict)
+    kinds: dict[int, str] = field(default_factory=dict)  # post id -> how it relates to its parent
+    mentions: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    # Reactions (repost, quote, reply) each post drew: (time, reacting author).
+    reactions: dict[int, list[tuple[datetime, int]]] = field(default_factory=lambda: defaultdict(list))
+    tags: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))  # -> brand ids
+
+
+def _chunks(ids: Iterable) -> Iterator[list]:
+    ids = list(dict.fromkeys(ids))
+    for i in range(0, len(ids), CHUNK):
+        yield ids[i:i + CHUNK]
+
+
+def latest_post_time(store: Store) -> datetime | None:
+    """The newest stored post's time: "now" for an archive, about now for a live listener."""
+    with store.engine.connect() as conn:
+        return as_utc(conn.execute(select(func.max(schema.posts.c.created_at))).scalar())
+
+
+def _seeds(conn, brand_ids: list[int], owned: list[int], since, until) -> set[int]:
+    p, pb = schema.posts, schema.post_brands
+    found: set[int] = set()
+    window = []
+    if since is not None:
+        window.append(pb.c.created_at >= to_db_time(conn.engine, since))
+    if until is not None:
+        window.append(pb.c.created_at < to_db_time(conn.engine, until))
+    if brand_ids:
+        found.update(conn.execute(select(pb.c.post_id).where(
+            pb.c.brand_id.in_(brand_ids), *window)).scalars())
+    own_window = [c for c in (
+        p.c.created_at >= to_db_time(conn.engine, since) if since is not None else None,
+        p.c.created_at < to_db_time(conn.engine, until) if until is not None else None)
+        if c is not None]
+    for chunk in _chunks(owned):
+        found.update(conn.execute(select(p.c.id).where(p.c.author_id.in_(chunk), *own_window))
+                     .scalars())
+    return found
+
+
+def _read_posts(conn, ids: Iterable[int], version: str | None, where=None) -> list[PostRow]:
+    p, a, s = schema.posts, schema.authors, schema.sentiment_scores
+    source = p.outerjoin(a, a.c.id == p.c.author_id).outerjoin(
+        s, and_(s.c.post_id == p.c.id, s.c.model_version == (version or "")))
+    cols = (p.c.id, p.c.platform, p.c.native_id, p.c.author_id, a.c.handle, a.c.followers,
+            p.c.created_at, p.c.parent_native_id, p.c.conversation_id, p.c.text, p.c.url,
+            s.c.label, s.c.negative)
+    rows = []
+    if where is not None:
+        rows = conn.execute(select(*cols).select_from(source).where(where)).all()
+    else:
+        for chunk in _chunks(ids):
+            rows += conn.execute(select(*cols).select_from(source).where(p.c.id.in_(chunk))).all()
+    return [PostRow(r.id, r.platform, r.native_id, r.author_id, r.handle, r.followers,
+                    as_utc(r.created_at), r.parent_native_id, r.conversation_id, r.text, r.url,
+                    r.label, r.negative) for r in rows]
+
+
+def load_threads(store: Store, brand_ids: list[int], since: datetime | None,
+                 until: datetime | None, version: str | None, owned: Iterable[int]) -> ThreadData:
+    """Every post of every thread that a seed (see the module docstring) belongs to."""
+    p, i, pb = schema.posts, schema.interactions, schema.post_brands
+    data = ThreadData()
+    with store.engine.connect() as conn:
+        todo = _seeds(conn, brand_ids, list(owned), since, until)
+        conversations: set[tuple[str, str]] = set()
+        for _ in range(MAX_HOPS):
+            rows = _read_posts(conn, [x for x in todo if x not in data.posts], version)
+            todo = set()
+            for r in rows:
+                data.posts[r.id] = r
+            fresh = {(r.platform, r.conversation_id) for r in rows if r.conversation_id} \
+                - conversations
+            conversations |= fresh
+            for chunk in _chunks(sorted(fresh)):
+                for r in _read_posts(conn, (), version, tuple_(p.c.platform, p.c.conversation_id)
+                                     .in_(chunk)):
+                    data.posts.setdefault(r.id, r)
+            todo = {stable_id(r.platform, r.parent_native_id) for r in rows
+                    if r.parent_native_id} - data.posts.keys()
+            # Replies and quotes where the platform gives no conversation id (Mastodon).
+            loose = [r.id for r in rows if not r.conversation_id]
+            for chunk in _chunks(loose):
+                todo.update(x for x in conn.execute(select(i.c.source_post_id).where(
+                    i.c.target_post_id.in_(chunk), i.c.kind.in_(("reply", "quote")),
+                    i.c.source_post_id.is_not(None))).scalars() if x not in data.posts)
+            if not todo:
+                break
+        ids = list(data.posts)
+        for chunk in _chunks(ids):
+            for r in conn.execute(select(i.c.kind, i.c.source_post_id, i.c.target_post_id,
+                                         i.c.target_author_id, i.c.source_author_id,
+                                         i.c.created_at).where(i.c.source_post_id.in_(chunk))):
+                if r.kind == "mention":
+                    data.mentions[r.source_post_id].add(r.target_author_id)
+                elif r.target_post_id is not None:
+                    data.kinds[r.source_post_id] = r.kind
+            for r in conn.execute(select(i.c.target_post_id, i.c.created_at, i.c.source_author_id)
+                                  .where(i.c.target_post_id.in_(chunk),
+                                         i.c.kind.in_(("repost", "quote", "reply")))):
+                data.reactions[r.target_post_id].append((as_utc(r.created_at), r.source_author_id))
+            for r in conn.execute(select(pb.c.post_id, pb.c.brand_id).where(pb.c.post_id.in_(chunk))):
+                data.tags[r.post_id].add(r.brand_id)
+    return data
+
+
+def influence_of(store: Store, run_id: int | None, author_ids: Iterable[int]) -> dict[int, tuple]:
+    """(influence 0-100, rank) per author in an influence run (unranked authors are absent)."""
+    if run_id is None:
+        return {}
+    s = schema.influence_scores
+    found: dict[int, tuple] = {}
+    with store.engine.connect() as conn:
+        for chunk in _chunks(author_ids):
+            found.update({r.author_id: (r.influence, r.rank) for r in conn.execute(
+                select(s.c.author_id, s.c.influence, s.c.rank).where(
+                    s.c.run_id == run_id, s.c.author_id.in_(chunk)))})
+    return found
+
+
+def cascade_forecasts(store: Store) -> dict[tuple[int, int], tuple[float, float | None]]:
+    """(brand id, cascade root post id) -> (P(viral), forecast final size) of open stories.
+
+    The detector keys a cascade's alert "cascade:<root post id>"; a resolved story is done.
+    """
+    a = schema.alerts
+    found: dict[tuple[int, int], tuple[float, float | None]] = {}
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(a.c.brand_id, a.c.story_key, a.c.evidence).where(
+            a.c.story_key.like("cascade:%"), a.c.status != "resolved")).all()
+    for r in rows:
+        forecast = (r.evidence or {}).get("forecast") or {}
+        try:
+            root = int(r.story_key.split(":", 1)[1])
+        except ValueError:
+            continue
+        if forecast.get("p_viral") is not None:
+            found[(r.brand_id, root)] = (float(forecast["p_viral"]), forecast.get("final"))
+    return found
