@@ -86,11 +86,12 @@ def init(ctx: Context) -> None:
 @main.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", default=None,
-              help="csv, jsonl, airline, twarc, reddit or activity (detected when not given).")
+              help="csv, jsonl, airline, twarc, reddit, support or activity (detected when not "
+                   "given).")
 @pass_ctx
 @friendly
 def import_(ctx: Context, paths: tuple[Path, ...], fmt: str | None) -> None:
-    """Import posts from files: Tweets.csv, twarc2 JSONL, Reddit thread JSON, plain CSV/JSONL."""
+    """Import posts from files: Tweets.csv, twarc2 JSONL, Reddit thread JSON, support conversations, CSV/JSONL."""
     from listener.importers import import_file
 
     unreadable = []
@@ -132,12 +133,50 @@ def brand() -> None:
               help='Boolean query, e.g. \'united OR @united -"manchester united"\'.')
 @click.option("--group", "group", default=None,
               help="Competitor group: brands in one group are compared in share of voice.")
+@click.option("--account", "accounts", multiple=True, metavar="PLATFORM:HANDLE",
+              help="The brand's own account (repeatable), e.g. --account x:AskUnited: its posts "
+                   "are the brand's voice and answers, never counted as mentions.")
 @pass_ctx
 @friendly
-def brand_add(ctx: Context, name: str, query: str, group: str | None) -> None:
+def brand_add(ctx: Context, name: str, query: str, group: str | None,
+              accounts: tuple[str, ...]) -> None:
     """Add a brand (or change its query) and tag the stored posts that match it."""
+    from listener.store.accounts import parse_account
+
+    for account in accounts:  # a bad one fails before the brand is written
+        parse_account(account)
     b, matched = ctx.store.add_brand(name, query, group)
+    if accounts:
+        ctx.store.set_accounts(b, accounts)
+        matched = ctx.store.brand_post_count(b)
+    _brand_summary(ctx, b, matched)
+
+
+@brand.command("edit")
+@click.argument("name")
+@click.option("--query", default=None, help="A new boolean query.")
+@click.option("--group", "group", default=None, help="A new competitor group ('' for none).")
+@click.option("--account", "accounts", multiple=True, metavar="PLATFORM:HANDLE",
+              help="The brand's own accounts (repeatable): replaces the list it had.")
+@click.option("--no-accounts", is_flag=True, help="Remove every own account of the brand.")
+@pass_ctx
+@friendly
+def brand_edit(ctx: Context, name: str, query: str | None, group: str | None,
+               accounts: tuple[str, ...], no_accounts: bool) -> None:
+    """Change a brand's query, group or own accounts (only what is given) and re-tag."""
+    if accounts and no_accounts:
+        raise click.UsageError("give --account or --no-accounts, not both")
+    new_accounts = [] if no_accounts else (list(accounts) if accounts else None)
+    b, matched = ctx.store.edit_brand(name, query, group, new_accounts)
+    _brand_summary(ctx, b, matched)
+
+
+def _brand_summary(ctx: Context, b, matched: int) -> None:
     click.echo(f"Brand {b.name!r}: {n(matched)} stored posts match {b.query}")
+    own = ctx.store.brand_accounts(b)
+    if own:
+        click.echo(f"  own accounts: {', '.join(own)} (their posts are the brand's voice, not "
+                   "mentions)")
 
 
 @brand.command("list")
@@ -148,13 +187,16 @@ def brand_list(ctx: Context, as_json: bool) -> None:
     """List brands with their queries and groups."""
     brands = ctx.store.brands()
     if as_json:
-        click.echo(json.dumps([{"name": b.name, "query": b.query, "group": b.competitor_group}
+        click.echo(json.dumps([{"name": b.name, "query": b.query, "group": b.competitor_group,
+                                "accounts": ctx.store.brand_accounts(b)}
                                for b in brands], indent=2))
         return
     if not brands:
         click.echo("No brands yet: add one with undertow brand add NAME --query '...'")
     for b in brands:
-        click.echo(f"{b.name:<20} {b.competitor_group or '-':<12} {b.query}")
+        own = ", ".join(ctx.store.brand_accounts(b))
+        click.echo(f"{b.name:<20} {b.competitor_group or '-':<12} {b.query}"
+                   + (f"  [own: {own}]" if own else ""))
 
 
 @brand.command("remove")
@@ -523,10 +565,13 @@ def _register_features() -> None:
     from dashboard.command import dashboard
     from listener.collectors.commands import collect, listen
     from listener.compliance_command import compliance
+    from listener.engagement_command import inbox, service
 
     register(collect)
     register(listen)
     register(compliance)
+    register(inbox)
+    register(service)
     register(dashboard)
 
 
