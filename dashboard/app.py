@@ -66,6 +66,7 @@ def main() -> None:
         st.Page("views/overview.py", title="Overview", icon=":material/monitoring:", default=True),
         st.Page("views/alerts.py", title="Alerts", icon=":material/notifications_active:"),
         st.Page("views/posts.py", title="Posts", icon=":material/forum:"),
+        st.Page("views/engagement.py", title="Engagement", icon=":material/support_agent:"),
         st.Page("views/influencers.py", title="Influencers", icon=":material/star:"),
         st.Page("views/graph.py", title="Graph explorer", icon=":material/hub:"),
     ]

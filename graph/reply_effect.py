@@ -181,6 +181,9 @@ def estimate(units: list[Unit], outcome: str, *, replicates: int = 1000, seed: i
     plain = (round(float(np.mean([u.outcome for u in treated]))
                    - float(np.mean([u.outcome for u in controls])), 4)
              if treated and controls else None)
+    if not units:
+        return Effect(outcome, None, None, None, None, 0, 0, 0,
+                      note="no negative customer posts to compare (are the posts scored?)")
     if matched < MIN_MATCHED or int(m.any(axis=0).sum()) < MIN_MATCHED:
         return Effect(outcome, None, None, None, None, len(treated), len(controls), matched,
                       note=f"too few comparable posts (needs {MIN_MATCHED} matched answered and "

@@ -69,7 +69,7 @@ def risk(x: RiskInputs) -> Risk:
         final = f", forecast {x.forecast_final:,.0f} reactions" if x.forecast_final else ""
         reasons.append(f"its thread is an alert story{final} (P(viral) {x.p_viral:.0%})")
     if x.reactions:
-        reasons.append(f"{x.reactions:,} reactions so far")
+        reasons.append(f"{x.reactions:,} reaction{'s' if x.reactions != 1 else ''} so far")
     if x.followers:
         reasons.append(f"author has {x.followers:,} followers")
     if x.influence_rank is not None:

@@ -7,6 +7,7 @@ plain data; the page layer caches them by name (`dashboard.state.q`).
 """
 
 from dashboard.queries._sql import LABELS
+from dashboard.queries.engagement import engagement
 from dashboard.queries.mentions import (
     POST_COLUMNS,
     SORTS,
@@ -36,7 +37,7 @@ from dashboard.queries.people import (
 
 __all__ = [
     "EDGE_COLUMNS", "LABELS", "POST_COLUMNS", "SORTS", "alerts", "author", "author_sentiment",
-    "brand_edges", "cascade_edges", "complaint_themes", "ego_edges", "gold_reasons",
+    "brand_edges", "cascade_edges", "complaint_themes", "ego_edges", "engagement", "gold_reasons",
     "has_gold_reasons", "influence_runs", "influencers", "mention_counts", "negative_texts", "node_scores",
     "posts_by_ids", "rank_history", "search_posts", "sentiment_model", "store_facts",
 ]

@@ -149,9 +149,23 @@ def _message(store: Store, settings: Settings, row):
         day = row.key.split(":", 1)[1]
         since = utcnow() - timedelta(days=1)
         alerts = [al for al in list_alerts(store, limit=200) if al.updated_at >= since]
-        return digest_message(alerts, settings.smtp_from, row.recipient, settings.dashboard_url, day)
+        return digest_message(alerts, settings.smtp_from, row.recipient, settings.dashboard_url,
+                              day, [_service(store, settings)])
     return alert_message(get(store, row.alert_id), settings.smtp_from, row.recipient,
                          settings.dashboard_url, row.key)
+
+
+def _service(store: Store, settings: Settings) -> tuple[list[str], str]:
+    """The digest's service section: KPIs of the cases opened in the last day of data."""
+    from listener.alerts.service_section import service_section
+    from listener.jobs.engagement import service
+    from listener.store.engagement import latest_post_time
+
+    until = latest_post_time(store) or utcnow()
+    out = service(store, since=until - timedelta(days=1), until=until + timedelta(seconds=1))
+    blind = [name for name, has in out["has_accounts"].items() if not has]
+    return service_section(out["brands"], out["groups"], blind, settings.dashboard_url,
+                           f"the day to {until:%Y-%m-%d %H:%M} UTC")
 
 
 class _Stop(Exception):

@@ -144,8 +144,11 @@ def alert_message(alert: Alert, sender: str, recipient: str, dashboard_url: str,
 
 
 def digest_message(alerts: list[Alert], sender: str, recipient: str, dashboard_url: str,
-                   day: str) -> EmailMessage:
-    """The daily digest: every alert opened or updated in the last day, most severe first."""
+                   day: str, sections: list[tuple[list[str], str]] = ()) -> EmailMessage:
+    """The daily digest: every alert opened or updated in the last day, most severe first.
+
+    `sections` are more (plain lines, HTML fragment) pairs, e.g. the service KPIs.
+    """
     e = html.escape
     msg = EmailMessage()
     msg["Subject"] = f"[Undertow] Daily digest {day}: {len(alerts)} alerts"
@@ -155,11 +158,13 @@ def digest_message(alerts: list[Alert], sender: str, recipient: str, dashboard_u
     base = dashboard_url.rstrip("/")
     msg.set_content("\n".join(
         [f"Undertow daily digest for {day}", ""]
-        + [f"[{a.level}] {a.brand}: {a.title} ({a.status}) {base}/?alert={a.id}" for a in alerts]
-        or ["No alerts."]))
+        + ([f"[{a.level}] {a.brand}: {a.title} ({a.status}) {base}/?alert={a.id}" for a in alerts]
+           or ["No alerts."])
+        + [line for plain, _ in sections for line in ["", *plain]]))
     rows = "".join(
         f"<tr><td>{e(a.level)}</td><td>{e(a.brand)}</td><td><a href='{e(base, quote=True)}/?alert="
         f"{a.id}'>{e(a.title)}</a></td><td>{e(a.status)}</td></tr>" for a in alerts)
+    extra = "".join(fragment for _, fragment in sections)
     msg.add_alternative(f"<html><body><h2>Undertow daily digest {e(day)}</h2><table>{rows}"
-                        "</table></body></html>", subtype="html")
+                        f"</table>{extra}</body></html>", subtype="html")
     return msg

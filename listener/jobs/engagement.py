@@ -48,6 +48,7 @@ class QueueItem:
     label: str | None
     negative: float | None
     question: bool
+    reactions: int  # reposts, quotes and replies by customers so far
     risk: Risk
 
     def as_dict(self) -> dict:
@@ -56,7 +57,7 @@ class QueueItem:
                 "followers": self.followers, "text": self.text,
                 "created_at": self.created_at.isoformat(), "label": self.label,
                 "negative": self.negative, "question": self.question,
-                "risk": self.risk.score, "parts": self.risk.parts,
+                "reactions": self.reactions, "risk": self.risk.score, "parts": self.risk.parts,
                 "reasons": list(self.risk.reasons)}
 
 
@@ -88,14 +89,20 @@ def _thread_post(r: PostRow, data: ThreadData, owner: str | None, names: dict[in
 
 
 def load(store: Store, brand: str | None = None, since: datetime | None = None,
-         until: datetime | None = None, as_of: datetime | None = None) -> Engagement:
-    """Link the conversations of one brand (or all) whose customer posts fall in the window."""
+         until: datetime | None = None, as_of: datetime | None = None,
+         model: str | None = None) -> Engagement:
+    """Link the conversations of one brand (or all) whose customer posts fall in the window.
+
+    Sentiment is `model`'s (a model version), by default the store's current one.
+    """
     every = store.brands()
     chosen = [store.brand(brand)] if brand else every
     names = {b.id: b.name for b in every}
     owned = store.owned_authors()
-    with store.engine.connect() as conn:
-        version = current_model_version(conn)
+    version = model
+    if version is None:
+        with store.engine.connect() as conn:
+            version = current_model_version(conn)
     mine = [a for a, b in owned.items() if b in {c.id for c in chosen}]
     data = load_threads(store, [b.id for b in chosen], since, until, version, mine)
     posts = [_thread_post(r, data, names.get(owned[r.author_id]) if r.author_id in owned else None,
@@ -132,14 +139,14 @@ def _queue(store: Store, e: Engagement) -> list[QueueItem]:
         row = e.data.posts[cp.post.id]
         story = stories.get((ids[cp.brand], cp.post.id)) or stories.get((ids[cp.brand], cp.thread))
         infl, rank = influence.get(cp.post.author, (None, None))
+        reactions = len(_reactions(e, cp.post.id, owned))
         inputs = RiskInputs(followers=row.followers, influence=infl, influence_rank=rank,
                             p_viral=story[0] if story else None,
-                            forecast_final=story[1] if story else None,
-                            reactions=len(_reactions(e, cp.post.id, owned)),
+                            forecast_final=story[1] if story else None, reactions=reactions,
                             negative=row.negative, age_hours=(now - cp.post.at) / 3600)
         items.append(QueueItem(cp.brand, row.id, row.platform, row.native_id, row.url, row.handle,
                                row.followers, row.text, row.created_at, row.label, row.negative,
-                               cp.post.question, risk(inputs)))
+                               cp.post.question, reactions, risk(inputs)))
     items.sort(key=lambda q: (-q.risk.score, q.created_at, q.post_id))
     return items
 
@@ -213,3 +220,25 @@ def effect(store: Store, brand: str | None = None, since: datetime | None = None
     reactions = {cp.post.id: _reactions(e, cp.post.id, owned) for cp in conv.posts}
     return reply_effect(conv, observed_until=watched, reactions=reactions,
                         replicates=replicates)
+
+
+def summary(store: Store, brand: str | None = None, since: datetime | None = None,
+            until: datetime | None = None, *, model: str | None = None, top: int = 50,
+            replicates: int = 500) -> dict:
+    """Everything the dashboard's Engagement page and the digest show, as plain data.
+
+    One read of the threads serves the KPIs, the queue and the reply effect.
+    """
+    e = load(store, brand, since, until, model=model)
+    out = service(store, engagement=e)
+    queue = _queue(store, e)
+    effects = effect(store, engagement=e, replicates=replicates)
+    return {
+        "as_of": e.as_of, "has_accounts": e.has_accounts,
+        "brands": {k: v.as_dict() for k, v in out["brands"].items()},
+        "groups": {k: v.as_dict() for k, v in out["groups"].items()},
+        "periods": {b: {d: k.as_dict() for d, k in days.items()}
+                    for b, days in out["periods"].items()},
+        "queue": [i.as_dict() for i in queue[:top]], "unanswered": len(queue),
+        "effects": {k: v.as_dict() for k, v in effects.items()}, "caveats": CAVEATS,
+    }

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -36,26 +37,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(tmp_path):
+def need_chromium() -> None:
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI") == "true":
             pytest.fail(f"{CHROMIUM} is missing: CI must run the browser test "
                         "(bash scripts/install-browser.sh)")
         pytest.skip(f"{CHROMIUM} is absent: install it with bash scripts/install-browser.sh")
-    url = f"sqlite:///{tmp_path / 'browser.db'}"
-    store = Store.open(url)
-    seed_small(store)
-    store.write(Batch(authors=[Author("x", "evil", handle=XSS_HANDLE, followers=5)],
-                      posts=[Post("x", f"xss{i}", "evil", t, T0) for i, t in enumerate(XSS_TEXTS)]))
-    with store.engine.begin() as conn:
-        conn.execute(schema.alerts.update().where(schema.alerts.c.story_key == "a0")
-                     .values(title=XSS_TITLE))
-    store.close()
+
+
+@contextmanager
+def serve(url: str, folder: Path):
+    """`undertow dashboard` on the store at `url`, on a free port; yields its address."""
     port = _free_port()
     env = {**os.environ, "UNDERTOW_DATABASE_URL": url}
     env.pop("UNDERTOW_DASHBOARD_PASSWORD", None)
-    log = open(tmp_path / "streamlit.log", "w")  # noqa: SIM115 - closed below
+    log = open(folder / "streamlit.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(streamlit_argv(port, "127.0.0.1"), env=env, stdout=log,
                             stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -67,13 +63,29 @@ def server(tmp_path):
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((tmp_path / "streamlit.log").read_text()) from None
+                    raise RuntimeError((folder / "streamlit.log").read_text()) from None
                 time.sleep(0.3)
         yield base
     finally:
         proc.terminate()
         proc.wait(timeout=20)
         log.close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    need_chromium()
+    url = f"sqlite:///{tmp_path / 'browser.db'}"
+    store = Store.open(url)
+    seed_small(store)
+    store.write(Batch(authors=[Author("x", "evil", handle=XSS_HANDLE, followers=5)],
+                      posts=[Post("x", f"xss{i}", "evil", t, T0) for i, t in enumerate(XSS_TEXTS)]))
+    with store.engine.begin() as conn:
+        conn.execute(schema.alerts.update().where(schema.alerts.c.story_key == "a0")
+                     .values(title=XSS_TITLE))
+    store.close()
+    with serve(url, tmp_path) as base:
+        yield base
 
 
 def _settle(page) -> None:
@@ -128,6 +140,12 @@ def test_every_page_in_a_real_browser(server):
         _settle(page)
         expect(page.get_by_text("2 shown")).to_be_visible()
         _shot(page, "posts")
+
+        nav.get_by_role("link", name="Engagement").click()
+        _settle(page)
+        expect(page.get_by_role("heading", name="Unanswered, riskiest first")).to_be_visible()
+        expect(page.get_by_text("No own accounts for Acme").first).to_be_visible()
+        _shot(page, "engagement")
 
         nav.get_by_role("link", name="Influencers").click()
         _settle(page)
