@@ -18,7 +18,8 @@ if not facts["brands"]:
     st.info(state.NO_BRANDS)
     st.stop()
 brand = None if fl.brand_id is None else fl.brand
-data = q("engagement", facts["model"], brand, fl.since, fl.until)
+with st.spinner("Linking conversations..."):
+    data = q("engagement", facts["model"], brand, fl.since, fl.until)
 st.caption(f"{fl.range_name} · customer posts and conversations opened in the window · all "
            "platforms · a case is one customer's part of one thread; it counts when it needed "
            "an answer (negative or a question) or got one · Undertow does not post replies: "
@@ -95,7 +96,7 @@ if queue.empty:
 else:
     st.dataframe(pd.DataFrame({
         "risk": queue["risk"], "brand": queue["brand"],
-        "time": pd.to_datetime(queue["created_at"]),
+        "time": pd.to_datetime(queue["created_at"], format="ISO8601"),
         "author": queue["author"].fillna("").astype(str),
         "followers": pd.to_numeric(queue["followers"], errors="coerce"),
         "text": queue["text"].astype(str),
@@ -109,6 +110,31 @@ else:
         "text": st.column_config.TextColumn("Text", width="large"),
         "why": st.column_config.TextColumn("Why", width="medium"),
         "link": st.column_config.LinkColumn("Answer", display_text="open ↗", width="small"),
+    })
+
+# -- the brands' answers ----------------------------------------------------------------------
+answers = pd.DataFrame(data["answers"])
+if not answers.empty:
+    st.subheader("The brands' answers")
+    st.caption("The newest cases answered in the window: the brand's own posts, shown, never "
+               "counted as mentions; what the customer said after the answer is the thread's "
+               "outcome.")
+    st.dataframe(pd.DataFrame({
+        "time": pd.to_datetime(answers["answered_at"], format="ISO8601"), "brand": answers["brand"],
+        "minutes": answers["minutes"], "account": answers["account"].fillna("").astype(str),
+        "answer": answers["answer"].astype(str),
+        "customer": answers["customer"].fillna("").astype(str),
+        "customer_post": answers["customer_post"].astype(str),
+        "after": answers.apply(lambda r: f"{r['later_posts']} posts, {r['later_negative']} "
+                               "negative" if r["later_posts"] else "none", axis=1),
+        "link": answers["url"].map(tables.safe_url),
+    }), hide_index=True, width="stretch", key="eng_answers", column_config={
+        "time": st.column_config.DatetimeColumn("Answered (UTC)", format="D MMM, HH:mm"),
+        "minutes": st.column_config.NumberColumn("First response (min)", format="%.1f"),
+        "answer": st.column_config.TextColumn("Answer", width="large"),
+        "customer_post": st.column_config.TextColumn("Customer's first post", width="large"),
+        "after": st.column_config.TextColumn("Customer afterwards", width="small"),
+        "link": st.column_config.LinkColumn("Source", display_text="open ↗", width="small"),
     })
 
 # -- did replying help? ----------------------------------------------------------------------

@@ -231,6 +231,19 @@ def summary(store: Store, brand: str | None = None, since: datetime | None = Non
     """
     e = load(store, brand, since, until, model=model)
     out = service(store, engagement=e)
+    answered = sorted((c for c in e.conversations.cases if c.response and e.in_window(c.opened_at)),
+                      key=lambda c: -c.response.at)[:top]
+    answers = []
+    for c in answered:
+        reply, first = e.data.posts.get(c.response.post), e.data.posts.get(c.posts[0])
+        if reply is None or first is None:
+            continue
+        answers.append({"brand": c.brand, "answered_at": reply.created_at.isoformat(),
+                        "minutes": c.response.minutes, "via": c.response.via,
+                        "account": reply.handle, "answer": reply.text, "url": reply.url,
+                        "customer": first.handle, "customer_post": first.text,
+                        "later_posts": len(c.after_response),
+                        "later_negative": sum(f.is_negative for f in c.after_response)})
     queue = _queue(store, e)
     effects = effect(store, engagement=e, replicates=replicates)
     return {
@@ -240,5 +253,6 @@ def summary(store: Store, brand: str | None = None, since: datetime | None = Non
         "periods": {b: {d: k.as_dict() for d, k in days.items()}
                     for b, days in out["periods"].items()},
         "queue": [i.as_dict() for i in queue[:top]], "unanswered": len(queue),
+        "answers": answers,
         "effects": {k: v.as_dict() for k, v in effects.items()}, "caveats": CAVEATS,
     }

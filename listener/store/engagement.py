@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, func, select, tuple_
+from sqlalchemy import and_, func, select
 
 from listener.post import stable_id
 from listener.store import Store, schema
@@ -86,7 +86,7 @@ def _seeds(conn, brand_ids: list[int], owned: list[int], since, until) -> set[in
     return found
 
 
-def _read_posts(conn, ids: Iterable[int], version: str | None, where=None) -> list[PostRow]:
+def _read_posts(conn, ids: Iterable[int], version: str | None) -> list[PostRow]:
     p, a, s = schema.posts, schema.authors, schema.sentiment_scores
     source = p.outerjoin(a, a.c.id == p.c.author_id).outerjoin(
         s, and_(s.c.post_id == p.c.id, s.c.model_version == (version or "")))
@@ -94,51 +94,63 @@ def _read_posts(conn, ids: Iterable[int], version: str | None, where=None) -> li
             p.c.created_at, p.c.parent_native_id, p.c.conversation_id, p.c.text, p.c.url,
             s.c.label, s.c.negative)
     rows = []
-    if where is not None:
-        rows = conn.execute(select(*cols).select_from(source).where(where)).all()
-    else:
-        for chunk in _chunks(ids):
-            rows += conn.execute(select(*cols).select_from(source).where(p.c.id.in_(chunk))).all()
+    for chunk in _chunks(ids):
+        rows += conn.execute(select(*cols).select_from(source).where(p.c.id.in_(chunk))).all()
     return [PostRow(r.id, r.platform, r.native_id, r.author_id, r.handle, r.followers,
                     as_utc(r.created_at), r.parent_native_id, r.conversation_id, r.text, r.url,
                     r.label, r.negative) for r in rows]
 
 
+def _thread_ids(conn, seeds: set[int]) -> set[int]:
+    """The seeds and every post of their threads, reposts aside (they neither ask nor answer).
+
+    Only ids and links are read here; the rows are read once, at the end.
+    """
+    p, i = schema.posts, schema.interactions
+    light = (p.c.id, p.c.platform, p.c.conversation_id, p.c.parent_native_id)
+    talk = p.c.text.not_like("RT @%")
+    found: set[int] = set()
+    conversations: set[tuple[str, str]] = set()
+    todo = set(seeds)
+    for _ in range(MAX_HOPS):
+        rows = []
+        for chunk in _chunks(sorted(todo - found)):
+            rows += conn.execute(select(*light).where(p.c.id.in_(chunk), talk)).all()
+        found.update(r.id for r in rows)
+        fresh = {(r.platform, r.conversation_id) for r in rows if r.conversation_id} - conversations
+        conversations |= fresh
+        members = []
+        by_platform: dict[str, list[str]] = defaultdict(list)
+        for platform, conversation in sorted(fresh):
+            by_platform[platform].append(conversation)
+        for platform, names in by_platform.items():  # (a, b) IN (...) would scan the table
+            for chunk in _chunks(names):
+                members += conn.execute(select(*light).where(
+                    p.c.platform == platform, p.c.conversation_id.in_(chunk), talk)).all()
+        found.update(r.id for r in members)
+        todo = {stable_id(r.platform, r.parent_native_id) for r in rows + members
+                if r.parent_native_id} - found
+        # Replies and quotes where the platform gives no conversation id (Mastodon).
+        for chunk in _chunks([r.id for r in rows if not r.conversation_id]):
+            todo.update(x for x in conn.execute(select(i.c.source_post_id).where(
+                i.c.target_post_id.in_(chunk), i.c.kind.in_(("reply", "quote")),
+                i.c.source_post_id.is_not(None))).scalars() if x not in found)
+        if not todo:
+            break
+    return found
+
+
 def load_threads(store: Store, brand_ids: list[int], since: datetime | None,
                  until: datetime | None, version: str | None, owned: Iterable[int]) -> ThreadData:
     """Every post of every thread that a seed (see the module docstring) belongs to."""
-    p, i, pb = schema.posts, schema.interactions, schema.post_brands
+    i, pb = schema.interactions, schema.post_brands
     data = ThreadData()
     with store.engine.connect() as conn:
-        todo = _seeds(conn, brand_ids, list(owned), since, until)
-        conversations: set[tuple[str, str]] = set()
-        for _ in range(MAX_HOPS):
-            rows = _read_posts(conn, [x for x in todo if x not in data.posts], version)
-            todo = set()
-            for r in rows:
-                data.posts[r.id] = r
-            fresh = {(r.platform, r.conversation_id) for r in rows if r.conversation_id} \
-                - conversations
-            conversations |= fresh
-            for chunk in _chunks(sorted(fresh)):
-                for r in _read_posts(conn, (), version, tuple_(p.c.platform, p.c.conversation_id)
-                                     .in_(chunk)):
-                    data.posts.setdefault(r.id, r)
-            todo = {stable_id(r.platform, r.parent_native_id) for r in rows
-                    if r.parent_native_id} - data.posts.keys()
-            # Replies and quotes where the platform gives no conversation id (Mastodon).
-            loose = [r.id for r in rows if not r.conversation_id]
-            for chunk in _chunks(loose):
-                todo.update(x for x in conn.execute(select(i.c.source_post_id).where(
-                    i.c.target_post_id.in_(chunk), i.c.kind.in_(("reply", "quote")),
-                    i.c.source_post_id.is_not(None))).scalars() if x not in data.posts)
-            if not todo:
-                break
-        ids = list(data.posts)
-        for chunk in _chunks(ids):
+        ids = _thread_ids(conn, _seeds(conn, brand_ids, list(owned), since, until))
+        data.posts = {r.id: r for r in _read_posts(conn, sorted(ids), version)}
+        for chunk in _chunks(sorted(data.posts)):
             for r in conn.execute(select(i.c.kind, i.c.source_post_id, i.c.target_post_id,
-                                         i.c.target_author_id, i.c.source_author_id,
-                                         i.c.created_at).where(i.c.source_post_id.in_(chunk))):
+                                         i.c.target_author_id).where(i.c.source_post_id.in_(chunk))):
                 if r.kind == "mention":
                     data.mentions[r.source_post_id].add(r.target_author_id)
                 elif r.target_post_id is not None:

@@ -48,6 +48,9 @@ def test_the_page_shows_each_companys_response_times(support_url, shared_data):
     assert "Did replying help?" in texts(at) and "answer on the platform" in texts(at)
     queue = at.dataframe[1].value
     assert len(queue) and queue["link"].str.startswith("https://x.com/").all()
+    # The brand's own posts are shown, as its answers (never as its mentions).
+    answers = at.dataframe[2].value
+    assert len(answers) == len(apple) and set(answers["account"]) == {"AppleSupport"}
 
 
 def test_brands_without_accounts_are_told_why_everything_looks_unanswered(app):
