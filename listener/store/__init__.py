@@ -7,7 +7,7 @@ back plain data (normalised types, dicts, tuples), so the libraries never see a 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,7 @@ from listener.errors import ConfigError, NotFoundError
 from listener.post import Batch, utcnow
 from listener.privacy import drop_erased, pseudonymise
 from listener.query import Query
-from listener.store import db, schema
+from listener.store import db, schema, sql
 from listener.store.writer import WriteResult, write_batch
 
 __all__ = ["Brand", "Privacy", "Store", "WriteResult"]
@@ -100,7 +100,7 @@ class Store:
             e = schema.erasures
             with self.engine.connect() as conn:
                 rows = conn.execute(select(e)).all()
-            self._erased = {r.subject_hash: db.as_utc(r.erased_at) for r in rows}
+            self._erased = {r.subject_hash: sql.as_utc(r.erased_at) for r in rows}
             self._erased_terms = any(r.kind == "term" for r in rows)
         return self._erased
 
@@ -251,10 +251,10 @@ class Store:
             return conn.execute(select(schema.meta.c.value).where(schema.meta.c.key == key)).scalar()
 
     def set_meta(self, items: dict[str, str]) -> None:
-        m = schema.meta
+        """Upsert: two processes setting the same key at once both succeed, the last one wins."""
         with self.engine.begin() as conn:
-            conn.execute(delete(m).where(m.c.key.in_(list(items))))
-            conn.execute(insert(m), [{"key": k, "value": v} for k, v in items.items()])
+            sql.upsert(conn, schema.meta, [{"key": k, "value": v} for k, v in items.items()],
+                       ("key",))
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -290,8 +290,3 @@ class Store:
                 "per_platform": {k: int(v) for k, v in per_platform.items()},
                 "per_brand": {k: int(v) for k, v in per_brand.items()},
             }
-
-    def iter_rows(self, stmt, page: int = 10000) -> Iterable[Any]:
-        with self.engine.connect() as conn:
-            result = conn.execution_options(yield_per=page).execute(stmt)
-            yield from result

@@ -16,7 +16,7 @@ from sqlalchemy import func, insert, select, update
 from listener.errors import InvalidTransition, NotFoundError
 from listener.post import utcnow
 from listener.store import Store, schema
-from listener.store.db import as_utc
+from listener.store.sql import as_utc
 
 # The same bounds as graph.detector.DetectorConfig.levels.
 LEVELS = ((0.9, "high"), (0.7, "medium"), (0.0, "low"))
