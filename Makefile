@@ -3,13 +3,17 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test install browser dashboard lint clean
+.PHONY: demo test test-training install browser dashboard lint clean
 
 demo: install
 	$(VENV)/bin/undertow demo
 
 test: install browser
 	$(PY) -m pytest
+
+# The training recipe end to end on a tiny sample (left out of `make test`).
+test-training: install
+	$(PY) -m pytest -m training
 
 install: $(STAMP)
 

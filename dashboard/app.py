@@ -51,7 +51,7 @@ def _demo_banner(facts: dict) -> None:
 
 
 def main() -> None:
-    settings = Settings.load()
+    settings = state.settings()
     if not _signed_in(settings):
         st.stop()
     try:

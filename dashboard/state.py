@@ -7,13 +7,13 @@ click costs no SQL; the sidebar's Refresh button drops the cache at once.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import streamlit as st
-from sqlalchemy import Engine
 
 from dashboard import graphview, queries
 from listener.settings import Settings
@@ -43,12 +43,35 @@ def _store(url: str) -> Store:
     return Store.open(url)
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _settings(environment: tuple, env_file: tuple) -> Settings:
+    return Settings.load()
+
+
+def settings() -> Settings:
+    """The settings, read again only when the environment or the .env file changed (every
+    query asks for the database URL; parsing .env each time was most of a cached page's cost)."""
+    environment = tuple(sorted((k, v) for k, v in os.environ.items()
+                               if k.startswith("UNDERTOW_")))
+    path = os.environ.get("UNDERTOW_ENV_FILE") or ".env"
+    try:
+        stamp = os.stat(path).st_mtime_ns
+    except OSError:
+        stamp = None
+    return _settings(environment, (path, stamp))
+
+
 def db_url() -> str:
-    return Settings.load().db_url
+    return settings().db_url
 
 
-def engine() -> Engine:
-    return _store(db_url()).engine
+def store() -> Store:
+    return _store(db_url())
+
+
+def engine():
+    """The store's engine, for the dashboard's queries (`dashboard.queries` take one)."""
+    return store().engine
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=512)

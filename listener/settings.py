@@ -93,6 +93,7 @@ class Settings:
     pseudonymise: bool = False
     pseudonym_threshold: int = 5000  # followers at which an account counts as public
     pseudonym_key: Secret = _secret()
+    compliance_countries: str = ""  # where the data is shown: X posts withheld there go
 
     @property
     def db_url(self) -> str:

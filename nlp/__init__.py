@@ -6,5 +6,5 @@
 - :mod:`nlp.metrics`: accuracy, macro-F1, macro-recall, confusion matrix
 - :mod:`nlp.data`: the labelled corpora and the documented train / dev / test splits
 - :mod:`nlp.model`: the shipped model's architecture and artefact format
-- ``python -m nlp.train`` / ``python -m nlp.evaluate``: reproduce and report the shipped model
+- ``undertow nlp train`` / ``undertow nlp evaluate``: reproduce and report the shipped model
 """

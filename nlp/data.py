@@ -68,9 +68,16 @@ def _bucket(key: str, modulo: int) -> int:
 def read_labelled_csv(
     path: Path, text_col: str = "text", label_col: str = "label"
 ) -> list[Example]:
-    """Rows with a text and a negative/neutral/positive label (others are skipped)."""
+    """Rows with a text and a negative/neutral/positive label (others are skipped).
+
+    A file without both columns is refused (ValueError), not read as empty.
+    """
     with open(path, newline="", encoding="utf-8", errors="replace") as handle:
         rows = csv.DictReader(handle)
+        missing = [c for c in (text_col, label_col) if c not in (rows.fieldnames or ())]
+        if missing:
+            raise ValueError(f"{path.name} has no {' or '.join(map(repr, missing))} column "
+                             f"(columns: {', '.join(rows.fieldnames or []) or 'none'})")
         return [
             Example(row[text_col], row[label_col].strip().lower(), path.name)
             for row in rows

@@ -86,7 +86,7 @@ class SentimentScorer:
 
     ``model`` is ``None`` for the shipped default (offline, on top of the pip-installed
     all-MiniLM-L6-v2), a Hugging Face sequence-classification id, or a local folder (either a
-    Hugging Face model or an artefact written by ``python -m nlp.train``). ``threads`` sets torch's
+    Hugging Face model or an artefact written by ``undertow nlp train``). ``threads`` sets torch's
     intra-op threads for the whole process; on a machine shared with other busy processes, fewer
     threads than cores is often faster. ``int8`` applies torch dynamic quantisation to the linear
     layers.

@@ -1,4 +1,4 @@
-"""Train the shipped sentiment model: ``python -m nlp.train`` (``undertow nlp train`` calls it).
+"""Train the shipped sentiment model (``undertow nlp train``).
 
 Two stages, because a small model learns more from a bigger one than from the labels alone:
 
@@ -15,14 +15,13 @@ the last bits, so a rerun elsewhere gives a close, not bit-identical, model.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import random
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from nlp.calibrate import apply_bias, fit_bias
-from nlp.data import Example, default_shared_data, load_splits
+from nlp.data import Example, load_splits
 from nlp.labels import LABELS
 from nlp.metrics import classification_report
 from nlp.model import (
@@ -46,7 +45,7 @@ from nlp.model import (
 )
 from nlp.normalise import normalise
 
-__all__ = ["Encoded", "TrainConfig", "encode", "fit", "logits", "train"]
+__all__ = ["OPTION_HELP", "Encoded", "TrainConfig", "encode", "fit", "logits", "train"]
 
 DEV_SETS = (("airline_dev", "macro_f1"), ("semeval_dev", "macro_recall"))
 
@@ -73,6 +72,25 @@ class TrainConfig:
     device: str = "auto"
     threads: int = 2
     limit: int | None = None
+
+
+# Command-line help for the TrainConfig fields a user may want to change.
+OPTION_HELP = {
+    "num_layers": "MiniLM layers the shipped student keeps (of 6); fewer is faster",
+    "trained_layers": "top student layers fine-tuned; the rest stay as initialised",
+    "teacher_layers": "layers of the teacher (0: no teacher, learn from labels only)",
+    "teacher_epochs": "teacher's passes over the training data",
+    "epochs": "student's passes over the training data (fractions allowed)",
+    "batch_size": "examples per optimiser step",
+    "lr": "peak learning rate of the student's layers",
+    "teacher_lr": "peak learning rate of the teacher's layers",
+    "head_lr": "peak learning rate of the linear heads",
+    "distil_weight": "weight of the teacher's soft labels against the gold labels",
+    "temperature": "softmax temperature of distillation",
+    "seed": "seed of initialisation, shuffling and dropout",
+    "threads": "torch CPU threads",
+    "limit": "train on a seeded sample of this many tweets (smoke tests)",
+}
 
 
 @dataclass
@@ -316,55 +334,3 @@ def train(cfg: TrainConfig, shared: Path) -> dict:
     }
     (cfg.out / "training.json").write_text(json.dumps(record, indent=2) + "\n")
     return record
-
-
-def main(argv: list[str] | None = None) -> int:
-    defaults = TrainConfig()
-    parser = argparse.ArgumentParser(prog="python -m nlp.train", description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=None,
-        help="shared data folder (default: $UNDERTOW_SHARED_DATA or ../shared/data)",
-    )
-    parser.add_argument("--out", type=Path, default=defaults.out, help="artefact folder")
-    helps = {
-        "num_layers": "MiniLM layers the shipped student keeps (of 6); fewer is faster",
-        "trained_layers": "top student layers fine-tuned; the rest stay as initialised",
-        "teacher_layers": "layers of the teacher (0: no teacher, learn from labels only)",
-        "teacher_epochs": "teacher's passes over the training data",
-        "epochs": "student's passes over the training data (fractions allowed)",
-        "batch_size": "examples per optimiser step",
-        "lr": "peak learning rate of the student's layers",
-        "teacher_lr": "peak learning rate of the teacher's layers",
-        "head_lr": "peak learning rate of the linear heads",
-        "distil_weight": "weight of the teacher's soft labels against the gold labels",
-        "temperature": "softmax temperature of distillation",
-        "seed": "seed of initialisation, shuffling and dropout",
-        "threads": "torch CPU threads",
-        "limit": "train on a seeded sample of this many tweets (smoke tests)",
-    }
-    for field, text in helps.items():
-        value = getattr(defaults, field)
-        kind = float if isinstance(value, float) else int
-        parser.add_argument(f"--{field.replace('_', '-')}", type=kind, default=value, help=text)
-    parser.add_argument("--weights-dtype", choices=("int8", "fp16"), default=defaults.weights_dtype,
-                        help="storage of the trained matrices (int8: per-row scales, half the size)")
-    parser.add_argument("--device", default=defaults.device, help="auto, cpu or cuda")
-    args = parser.parse_args(argv)
-    shared = args.data_dir or default_shared_data()
-    if not (shared / "sentiment" / "semeval_2013_2016.csv").is_file():
-        parser.error(f"no training data under {shared}: set UNDERTOW_SHARED_DATA or --data-dir")
-    cfg = replace(defaults, **{k: v for k, v in vars(args).items() if k != "data_dir"})
-    record = train(cfg, shared)
-    dev = record["dev"]
-    print(
-        f"Trained in {record['minutes']} min; airline dev macro-F1 "
-        f"{dev['airline_dev']['macro_f1']:.3f}, SemEval dev macro-recall "
-        f"{dev['semeval_dev']['macro_recall']:.3f}; wrote {cfg.out}"
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -30,5 +30,20 @@ def test_libraries_do_not_touch_the_database(package):
 @pytest.mark.parametrize("package", ["listener", "nlp", "graph"])
 def test_nothing_imports_the_dashboard(package):
     bad = [(str(p.relative_to(REPO)), m) for p, m in imports_of(package)
-           if m.split(".")[0] == "dashboard" and "cli.py" not in p.name]
+           if m.split(".")[0] == "dashboard"]
+    assert bad == []
+
+
+SQL_MODULES = ("sqlalchemy", "psycopg", "sqlite3")
+
+
+@pytest.mark.parametrize("package", ["listener", "dashboard", "nlp", "graph"])
+def test_only_the_store_runs_sql(package):
+    """SQL lives in listener/store/ (and the dashboard's read queries, dashboard/queries/)."""
+    allowed = (REPO / "listener" / "store", REPO / "dashboard" / "queries")
+    # Still to move (the alert lifecycle and outbox work): remove each entry when it moves.
+    pending = {"listener/jobs/detect.py", "listener/alerts/delivery.py", "dashboard/actions.py"}
+    bad = [(str(p.relative_to(REPO)), m) for p, m in imports_of(package)
+           if m.split(".")[0] in SQL_MODULES and not any(a in p.parents for a in allowed)
+           and str(p.relative_to(REPO)) not in pending]
     assert bad == []

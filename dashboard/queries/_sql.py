@@ -1,34 +1,23 @@
-"""Shared SQL building blocks for the dashboard's reads (dialect details live here)."""
+"""Shared SQL building blocks for the dashboard's reads (dialect details: listener.store.sql)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, and_, func, text
+from sqlalchemy import Engine, and_
 
 from listener.store import schema as s
-from listener.store.db import as_utc
+from listener.store.sql import as_utc, bound_time, bucket, chunks, distinct
 
-_CHUNK = 900  # ids per IN (...): under SQLite's bound-variable limit
+# Re-exported for the query modules: one spelling of each dialect helper.
+__all__ = ["LABELS", "bound_time", "brand_scope", "bucket", "chunks", "distinct", "frame",
+           "from_json", "parse_bucket", "utc_cols"]
+
 LABELS = ("negative", "neutral", "positive")
-
-
-def db_time(engine: Engine, dt: datetime) -> datetime:
-    """A bound datetime as the dialect stores it: naive UTC text on SQLite, aware on PostgreSQL."""
-    dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-    return dt.replace(tzinfo=None) if engine.dialect.name == "sqlite" else dt
-
-
-def bucket(engine: Engine, col, unit: str):
-    """Truncate a time column to 'YYYY-MM-DD HH' (hour) or 'YYYY-MM-DD' (day) text in SQL."""
-    if engine.dialect.name == "sqlite":
-        return func.substr(col, 1, 13 if unit == "hour" else 10)
-    fmt = "YYYY-MM-DD HH24" if unit == "hour" else "YYYY-MM-DD"
-    return func.to_char(func.date_trunc(unit, func.timezone("UTC", col)), fmt)
 
 
 def parse_bucket(values: pd.Series) -> pd.Series:
@@ -52,12 +41,6 @@ def utc_cols(frame: pd.DataFrame, *cols: str) -> pd.DataFrame:
     return frame
 
 
-def chunks(ids: Sequence[int]):
-    ids = list(dict.fromkeys(int(i) for i in ids))
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
-
-
 def from_json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
@@ -67,23 +50,9 @@ def brand_scope(engine: Engine, brand_ids: Sequence[int], platforms: Sequence[st
     """FROM post_brands [JOIN posts, for the platform filter] WHERE brand in ... AND in window."""
     pb = s.post_brands
     source = pb
-    where = [pb.c.brand_id.in_(list(brand_ids)), pb.c.created_at >= db_time(engine, since),
-             pb.c.created_at < db_time(engine, until)]
+    where = [pb.c.brand_id.in_(list(brand_ids)), pb.c.created_at >= bound_time(engine, since),
+             pb.c.created_at < bound_time(engine, until)]
     if platforms is not None:
         source = pb.join(s.posts, s.posts.c.id == pb.c.post_id)
         where.append(s.posts.c.platform.in_(list(platforms)))
     return source, and_(*where)
-
-
-def distinct(engine: Engine, table: str, column: str) -> list[str]:
-    """DISTINCT via the index on `column`, one seek per value (a loose index scan), so it costs
-    the same on a million rows as on ten."""
-    sql = text(f"""
-        WITH RECURSIVE v(x) AS (
-            SELECT MIN({column}) FROM {table}
-            UNION ALL
-            SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > v.x) FROM v
-            WHERE v.x IS NOT NULL)
-        SELECT x FROM v WHERE x IS NOT NULL""")
-    with engine.connect() as conn:
-        return [r[0] for r in conn.execute(sql)]

@@ -11,10 +11,10 @@ from sqlalchemy import Engine, and_, case, func, literal, or_, select
 
 from dashboard import themes
 from dashboard.queries._sql import (
+    bound_time,
     brand_scope,
     bucket,
     chunks,
-    db_time,
     distinct,
     frame,
     from_json,
@@ -23,7 +23,8 @@ from dashboard.queries._sql import (
 )
 from listener.store import schema as s
 from listener.store.alerts import story_size
-from listener.store.db import as_utc
+from listener.store.scores import current_model_version
+from listener.store.sql import as_utc
 
 # -- what the store holds ---------------------------------------------------------------
 
@@ -49,15 +50,9 @@ def store_facts(engine: Engine) -> dict[str, Any]:
 
 
 def sentiment_model(engine: Engine) -> str | None:
-    """The model version whose scores the dashboard shows: the most recently scored one."""
-    versions = distinct(engine, "sentiment_scores", "model_version")
-    if len(versions) <= 1:
-        return versions[0] if versions else None
-    ss = s.sentiment_scores
-    stmt = (select(ss.c.model_version).group_by(ss.c.model_version)
-            .order_by(func.max(ss.c.scored_at).desc()).limit(1))
+    """The model version whose scores the dashboard shows: the store's current one."""
     with engine.connect() as conn:
-        return conn.execute(stmt).scalar()
+        return current_model_version(conn)
 
 
 # -- overview -----------------------------------------------------------------------------
@@ -75,7 +70,7 @@ def mention_counts(engine: Engine, model: str | None, brand_ids: Sequence[int],
     """
     pb, ss = s.post_brands, s.sentiment_scores
     source, where = brand_scope(engine, brand_ids, platforms, previous_since, until)
-    period = case((pb.c.created_at >= db_time(engine, since), literal("current")),
+    period = case((pb.c.created_at >= bound_time(engine, since), literal("current")),
                   else_=literal("previous")).label("period")
     if model:
         source = source.join(ss, and_(ss.c.post_id == pb.c.post_id, ss.c.model_version == model))
@@ -101,8 +96,8 @@ def _newest_per_brand(engine: Engine, columns, joins, cond, brand_ids: Sequence[
         for table, on in joins:
             source = source.join(table, on)
         stmt = (select(pb.c.created_at, *columns).select_from(source)
-                .where(pb.c.brand_id == brand_id, pb.c.created_at >= db_time(engine, since),
-                       pb.c.created_at < db_time(engine, until), cond)
+                .where(pb.c.brand_id == brand_id, pb.c.created_at >= bound_time(engine, since),
+                       pb.c.created_at < bound_time(engine, until), cond)
                 .order_by(pb.c.created_at.desc()).limit(limit))
         with engine.connect() as conn:
             rows.extend(tuple(r) for r in conn.execute(stmt))
@@ -170,8 +165,8 @@ def alerts(engine: Engine, brand_ids: Sequence[int] | None, statuses: Sequence[s
         where.append(a.c.brand_id.in_(list(brand_ids)))
     if since is not None and until is not None:
         # An alert belongs to a window when it was open at some moment inside it.
-        where.append(a.c.opened_at < db_time(engine, until))
-        where.append(or_(a.c.resolved_at.is_(None), a.c.resolved_at >= db_time(engine, since)))
+        where.append(a.c.opened_at < bound_time(engine, until))
+        where.append(or_(a.c.resolved_at.is_(None), a.c.resolved_at >= bound_time(engine, since)))
     stmt = (select(a).where(*where)
             .order_by(a.c.severity.desc(), story_size(a).desc(), a.c.opened_at.desc())
             .limit(limit))
@@ -238,7 +233,7 @@ def search_posts(engine: Engine, model: str | None, brand_ids: Sequence[int] | N
     # One brand: walk its (brand_id, created_at) index, a fraction of the window's posts.
     when = pb.c.created_at if one_brand else p.c.created_at
     stmt = _post_select(model, brand_ids[0] if one_brand else None).where(
-        when >= db_time(engine, since), when < db_time(engine, until))
+        when >= bound_time(engine, since), when < bound_time(engine, until))
     if brand_ids is not None and len(brand_ids) > 1:
         # EXISTS keeps one row per post when it mentions several of the brands.
         stmt = stmt.where(select(pb.c.post_id).where(

@@ -9,9 +9,9 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, and_, func, literal, select
 
-from dashboard.queries._sql import LABELS, brand_scope, chunks, db_time, frame, from_json
+from dashboard.queries._sql import LABELS, bound_time, brand_scope, chunks, frame, from_json
 from listener.store import schema as s
-from listener.store.db import as_utc
+from listener.store.sql import as_utc
 
 # -- influencers --------------------------------------------------------------------------
 
@@ -97,8 +97,8 @@ def author_sentiment(engine: Engine, model: str, author_ids: Sequence[int],
         stmt = (select(p.c.author_id, ss.c.label, func.count().label("posts"))
                 .select_from(p.join(ss, and_(ss.c.post_id == p.c.id,
                                              ss.c.model_version == model)))
-                .where(p.c.author_id.in_(chunk), tagged, p.c.created_at >= db_time(engine, since),
-                       p.c.created_at < db_time(engine, until))
+                .where(p.c.author_id.in_(chunk), tagged, p.c.created_at >= bound_time(engine, since),
+                       p.c.created_at < bound_time(engine, until))
                 .group_by(p.c.author_id, ss.c.label))
         frames.append(frame(engine, stmt))
     if not frames:
@@ -180,8 +180,8 @@ def ego_edges(engine: Engine, author_id: int, since: datetime, until: datetime,
     with engine.connect() as conn:
         ids = [r[0] for r in conn.execute(
             select(p.c.id).where(p.c.author_id == author_id,
-                                 p.c.created_at >= db_time(engine, since),
-                                 p.c.created_at < db_time(engine, until))
+                                 p.c.created_at >= bound_time(engine, since),
+                                 p.c.created_at < bound_time(engine, until))
             .order_by(p.c.created_at.desc()).limit(max_posts))]
     frames = []
     for chunk in chunks(ids):

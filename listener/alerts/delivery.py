@@ -29,7 +29,7 @@ from listener.post import utcnow
 from listener.settings import Settings
 from listener.store import Store, schema
 from listener.store.alerts import get, level, level_rank, list_alerts
-from listener.store.db import as_utc, insert_ignore
+from listener.store.sql import as_utc, insert_ignore
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5

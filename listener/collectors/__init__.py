@@ -4,7 +4,7 @@
     registry.py             entry-point lookup (built-ins go through the same door)
     retry.py                every rate limit, retry and backoff decision
     job.py                  collect / listen: commit each page with its cursor
-    commands.py             the `undertow collect` and `undertow listen` commands
+                            (the commands are in listener/cli/collect.py)
     x.py, reddit.py         the built-in sources (tweepy, praw)
 """
 

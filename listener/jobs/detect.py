@@ -29,8 +29,8 @@ from sqlalchemy import Engine, select
 from listener.post import stable_id
 from listener.store import Store, schema
 from listener.store.alerts import StoryUpdate, upsert_stories
-from listener.store.db import as_utc
-from listener.store.retention import current_model_version
+from listener.store.scores import current_model_version
+from listener.store.sql import as_utc
 
 log = logging.getLogger(__name__)
 STATE_KEY, CURSOR_KEY = "detect_state", "detect_cursor"

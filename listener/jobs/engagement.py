@@ -20,15 +20,10 @@ from graph.service import ServiceKpis, kpis, kpis_by, period_of
 from graph.triage import HIGH_RISK, Risk, RiskInputs, risk
 from listener.post import RETWEET_PREFIX, stable_id, utcnow
 from listener.store import Brand, Store
-from listener.store.engagement import (
-    PostRow,
-    ThreadData,
-    cascade_forecasts,
-    influence_of,
-    latest_post_time,
-    load_threads,
-)
-from listener.store.retention import current_model_version
+from listener.store.alerts import cascade_forecasts
+from listener.store.engagement import PostRow, ThreadData, latest_post_time, load_threads
+from listener.store.influence import influence_of, latest_run
+from listener.store.scores import current_model_version
 from nlp.questions import is_question
 
 __all__ = ["CAVEATS", "Engagement", "QueueItem", "effect", "inbox", "load", "service"]
@@ -124,8 +119,6 @@ def _reactions(e: Engagement, post_id: int, owned: dict[int, int]) -> list[float
 
 def _queue(store: Store, e: Engagement) -> list[QueueItem]:
     """Every unanswered customer post that needs an answer, posted in the window, riskiest first."""
-    from listener.jobs.rank import latest_run
-
     owned = store.owned_authors()
     waiting = [cp for cp in e.conversations.unanswered()
                if e.in_window(cp.post.at) and cp.post.at <= e.as_of.timestamp()]

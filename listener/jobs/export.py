@@ -11,8 +11,9 @@ from datetime import datetime
 from pathlib import Path
 
 from listener.errors import NotFoundError
-from listener.jobs.rank import _author_values, _handles, load_edges
+from listener.jobs.rank import load_edges
 from listener.store import Store
+from listener.store.influence import author_facts, handles
 
 
 def export_graph(store: Store, fmt: str, brand: str | None, since: datetime | None, top: int,
@@ -34,22 +35,23 @@ def export_graph(store: Store, fmt: str, brand: str | None, since: datetime | No
         raise NotFoundError("No interactions to export: collect or import posts first")
     graph = build_graph(edges, now=float(edges.created_at.max()))
     # The same inputs as `undertow rank`, so the export ranks authors as the dashboard does.
-    followers, posts, negative = _author_values(store, brand_id, since, None)
-    scores = score_influence(graph, followers=followers, posts=posts, negative_posts=negative)
+    facts = author_facts(store, brand_id, since, None)
+    scores = score_influence(graph, followers=facts.followers, posts=facts.posts,
+                             negative_posts=facts.negative_posts)
     labels = louvain(graph)
     stem = f"undertow-{(brand or 'all').lower().replace(' ', '-')}"
     if fmt == "csv":
         # A folder gets the brand's files; a file name (`--out graph.csv`) names the pair.
         folder, base = (out, stem) if out.suffix == "" else (out.parent, out.stem)
         folder.mkdir(parents=True, exist_ok=True)
-        handles = _handles(store, [int(i) for i in scores.ids])
+        names = handles(store, [int(i) for i in scores.ids])
         nodes, arcs = folder / f"{base}-nodes.csv", folder / f"{base}-edges.csv"
-        write_nodes_csv(scores, nodes, communities=labels, handles=handles)
+        write_nodes_csv(scores, nodes, communities=labels, handles=names)
         write_edges_csv(graph, arcs)
         return [nodes, arcs]
     chosen = scores.order()[:top]
-    handles = _handles(store, [int(scores.ids[i]) for i in chosen])
-    g = to_networkx(graph, nodes=chosen, scores=scores, communities=labels, handles=handles)
+    names = handles(store, [int(scores.ids[i]) for i in chosen])
+    g = to_networkx(graph, nodes=chosen, scores=scores, communities=labels, handles=names)
     path = out / f"{stem}.{fmt}" if out.suffix == "" else out
     path.parent.mkdir(parents=True, exist_ok=True)
     (write_gexf if fmt == "gexf" else write_graphml)(g, path)

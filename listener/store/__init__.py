@@ -18,7 +18,7 @@ from listener.post import Batch, utcnow
 from listener.privacy import drop_erased, pseudonymise
 from listener.query import Query
 from listener.store import accounts as owned_accounts
-from listener.store import db, schema
+from listener.store import db, schema, sql
 from listener.store.writer import WriteResult, write_batch
 
 __all__ = ["Brand", "Privacy", "Store", "WriteResult"]
@@ -102,7 +102,7 @@ class Store:
             e = schema.erasures
             with self.engine.connect() as conn:
                 rows = conn.execute(select(e)).all()
-            self._erased = {r.subject_hash: db.as_utc(r.erased_at) for r in rows}
+            self._erased = {r.subject_hash: sql.as_utc(r.erased_at) for r in rows}
             self._erased_terms = any(r.kind == "term" for r in rows)
         return self._erased
 
@@ -236,33 +236,10 @@ class Store:
             owned_accounts.replace_accounts(conn, brand.id, parsed)
         self._owned = None
         after = self.owned_authors()
-        self._retag_authors(before | set(after), set(after))
-        p = schema.posts
-        mine = [a for a, b in after.items() if b == brand.id]
-        with self.engine.connect() as conn:
-            return sum(int(conn.execute(select(func.count()).select_from(p).where(
-                p.c.author_id.in_(mine[i:i + 500]))).scalar() or 0)
-                for i in range(0, len(mine), 500))
-
-    def _retag_authors(self, authors: set[int], owned: set[int]) -> None:
-        """Drop the brand tags of these authors' posts and tag again those not owned now."""
-        if not authors:
-            return
-        p, pb = schema.posts, schema.post_brands
         match = self.brand_matcher()
-        ids = sorted(authors)
         with self.engine.begin() as conn:
-            for i in range(0, len(ids), 500):
-                rows = conn.execute(select(p.c.id, p.c.text, p.c.created_at, p.c.author_id)
-                                    .where(p.c.author_id.in_(ids[i:i + 500]))).all()
-                post_ids = [r.id for r in rows]
-                for j in range(0, len(post_ids), 500):
-                    conn.execute(delete(pb).where(pb.c.post_id.in_(post_ids[j:j + 500])))
-                tags = [{"post_id": r.id, "brand_id": b, "created_at": r.created_at}
-                        for r in rows if match is not None and r.author_id not in owned
-                        for b in match(r.text)]
-                if tags:
-                    conn.execute(insert(pb), tags)
+            owned_accounts.retag_authors(conn, before | set(after), set(after), match)
+            return owned_accounts.posts_by(conn, [a for a, b in after.items() if b == brand.id])
 
     def brand_matcher(self) -> Callable[[str], list[int]] | None:
         """A function text -> ids of matching brands.
@@ -345,10 +322,10 @@ class Store:
             return conn.execute(select(schema.meta.c.value).where(schema.meta.c.key == key)).scalar()
 
     def set_meta(self, items: dict[str, str]) -> None:
-        m = schema.meta
+        """Upsert: two processes setting the same key at once both succeed, the last one wins."""
         with self.engine.begin() as conn:
-            conn.execute(delete(m).where(m.c.key.in_(list(items))))
-            conn.execute(insert(m), [{"key": k, "value": v} for k, v in items.items()])
+            sql.upsert(conn, schema.meta, [{"key": k, "value": v} for k, v in items.items()],
+                       ("key",))
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -384,8 +361,3 @@ class Store:
                 "per_platform": {k: int(v) for k, v in per_platform.items()},
                 "per_brand": {k: int(v) for k, v in per_brand.items()},
             }
-
-    def iter_rows(self, stmt, page: int = 10000) -> Iterable[Any]:
-        with self.engine.connect() as conn:
-            result = conn.execution_options(yield_per=page).execute(stmt)
-            yield from result

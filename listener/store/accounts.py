@@ -18,9 +18,10 @@ from sqlalchemy import Connection, delete, func, insert, or_, select
 from listener.errors import ConfigError
 from listener.post import Author
 from listener.store import schema
+from listener.store.sql import chunks
 
-__all__ = ["Account", "author_matches", "owned_author_ids", "parse_account", "read_accounts",
-           "replace_accounts"]
+__all__ = ["Account", "author_matches", "owned_author_ids", "parse_account", "posts_by",
+           "read_accounts", "replace_accounts", "retag_authors"]
 
 Account = tuple[str, str]  # (platform, handle): lower case, no "@"
 _ACCOUNT = re.compile(r"^([a-z][a-z0-9_-]{0,31}):@?([^\s:@][^\s]{0,255})$", re.IGNORECASE)
@@ -88,3 +89,25 @@ def owned_author_ids(conn: Connection, accounts: dict[Account, int]) -> dict[int
                     found[r.id] = brand
                     break
     return found
+
+
+def retag_authors(conn: Connection, authors: Iterable[int], owned: set[int], match) -> None:
+    """Drop the brand tags of these authors' posts, then tag again those not owned now."""
+    p, pb = schema.posts, schema.post_brands
+    for chunk in chunks(sorted(authors)):
+        rows = conn.execute(select(p.c.id, p.c.text, p.c.created_at, p.c.author_id)
+                            .where(p.c.author_id.in_(chunk))).all()
+        for ids in chunks(r.id for r in rows):
+            conn.execute(delete(pb).where(pb.c.post_id.in_(ids)))
+        tags = [{"post_id": r.id, "brand_id": b, "created_at": r.created_at}
+                for r in rows if match is not None and r.author_id not in owned
+                for b in match(r.text)]
+        if tags:
+            conn.execute(insert(pb), tags)
+
+
+def posts_by(conn: Connection, authors: Iterable[int]) -> int:
+    """How many stored posts these authors wrote."""
+    p = schema.posts
+    return sum(int(conn.execute(select(func.count()).select_from(p).where(
+        p.c.author_id.in_(chunk))).scalar() or 0) for chunk in chunks(sorted(authors)))

@@ -16,7 +16,7 @@ from sqlalchemy import func, insert, select, update
 from listener.errors import InvalidTransition, NotFoundError
 from listener.post import utcnow
 from listener.store import Store, schema
-from listener.store.db import as_utc
+from listener.store.sql import as_utc
 
 # The same bounds as graph.detector.DetectorConfig.levels.
 LEVELS = ((0.9, "high"), (0.7, "medium"), (0.0, "low"))
@@ -195,3 +195,24 @@ def change_status(store: Store, alert_id: int, status: str) -> tuple[Alert, bool
             conn.execute(update(a).where(a.c.id == alert_id).values(
                 status=status, updated_at=now, resolved_at=now if status == "resolved" else None))
     return get(store, alert_id), current != status
+
+
+def cascade_forecasts(store: Store) -> dict[tuple[int, int], tuple[float, float | None]]:
+    """(brand id, cascade root post id) -> (P(viral), forecast final size) of open stories.
+
+    The detector keys a cascade's alert "cascade:<root post id>"; a resolved story is done.
+    """
+    a = schema.alerts
+    found: dict[tuple[int, int], tuple[float, float | None]] = {}
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(a.c.brand_id, a.c.story_key, a.c.evidence).where(
+            a.c.story_key.like("cascade:%"), a.c.status != "resolved")).all()
+    for r in rows:
+        forecast = (r.evidence or {}).get("forecast") or {}
+        try:
+            root = int(r.story_key.split(":", 1)[1])
+        except ValueError:
+            continue
+        if forecast.get("p_viral") is not None:
+            found[(r.brand_id, root)] = (float(forecast["p_viral"]), forecast.get("final"))
+    return found

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic import command
@@ -59,31 +58,9 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-def to_db_time(engine: Engine, dt: datetime):
-    """A datetime as the driver should receive it when we bypass SQLAlchemy's type layer.
-
-    SQLite keeps naive UTC text in SQLAlchemy's own format (with microseconds, so string
-    comparison orders correctly); PostgreSQL takes aware datetimes.
-    """
-    if engine.dialect.name == "sqlite":
-        if dt.tzinfo is not UTC and dt.tzinfo is not None:
-            dt = dt.astimezone(UTC)
-        return dt.isoformat(" ", "microseconds")[:26]
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
-
-
-def as_utc(dt: datetime | None) -> datetime | None:
-    """Read side of `to_db_time`: every datetime leaving the store is aware UTC."""
-    if dt is None:
-        return None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
-def insert_ignore(conn, table, rows: list[dict]) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING on either dialect (a row already there is left alone)."""
-    if not rows:
-        return
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
+def safe_url(url: str) -> str:
+    """The database URL without its password, for printing."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL at all: say nothing that could hold a secret
+        return "(unreadable database URL)"

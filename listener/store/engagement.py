@@ -10,7 +10,7 @@ name the brand is still seen. Everything comes back as plain data for `graph.con
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,11 +18,10 @@ from sqlalchemy import and_, func, select
 
 from listener.post import stable_id
 from listener.store import Store, schema
-from listener.store.db import as_utc, to_db_time
+from listener.store.sql import IN_CHUNK, as_utc, bound_time, chunks
 
 __all__ = ["PostRow", "ThreadData", "latest_post_time", "load_threads"]
 
-CHUNK = 500
 MAX_HOPS = 64  # ancestor / reply levels followed from the seeds
 
 
@@ -53,12 +52,6 @@ class ThreadData:
     tags: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))  # -> brand ids
 
 
-def _chunks(ids: Iterable) -> Iterator[list]:
-    ids = list(dict.fromkeys(ids))
-    for i in range(0, len(ids), CHUNK):
-        yield ids[i:i + CHUNK]
-
-
 def latest_post_time(store: Store) -> datetime | None:
     """The newest stored post's time: "now" for an archive, about now for a live listener."""
     with store.engine.connect() as conn:
@@ -70,17 +63,17 @@ def _seeds(conn, brand_ids: list[int], owned: list[int], since, until) -> set[in
     found: set[int] = set()
     window = []
     if since is not None:
-        window.append(pb.c.created_at >= to_db_time(conn.engine, since))
+        window.append(pb.c.created_at >= bound_time(conn.engine, since))
     if until is not None:
-        window.append(pb.c.created_at < to_db_time(conn.engine, until))
+        window.append(pb.c.created_at < bound_time(conn.engine, until))
     if brand_ids:
         found.update(conn.execute(select(pb.c.post_id).where(
             pb.c.brand_id.in_(brand_ids), *window)).scalars())
     own_window = [c for c in (
-        p.c.created_at >= to_db_time(conn.engine, since) if since is not None else None,
-        p.c.created_at < to_db_time(conn.engine, until) if until is not None else None)
+        p.c.created_at >= bound_time(conn.engine, since) if since is not None else None,
+        p.c.created_at < bound_time(conn.engine, until) if until is not None else None)
         if c is not None]
-    for chunk in _chunks(owned):
+    for chunk in chunks(owned):
         found.update(conn.execute(select(p.c.id).where(p.c.author_id.in_(chunk), *own_window))
                      .scalars())
     return found
@@ -94,7 +87,7 @@ def _read_posts(conn, ids: Iterable[int], version: str | None) -> list[PostRow]:
             p.c.created_at, p.c.parent_native_id, p.c.conversation_id, p.c.text, p.c.url,
             s.c.label, s.c.negative)
     rows = []
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         rows += conn.execute(select(*cols).select_from(source).where(p.c.id.in_(chunk))).all()
     return [PostRow(r.id, r.platform, r.native_id, r.author_id, r.handle, r.followers,
                     as_utc(r.created_at), r.parent_native_id, r.conversation_id, r.text, r.url,
@@ -114,7 +107,7 @@ def _thread_ids(conn, seeds: set[int]) -> set[int]:
     todo = set(seeds)
     for _ in range(MAX_HOPS):
         rows = []
-        for chunk in _chunks(sorted(todo - found)):
+        for chunk in chunks(sorted(todo - found)):
             rows += conn.execute(select(*light).where(p.c.id.in_(chunk), talk)).all()
         found.update(r.id for r in rows)
         fresh = {(r.platform, r.conversation_id) for r in rows if r.conversation_id} - conversations
@@ -124,14 +117,14 @@ def _thread_ids(conn, seeds: set[int]) -> set[int]:
         for platform, conversation in sorted(fresh):
             by_platform[platform].append(conversation)
         for platform, names in by_platform.items():  # (a, b) IN (...) would scan the table
-            for chunk in _chunks(names):
+            for chunk in (names[k:k + IN_CHUNK] for k in range(0, len(names), IN_CHUNK)):
                 members += conn.execute(select(*light).where(
                     p.c.platform == platform, p.c.conversation_id.in_(chunk), talk)).all()
         found.update(r.id for r in members)
         todo = {stable_id(r.platform, r.parent_native_id) for r in rows + members
                 if r.parent_native_id} - found
         # Replies and quotes where the platform gives no conversation id (Mastodon).
-        for chunk in _chunks([r.id for r in rows if not r.conversation_id]):
+        for chunk in chunks([r.id for r in rows if not r.conversation_id]):
             todo.update(x for x in conn.execute(select(i.c.source_post_id).where(
                 i.c.target_post_id.in_(chunk), i.c.kind.in_(("reply", "quote")),
                 i.c.source_post_id.is_not(None))).scalars() if x not in found)
@@ -148,7 +141,7 @@ def load_threads(store: Store, brand_ids: list[int], since: datetime | None,
     with store.engine.connect() as conn:
         ids = _thread_ids(conn, _seeds(conn, brand_ids, list(owned), since, until))
         data.posts = {r.id: r for r in _read_posts(conn, sorted(ids), version)}
-        for chunk in _chunks(sorted(data.posts)):
+        for chunk in chunks(sorted(data.posts)):
             for r in conn.execute(select(i.c.kind, i.c.source_post_id, i.c.target_post_id,
                                          i.c.target_author_id).where(i.c.source_post_id.in_(chunk))):
                 if r.kind == "mention":
@@ -162,38 +155,3 @@ def load_threads(store: Store, brand_ids: list[int], since: datetime | None,
             for r in conn.execute(select(pb.c.post_id, pb.c.brand_id).where(pb.c.post_id.in_(chunk))):
                 data.tags[r.post_id].add(r.brand_id)
     return data
-
-
-def influence_of(store: Store, run_id: int | None, author_ids: Iterable[int]) -> dict[int, tuple]:
-    """(influence 0-100, rank) per author in an influence run (unranked authors are absent)."""
-    if run_id is None:
-        return {}
-    s = schema.influence_scores
-    found: dict[int, tuple] = {}
-    with store.engine.connect() as conn:
-        for chunk in _chunks(author_ids):
-            found.update({r.author_id: (r.influence, r.rank) for r in conn.execute(
-                select(s.c.author_id, s.c.influence, s.c.rank).where(
-                    s.c.run_id == run_id, s.c.author_id.in_(chunk)))})
-    return found
-
-
-def cascade_forecasts(store: Store) -> dict[tuple[int, int], tuple[float, float | None]]:
-    """(brand id, cascade root post id) -> (P(viral), forecast final size) of open stories.
-
-    The detector keys a cascade's alert "cascade:<root post id>"; a resolved story is done.
-    """
-    a = schema.alerts
-    found: dict[tuple[int, int], tuple[float, float | None]] = {}
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(a.c.brand_id, a.c.story_key, a.c.evidence).where(
-            a.c.story_key.like("cascade:%"), a.c.status != "resolved")).all()
-    for r in rows:
-        forecast = (r.evidence or {}).get("forecast") or {}
-        try:
-            root = int(r.story_key.split(":", 1)[1])
-        except ValueError:
-            continue
-        if forecast.get("p_viral") is not None:
-            found[(r.brand_id, root)] = (float(forecast["p_viral"]), forecast.get("final"))
-    return found

@@ -15,6 +15,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 
 from listener.post import utcnow
 from listener.store import Store, schema
+from listener.store.scores import current_model_version
 
 BATCH = 2000
 
@@ -23,12 +24,6 @@ BATCH = 2000
 class PruneReport:
     removed: Counter = field(default_factory=Counter)
     cutoffs: dict[str, str] = field(default_factory=dict)
-
-
-def current_model_version(conn) -> str | None:
-    s = schema.sentiment_scores
-    return conn.execute(select(s.c.model_version).group_by(s.c.model_version)
-                        .order_by(func.count().desc()).limit(1)).scalar()
 
 
 def _aggregate(conn, post_ids: list[int], version: str | None) -> None:

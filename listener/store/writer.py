@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 
 from listener.post import Batch, stable_id, utcnow
-from listener.store.db import to_db_time
-
-_CHUNK = 900  # ids per IN (...) look-up; well under SQLite's bound-variable limit
+from listener.store.sql import chunks, driver_time, in_list, placeholders
 
 
 @dataclass
@@ -39,24 +37,18 @@ def text_hash(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).hexdigest()
 
 
-def _placeholders(conn: Connection, n: int) -> str:
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    return ", ".join([mark] * n)
-
-
 def _upsert_sql(conn: Connection, table: str, cols: Sequence[str], conflict: str, update: str) -> str:
     action = f"DO UPDATE SET {update}" if update else "DO NOTHING"
     return (
-        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({_placeholders(conn, len(cols))}) "
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({placeholders(conn, len(cols))}) "
         f"ON CONFLICT ({conflict}) {action}"
     )
 
 
 def existing_ids(conn: Connection, table: str, ids: Sequence[int]) -> set[int]:
     found: set[int] = set()
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        sql = f"SELECT id FROM {table} WHERE id IN ({_placeholders(conn, len(chunk))})"
+    for chunk in chunks(ids):
+        sql = f"SELECT id FROM {table} WHERE id {in_list(conn, chunk)}"
         found.update(row[0] for row in conn.exec_driver_sql(sql, tuple(chunk)))
     return found
 
@@ -117,7 +109,7 @@ def write_batch(conn: Connection, batch: Batch, brand_matcher=None,
     """
     known = known_authors if known_authors is not None else set()
     engine = conn.engine
-    now = to_db_time(engine, utcnow())
+    now = driver_time(engine, utcnow())
     sqlite = conn.dialect.name == "sqlite"
 
     times: dict = {}
@@ -128,7 +120,7 @@ def write_batch(conn: Connection, batch: Batch, brand_matcher=None,
             return None
         value = times.get(dt)
         if value is None:
-            value = times[dt] = to_db_time(engine, dt)
+            value = times[dt] = driver_time(engine, dt)
         return value
 
     def b(v):

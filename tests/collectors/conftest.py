@@ -10,8 +10,9 @@ import pytest
 import responses
 
 from listener.cli import Context
+from listener.cli.collect import collect, listen
+from listener.cli.edge import UndertowGroup
 from listener.collectors import registry
-from listener.collectors.commands import collect, listen
 from listener.collectors.retry import RetryPolicy
 from listener.settings import Settings
 from tests.collectors.fake_apis import FakeReddit, FakeX, read_pages
@@ -102,7 +103,7 @@ def cli(settings, sqlite_store):
     """
     assert settings.db_url == str(sqlite_store.engine.url)
 
-    @click.group()
+    @click.group(cls=UndertowGroup)
     @click.pass_context
     def group(ctx: click.Context) -> None:
         ctx.obj = Context(settings)

@@ -10,7 +10,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from listener.collectors.commands import parse_interval
+from listener.cli.collect import parse_interval
 from tests.collectors.fake_apis import one_pass
 
 

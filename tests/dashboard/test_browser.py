@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from dash_seed import T0, XSS_HANDLE, XSS_TEXTS, seed_small
 
-from dashboard.command import streamlit_argv
+from listener.cli.dashboard import streamlit_argv
 from listener.post import Author, Batch, Post
 from listener.store import Store, schema
 

@@ -16,9 +16,10 @@ import pandas as pd
 from click.testing import CliRunner
 
 from dashboard import evidence, graphview
-from dashboard.command import dashboard, streamlit_argv
 from dashboard.state import md
 from dashboard.themes import complaint_themes
+from listener.cli import main
+from listener.cli.dashboard import streamlit_argv
 
 
 def star_edges(n: int) -> pd.DataFrame:
@@ -112,10 +113,10 @@ def test_command_runs_streamlit_headless_on_the_configured_database(monkeypatch,
         seen.update(args=args, url=env["UNDERTOW_DATABASE_URL"])
         return 0
 
-    monkeypatch.setattr("dashboard.command.run_streamlit", fake_call)
+    monkeypatch.setattr("listener.cli.dashboard.run_streamlit", fake_call)
     url = f"sqlite:///{tmp_path / 'u.db'}"
     monkeypatch.setenv("UNDERTOW_DATABASE_URL", url)
-    result = CliRunner().invoke(dashboard, ["--port", "8600"])
+    result = CliRunner().invoke(main, ["dashboard", "--port", "8600"])
     assert result.exit_code == 0, result.output
     assert "http://localhost:8600" in result.output
     assert seen["url"] == url and "8600" in seen["args"]
@@ -123,19 +124,19 @@ def test_command_runs_streamlit_headless_on_the_configured_database(monkeypatch,
 
 def test_command_fails_clearly_on_a_bad_database(monkeypatch):
     monkeypatch.setenv("UNDERTOW_DATABASE_URL", "nosuchdb://x")
-    result = CliRunner().invoke(dashboard, [])
+    result = CliRunner().invoke(main, ["dashboard"])
     assert result.exit_code == 1 and "Error:" in result.output
-    assert "--port" in CliRunner().invoke(dashboard, ["--help"]).output
+    assert "--port" in CliRunner().invoke(main, ["dashboard", "--help"]).output
 
 
 def test_kill_stops_the_server_the_command_started(tmp_path):
     """`kill PID` on `undertow dashboard` must not leave Streamlit serving the port."""
     pid_file = tmp_path / "child.pid"
     server = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
-    runner = ("import sys; from dashboard.command import run_streamlit; "
+    runner = ("import sys; from listener.cli.dashboard import run_streamlit; "
               f"sys.exit(run_streamlit([sys.executable, '-c', {server!r}], dict(__import__('os').environ)))")
     parent = subprocess.Popen([sys.executable, "-c", runner], cwd=Path(__file__).parents[2])
-    for _ in range(100):
+    for _ in range(600):  # a generous wait for start-up: the machine may be busy
         if pid_file.exists() and pid_file.read_text():
             break
         time.sleep(0.1)

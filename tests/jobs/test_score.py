@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from listener.jobs.score import count_unscored, score_posts, scoring_text
+from listener.jobs.score import score_posts, scoring_text
 from listener.post import Batch, Post
 from listener.store import schema
+from listener.store.scores import count_unscored
 from nlp.scorer import SentimentScorer
 
 T0 = datetime(2026, 2, 1, tzinfo=UTC)

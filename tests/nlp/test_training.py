@@ -4,10 +4,11 @@ import json
 
 import pytest
 import torch
+from click.testing import CliRunner
 
+from listener.cli import main
 from nlp.model import _pack, _unpack, build_base, load_artefact
 from nlp.scorer import SentimentScorer
-from nlp.train import main as train_main
 
 
 def test_int8_storage_rounds_each_row_to_within_half_a_step():
@@ -38,14 +39,15 @@ def test_int8_storage_rounds_each_row_to_within_half_a_step():
 
 
 @pytest.mark.slow
+@pytest.mark.training
 def test_train_writes_a_loadable_calibrated_student(tmp_path, shared_data):
     out = tmp_path / "tiny-sent"
-    code = train_main([
-        "--data-dir", str(shared_data), "--out", str(out), "--limit", "96",
+    result = CliRunner().invoke(main, [
+        "nlp", "train", "--data-dir", str(shared_data), "--out", str(out), "--limit", "96",
         "--teacher-layers", "2", "--teacher-epochs", "1", "--num-layers", "1",
         "--trained-layers", "1", "--epochs", "1", "--device", "cpu",
-    ])
-    assert code == 0
+    ], catch_exceptions=False)
+    assert result.exit_code == 0 and "Trained in" in result.output
     record = json.loads((out / "training.json").read_text())
     assert record["train_size"] == 96 and record["teacher_dev"] is not None
     assert set(record["calibration"]["offsets"]) == {"negative", "neutral", "positive"}

@@ -25,8 +25,9 @@ from click.testing import CliRunner
 from sqlalchemy import func, or_, select
 
 from listener.cli import Context
+from listener.cli.compliance import compliance
+from listener.cli.edge import UndertowGroup
 from listener.compliance import RedditChecker, XChecker, check_platform, x_verdicts
-from listener.compliance_command import compliance
 from listener.mapping.reddit import map_thread
 from listener.mapping.x import map_page
 from listener.post import Author, Batch, Interaction, Post, stable_id, utcnow
@@ -404,7 +405,7 @@ def _posts(store) -> dict[str, str]:
 
 @pytest.fixture
 def run_cli(settings, sqlite_store):
-    @click.group()
+    @click.group(cls=UndertowGroup)
     @click.pass_context
     def group(ctx: click.Context) -> None:
         ctx.obj = Context(settings)

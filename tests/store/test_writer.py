@@ -80,7 +80,7 @@ def test_times_round_trip_as_utc(store):
     store.write(make_batch(1))
     with store.engine.connect() as conn:
         got = conn.execute(select(schema.posts.c.created_at)).scalar()
-    from listener.store.db import as_utc
+    from listener.store.sql import as_utc
 
     assert as_utc(got) == T0
 

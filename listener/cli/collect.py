@@ -1,7 +1,6 @@
 """`undertow collect` and `undertow listen`: thin wrappers over listener.collectors.job.
 
-Progress goes to stderr (so stdout carries only the summary); Undertow errors become one
-`Error:` line and exit status 1.
+Progress goes to stderr (so stdout carries only the summary).
 """
 
 from __future__ import annotations
@@ -12,16 +11,12 @@ from datetime import UTC, datetime
 
 import click
 
+from listener.cli.edge import progress
 from listener.collectors import job, registry
-from listener.errors import UndertowError
 
-__all__ = ["collect", "listen"]
+__all__ = ["COMMANDS", "collect", "listen", "parse_interval"]
 
 _UNITS = {"s": 1, "m": 60, "h": 3600}
-
-
-def _progress(message: str) -> None:
-    click.echo(message, err=True)
 
 
 def _stamped(message: str) -> None:
@@ -65,12 +60,9 @@ def collect(platforms: tuple[str, ...], brands: tuple[str, ...]) -> None:
     """
     ctx = click.get_current_context().obj
     stop = threading.Event()
-    try:
-        with job.stop_on_signals(stop, _progress):
-            summary = job.collect(ctx.store, ctx.settings, platforms=platforms,
-                                  brand_names=brands, echo=_progress, stop=stop)
-    except UndertowError as exc:
-        raise click.ClickException(str(exc)) from None
+    with job.stop_on_signals(stop, progress):
+        summary = job.collect(ctx.store, ctx.settings, platforms=platforms,
+                              brand_names=brands, echo=progress, stop=stop)
     _finish(summary, summary.failures)
 
 
@@ -90,17 +82,17 @@ def listen(platforms: tuple[str, ...], intervals: tuple[str, ...], stream: bool)
     ctx = click.get_current_context().obj
     every = dict(parse_interval(text) for text in intervals)
     stop = threading.Event()
-    try:
-        with job.stop_on_signals(stop, _stamped):
-            _stamped("Listening; press Ctrl-C to stop")
-            from listener.jobs.pipeline import after_collect
+    with job.stop_on_signals(stop, _stamped):
+        _stamped("Listening; press Ctrl-C to stop")
+        from listener.jobs.pipeline import after_collect
 
-            summary = job.listen(ctx.store, ctx.settings, platforms=platforms, intervals=every,
-                                 stream=stream, echo=_stamped, stop=stop,
-                                 after_pass=lambda new: after_collect(ctx.store, ctx.settings,
-                                                                      new, _stamped))
-    except UndertowError as exc:
-        raise click.ClickException(str(exc)) from None
+        summary = job.listen(ctx.store, ctx.settings, platforms=platforms, intervals=every,
+                             stream=stream, echo=_stamped, stop=stop,
+                             after_pass=lambda new: after_collect(ctx.store, ctx.settings,
+                                                                  new, _stamped))
     # A long run meets transient failures that later passes made good; only a source that
     # stopped for good (credentials refused) makes the exit status non-zero.
     _finish(summary, [f"{s.title}: {s.error}" for s in summary.sources if s.error])
+
+
+COMMANDS = [collect, listen]

@@ -1,7 +1,12 @@
-"""`undertow dashboard`: start the Streamlit app on the configured database."""
+"""`undertow dashboard`: start the Streamlit app on the configured database.
+
+The app is found as a file, never imported: nothing in `listener` imports `dashboard` (the
+data flows to the dashboard, not back), and Streamlit runs it in its own process anyway.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -10,17 +15,26 @@ from pathlib import Path
 
 import click
 
-from listener.errors import UndertowError
-from listener.settings import Settings
+from listener.cli.edge import Context, pass_ctx
+from listener.errors import ConfigError
 from listener.store import Store
 
-APP = Path(__file__).with_name("app.py")
+__all__ = ["COMMANDS", "app_path", "dashboard", "run_streamlit", "streamlit_argv"]
+
+
+def app_path() -> Path:
+    """dashboard/app.py of the installed (or checked-out) dashboard package."""
+    spec = importlib.util.find_spec("dashboard")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("The dashboard package is not installed: reinstall Undertow "
+                          "(`make install`)")
+    return Path(next(iter(spec.submodule_search_locations))) / "app.py"
 
 
 def streamlit_argv(port: int, address: str) -> list[str]:
     """The `streamlit run` command line: headless, no usage statistics, no browser opened."""
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP),
+        sys.executable, "-m", "streamlit", "run", str(app_path()),
         "--server.port", str(port),
         "--server.address", address,
         "--server.headless", "true",
@@ -50,15 +64,12 @@ def run_streamlit(argv: list[str], env: dict[str, str]) -> int:
 @click.option("--address", default="localhost", show_default=True,
               help="Interface to listen on; use 0.0.0.0 to share it with your team (set "
                    "UNDERTOW_DASHBOARD_PASSWORD first).")
-@click.pass_context
-def dashboard(ctx: click.Context, port: int, address: str) -> None:
+@pass_ctx
+def dashboard(ctx: Context, port: int, address: str) -> None:
     """Open the dashboard: overview, alerts, posts, influencers and the graph explorer."""
-    settings = getattr(ctx.obj, "settings", None) or Settings.load()
+    settings = ctx.settings
     url = settings.db_url
-    try:
-        Store.open(url).close()  # fail here, with a clear message, not inside the browser
-    except UndertowError as exc:
-        raise click.ClickException(str(exc)) from None
+    Store.open(url).close()  # fail here, with a clear message, not inside the browser
     if address not in ("localhost", "127.0.0.1", "::1") and not settings.dashboard_password:
         click.echo("Warning: listening beyond this machine without a password; set "
                    "UNDERTOW_DASHBOARD_PASSWORD.", err=True)
@@ -69,3 +80,6 @@ def dashboard(ctx: click.Context, port: int, address: str) -> None:
     code = run_streamlit(streamlit_argv(port, address), env)
     if code not in (0, -2, 130):
         raise click.ClickException(f"Streamlit exited with status {code}")
+
+
+COMMANDS = [dashboard]

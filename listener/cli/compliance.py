@@ -10,15 +10,11 @@ import threading
 
 import click
 
+from listener.cli.edge import progress
 from listener.collectors.job import stop_on_signals
 from listener.compliance import PLATFORMS, run
-from listener.errors import UndertowError
 
-__all__ = ["compliance"]
-
-
-def _progress(message: str) -> None:
-    click.echo(message, err=True)
+__all__ = ["COMMANDS", "compliance"]
 
 
 @click.command()
@@ -28,7 +24,6 @@ def _progress(message: str) -> None:
               help="Check at most this many posts per platform; the next run continues the "
                    "sweep where this one stopped.")
 @click.option("--country", "countries", multiple=True, metavar="CODE",
-              envvar="UNDERTOW_COMPLIANCE_COUNTRIES",
               help="Where the data is shown (ISO code, repeatable, e.g. --country DE): X posts "
                    "withheld there are removed. Env: UNDERTOW_COMPLIANCE_COUNTRIES=DE,FR.")
 def compliance(platform: str | None, limit: int | None, countries: tuple[str, ...]) -> None:
@@ -40,14 +35,13 @@ def compliance(platform: str | None, limit: int | None, countries: tuple[str, ..
     run stopped and starts over once it has reached the end.
     """
     ctx = click.get_current_context().obj
-    codes = [c for value in countries for c in value.replace(",", " ").split()]
+    # The setting (environment or .env) applies when no --country is given.
+    given = countries or (ctx.settings.compliance_countries,)
+    codes = [c for value in given for c in value.replace(",", " ").split()]
     stop = threading.Event()
-    try:
-        with stop_on_signals(stop, _progress):
-            reports = run(ctx.store, ctx.settings, platform=platform, limit=limit,
-                          countries=codes, echo=_progress, stop=stop)
-    except UndertowError as exc:
-        raise click.ClickException(str(exc)) from None
+    with stop_on_signals(stop, progress):
+        reports = run(ctx.store, ctx.settings, platform=platform, limit=limit,
+                      countries=codes, echo=progress, stop=stop)
     if not reports:
         click.echo("No stored X or Reddit posts: nothing to check")
     for report in reports:
@@ -57,3 +51,6 @@ def compliance(platform: str | None, limit: int | None, countries: tuple[str, ..
     if failed:
         raise click.ClickException(f"{', '.join(failed)} not fully checked (see above); "
                                    "what was checked is saved")
+
+
+COMMANDS = [compliance]

@@ -7,24 +7,12 @@ item links to the post on its platform, where the brand's team answers it.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
 import click
 
-from listener.errors import UndertowError
+from listener.cli.edge import Context, pass_ctx, when
 
-__all__ = ["inbox", "service"]
-
-
-def _when(value: str | None) -> datetime | None:
-    from listener.mapping.text import parse_time
-
-    if value is None:
-        return None
-    try:
-        return parse_time(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"{exc}: use ISO 8601, e.g. 2015-02-20T14:00Z") from None
+__all__ = ["COMMANDS", "inbox", "service"]
 
 
 def _age(hours: float) -> str:
@@ -44,7 +32,9 @@ def _no_accounts(flags: dict[str, bool]) -> list[str]:
               help="The moment to rank at (ISO 8601; default: the newest stored post).")
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def inbox(brand: str | None, days: float, at: str | None, top: int, as_json: bool) -> None:
+@pass_ctx
+def inbox(ctx: Context, brand: str | None, days: float, at: str | None, top: int,
+          as_json: bool) -> None:
     """Unanswered customer posts that need an answer, riskiest first, with links to answer them.
 
     Risk weighs the thread's growth (the early-warning forecast where a story exists), the
@@ -53,11 +43,7 @@ def inbox(brand: str | None, days: float, at: str | None, top: int, as_json: boo
     """
     from listener.jobs.engagement import inbox as run_inbox
 
-    ctx = click.get_current_context().obj
-    try:
-        e, items = run_inbox(ctx.store, brand, days=days, as_of=_when(at), limit=None)
-    except UndertowError as exc:
-        raise click.ClickException(str(exc)) from None
+    e, items = run_inbox(ctx.store, brand, days=days, as_of=when(at), limit=None)
     blind = _no_accounts(e.has_accounts)
     if as_json:
         click.echo(json.dumps({"as_of": e.as_of.isoformat(), "unanswered": len(items),
@@ -95,7 +81,9 @@ def _fmt(value, spec: str) -> str:
 @click.option("--since", default=None, help="Cases opened from this time (ISO 8601).")
 @click.option("--until", default=None, help="Cases opened before this time (ISO 8601).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def service(brand: str | None, since: str | None, until: str | None, as_json: bool) -> None:
+@pass_ctx
+def service(ctx: Context, brand: str | None, since: str | None, until: str | None,
+            as_json: bool) -> None:
     """Service KPIs per brand and competitor group: response rate and first-response times.
 
     A case is one customer's part of one thread; it counts when it needed an answer (negative
@@ -104,11 +92,7 @@ def service(brand: str | None, since: str | None, until: str | None, as_json: bo
     """
     from listener.jobs.engagement import service as run_service
 
-    ctx = click.get_current_context().obj
-    try:
-        out = run_service(ctx.store, brand, _when(since), _when(until))
-    except UndertowError as exc:
-        raise click.ClickException(str(exc)) from None
+    out = run_service(ctx.store, brand, when(since), when(until))
     if as_json:
         click.echo(json.dumps({
             "as_of": out["as_of"].isoformat(),
@@ -134,3 +118,6 @@ def service(brand: str | None, since: str | None, until: str | None, as_json: bo
     if blind:
         click.echo(f"No own accounts for {', '.join(blind)}: their answers are not seen "
                    "(undertow brand edit NAME --account x:HANDLE).")
+
+
+COMMANDS = [inbox, service]

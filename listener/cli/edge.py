@@ -1,0 +1,94 @@
+"""The root command group and what every command shares.
+
+`UndertowGroup.invoke` is the single place where Undertow's own errors (listener.errors) become
+`Error: ...` on stderr and exit status 1; click's usage errors keep their exit status 2. No
+command catches and prints an error itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+import click
+
+from listener.errors import UndertowError
+from listener.settings import Settings
+from listener.store import Privacy, Store
+
+__all__ = ["Context", "UndertowGroup", "main", "n", "pass_ctx", "progress", "when"]
+
+
+class UndertowGroup(click.Group):
+    """A group whose invocation turns Undertow's errors into one clear line, never a traceback.
+
+    Subcommands run inside the root's `invoke`, so converting there covers every command.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UndertowError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+class Context:
+    """What commands share: the settings and, opened on first use, the store."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            s = self.settings
+            privacy = Privacy(s.pseudonymise, s.pseudonym_threshold, s.pseudonym_key.get().encode())
+            self._store = Store.open(s.db_url, privacy)
+        return self._store
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def n(value: int) -> str:
+    return f"{value:,}"
+
+
+def progress(message: str) -> None:
+    """Progress lines go to stderr, so stdout carries only results (and JSON stays parseable)."""
+    click.echo(message, err=True)
+
+
+def when(value: str | None) -> datetime | None:
+    """An ISO 8601 option value, or a usage error that shows the format."""
+    from listener.mapping.text import parse_time
+
+    if value is None:
+        return None
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{exc}: use ISO 8601, e.g. 2015-02-20 or 2015-02-20T14:00Z") from None
+
+
+@click.group(cls=UndertowGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--database", "database_url", envvar=None, default=None,
+              help="Database URL (overrides UNDERTOW_DATABASE_URL).")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
+@click.pass_context
+def main(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
+    """Undertow: hear what customers say about your brands, who amplifies it, and when it spreads."""
+    settings = Settings.load()
+    if database_url:
+        settings.database_url = database_url
+    if not isinstance(logging.getLevelName(settings.log_level.upper()), int):
+        raise click.ClickException(f"UNDERTOW_LOG_LEVEL={settings.log_level!r} is not a logging "
+                                   "level: use DEBUG, INFO, WARNING or ERROR.")
+    logging.basicConfig(level="DEBUG" if verbose else settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not verbose:  # prawcore logs each of its own retries; ours report the outcome once
+        logging.getLogger("prawcore").setLevel(logging.ERROR)
+    ctx.obj = Context(settings)

@@ -1,0 +1,125 @@
+"""Sentiment scores in the store: which model is current, what is unscored, claiming and saving.
+
+One definition of "the current model version" serves every reader (detection, ranking,
+retention, the dashboard): the model the latest `undertow score` run used, which that run
+records in `meta` before it scores anything. Stores scored before that record existed fall back
+to the most recently scored version. After a model switch every reader therefore moves to the
+new model at once, and detection waits for the mentions it has not scored yet.
+
+Identical texts (a retweet carries its original's text) are scored once per model version
+through `sentiment_cache`. On PostgreSQL several scorers share the work: each claims its batch
+with `FOR UPDATE SKIP LOCKED` and, holding those row locks, re-checks which posts another scorer
+finished meanwhile, so no post is scored twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, and_, exists, func, select
+
+from listener.post import utcnow
+from listener.store import Store, schema
+from listener.store.sql import distinct, insert_ignore
+from listener.store.writer import text_hash
+
+__all__ = ["BatchResult", "Scores", "count_unscored", "current_model_version",
+           "record_model_version", "score_batch"]
+
+MODEL_KEY = "sentiment_model_version"
+
+# (label, negative, neutral, positive): what a model returns for one text
+Scores = tuple[str, float, float, float]
+
+
+def current_model_version(conn: Connection) -> str | None:
+    """The model version whose scores the store's readers use (see the module docstring)."""
+    m = schema.meta
+    chosen = conn.execute(select(m.c.value).where(m.c.key == MODEL_KEY)).scalar()
+    if chosen:
+        return chosen
+    versions = distinct(conn, "sentiment_scores", "model_version")
+    if len(versions) <= 1:
+        return versions[0] if versions else None
+    s = schema.sentiment_scores
+    return conn.execute(select(s.c.model_version).group_by(s.c.model_version)
+                        .order_by(func.max(s.c.scored_at).desc()).limit(1)).scalar()
+
+
+def record_model_version(store: Store, version: str) -> None:
+    """Make `version` the current one: a scoring run says so before it scores anything."""
+    if store.get_meta(MODEL_KEY) != version:
+        store.set_meta({MODEL_KEY: version})
+
+
+def _unscored(version: str):
+    p, s = schema.posts, schema.sentiment_scores
+    done = exists().where(and_(s.c.post_id == p.c.id, s.c.model_version == version))
+    return p, ~done
+
+
+def count_unscored(store: Store, version: str) -> int:
+    p, cond = _unscored(version)
+    with store.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(p).where(cond)).scalar() or 0)
+
+
+def _claim(conn: Connection, version: str, size: int) -> list[tuple[int, str]]:
+    p, cond = _unscored(version)
+    stmt = select(p.c.id, p.c.text).where(cond).order_by(p.c.id).limit(size)
+    if conn.dialect.name != "postgresql":
+        return [tuple(r) for r in conn.execute(stmt)]
+    rows = [tuple(r) for r in conn.execute(stmt.with_for_update(of=p, skip_locked=True))]
+    if not rows:
+        return rows
+    # A fresh statement sees scores committed after our first one started.
+    s = schema.sentiment_scores
+    finished = set(conn.execute(select(s.c.post_id).where(
+        s.c.model_version == version, s.c.post_id.in_([r[0] for r in rows]))).scalars())
+    return [r for r in rows if r[0] not in finished]
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    scored: int  # posts that got a score
+    model_calls: int  # distinct texts the model had to read (the rest came from the cache)
+
+
+def score_batch(store: Store, version: str, size: int,
+                model: Callable[[Sequence[str]], Sequence[Scores]],
+                prepare: Callable[[str], str] = lambda t: t) -> BatchResult | None:
+    """Claim up to `size` unscored posts, score them and commit, in one transaction.
+
+    `prepare` turns a post's text into what the model reads; texts already in the cache (by
+    hash of the prepared text) are not sent to `model`. None when nothing is left to claim.
+    """
+    c = schema.sentiment_cache
+    with store.engine.begin() as conn:
+        rows = _claim(conn, version, size)
+        if not rows:
+            return None
+        texts = {pid: prepare(text) for pid, text in rows}
+        hashes = {pid: text_hash(t) for pid, t in texts.items()}
+        cached: dict[str, Scores] = {
+            r.text_hash: (r.label, r.negative, r.neutral, r.positive)
+            for r in conn.execute(select(c).where(c.c.model_version == version,
+                                                  c.c.text_hash.in_(set(hashes.values()))))
+        }
+        missing: dict[str, str] = {}
+        for pid, h in hashes.items():
+            if h not in cached:
+                missing.setdefault(h, texts[pid])
+        if missing:
+            fresh = dict(zip(missing, model(list(missing.values())), strict=True))
+            insert_ignore(conn, c, [
+                {"model_version": version, "text_hash": h, "label": v[0], "negative": v[1],
+                 "neutral": v[2], "positive": v[3]} for h, v in fresh.items()])
+            cached.update(fresh)
+        now = utcnow()
+        insert_ignore(conn, schema.sentiment_scores, [
+            {"post_id": pid, "model_version": version, "label": cached[h][0],
+             "negative": cached[h][1], "neutral": cached[h][2], "positive": cached[h][3],
+             "scored_at": now}
+            for pid, h in hashes.items()])
+    return BatchResult(len(rows), len(missing))
