@@ -39,15 +39,25 @@ def test_brand_lifecycle_and_status(run, tmp_path):
     assert run("init").exit_code == 0
     assert run("brand", "add", "United", "--query", "@united OR united", "--group", "air").exit_code == 0
     listed = json.loads(run("brand", "list", "--json").output)
-    assert listed == [{"name": "United", "query": "@united OR united", "group": "air"}]
+    assert listed == [{"name": "United", "query": "@united OR united", "group": "air",
+                       "accounts": []}]
     csv = tmp_path / "p.csv"
-    csv.write_text("text,created_at\n@united lost my bag,2026-01-01T00:00:00Z\nhello,2026-01-01\n")
+    csv.write_text("text,created_at,author\n@united lost my bag,2026-01-01T00:00:00Z,ann\n"
+                   "hello,2026-01-01,bob\nUnited here: sorry @ann!,2026-01-01T00:09:00Z,united\n")
     out = run("import", str(csv)).output
-    assert "2 new posts" in out
+    assert "3 new posts" in out
     status = json.loads(run("status", "--json").output)
     for key in ("posts", "authors", "interactions", "scored", "alerts"):
         assert isinstance(status[key], int)
-    assert status["posts"] == 2 and status["per_brand"] == {"United": 1}
+    assert status["posts"] == 3 and status["per_brand"] == {"United": 2}
+    # The brand's own account: its post stays stored, but is no longer one of its mentions.
+    edited = run("brand", "edit", "United", "--account", "file:@United")
+    assert edited.exit_code == 0 and "own accounts: file:united" in edited.output
+    assert json.loads(run("status", "--json").output)["per_brand"] == {"United": 1}
+    assert "[own: file:united]" in run("brand", "list").output
+    assert run("brand", "edit", "United", "--no-accounts").exit_code == 0
+    assert json.loads(run("status", "--json").output)["per_brand"] == {"United": 2}
+    assert run("brand", "edit", "United", "--account", "nonsense").exit_code == 1
     assert run("brand", "remove", "United").exit_code == 0
     assert run("brand", "list").output.startswith("No brands yet")
 
