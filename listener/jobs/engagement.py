@@ -120,13 +120,15 @@ def _reactions(e: Engagement, post_id: int, owned: dict[int, int]) -> list[float
 def _queue(store: Store, e: Engagement) -> list[QueueItem]:
     """Every unanswered customer post that needs an answer, posted in the window, riskiest first."""
     owned = store.owned_authors()
-    waiting = [cp for cp in e.conversations.unanswered()
-               if e.in_window(cp.post.at) and cp.post.at <= e.as_of.timestamp()]
+    now = e.as_of.timestamp()
+    # Unanswered as of `as_of`: an answer that came later did not exist yet.
+    waiting = [cp for cp in e.conversations.posts
+               if cp.needs_answer and (cp.response is None or cp.response.at > now)
+               and e.in_window(cp.post.at) and cp.post.at <= now]
     run = latest_run(store)
     influence = influence_of(store, run.id if run else None, {cp.post.author for cp in waiting})
     stories = cascade_forecasts(store)
     ids = {b.name: b.id for b in e.brands}
-    now = e.as_of.timestamp()
     items = []
     for cp in waiting:
         row = e.data.posts[cp.post.id]

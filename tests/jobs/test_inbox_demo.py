@@ -104,6 +104,9 @@ def test_answering_takes_a_post_off_the_queue_and_into_the_kpis(demo):
     e, after = inbox(store, "United", limit=None)
     assert root.native_id not in {i.native_id for i in after}
     assert len(after) == len(before) - 1
+    # Ranked as of half an hour after the complaint, the answer (at 42 min) did not exist yet.
+    _, then = inbox(store, "United", as_of=root.created_at + timedelta(minutes=30), limit=None)
+    assert root.native_id in {i.native_id for i in then}
     kpis = service(store, "United", e.since, e.until, engagement=e)["brands"]["United"]
     assert kpis.answered == 1 and kpis.median_first_response_min == pytest.approx(42)
     assert kpis.unanswered_high_risk >= 40
