@@ -62,6 +62,8 @@ class Settings:
     database_url: str = ""
     shared_data: Path = field(default_factory=lambda: REPO_ROOT.parent / "shared" / "data")
     log_level: str = "INFO"
+    log_format: str = "text"  # text | json (one JSON object per line)
+    metrics_address: str = ""  # `undertow listen` serves /healthz and /metrics here (HOST:PORT)
     sentiment_model: str = ""
     sentiment_int8: bool = False  # int8 dynamic quantisation: about 2x faster, a little less exact
     dashboard_url: str = "http://localhost:8501"
@@ -138,6 +140,11 @@ class Settings:
             raise ConfigError(f"UNDERTOW_SMTP_SECURITY={values['smtp_security']!r} is not one "
                               f"of {', '.join(SMTP_SECURITY)}")
         values["smtp_security"] = security
+        log_format = values.get("log_format", "text").strip().lower()
+        if log_format not in ("text", "json"):
+            raise ConfigError(f"UNDERTOW_LOG_FORMAT={values['log_format']!r} is not one of "
+                              "text, json")
+        values["log_format"] = log_format
         return cls(**values)
 
     def retention_for(self, platform: str) -> int:

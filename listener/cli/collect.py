@@ -5,6 +5,7 @@ Progress goes to stderr (so stdout carries only the summary).
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from datetime import UTC, datetime
@@ -13,14 +14,30 @@ import click
 
 from listener.cli.edge import progress
 from listener.collectors import job, registry
+from listener.logs import json_mode
 
-__all__ = ["COMMANDS", "collect", "listen", "parse_interval"]
+__all__ = ["COMMANDS", "collect", "listen", "parse_duration", "parse_interval"]
 
 _UNITS = {"s": 1, "m": 60, "h": 3600}
 
 
+_log = logging.getLogger("undertow.listen")
+
+
 def _stamped(message: str) -> None:
-    click.echo(f"{datetime.now(UTC):%H:%M:%S} {message}", err=True)
+    """A progress line with the time; a JSON log record instead when logs are JSON."""
+    if json_mode():
+        _log.info(message)
+    else:
+        click.echo(f"{datetime.now(UTC):%H:%M:%S} {message}", err=True)
+
+
+def parse_duration(text: str) -> float:
+    """'30s', '5m', '1h' or plain seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
+    if not match or float(match.group(1)) <= 0:
+        raise click.BadParameter(f"{text!r}: expected a duration such as 30s, 5m or 1h")
+    return float(match.group(1)) * _UNITS.get(match.group(2) or "s", 1)
 
 
 # Static, so `undertow --help` need not scan the installed packages for plugins.
@@ -73,23 +90,46 @@ def collect(platforms: tuple[str, ...], brands: tuple[str, ...]) -> None:
                    "Defaults: X 15 min, Reddit 5 min, Bluesky and Mastodon 10 min, News 15 min.")
 @click.option("--stream/--no-stream", default=False,
               help="Also follow X's filtered stream live (rules synced from the brands).")
-def listen(platforms: tuple[str, ...], intervals: tuple[str, ...], stream: bool) -> None:
+@click.option("--pipeline-every", "pipeline_every", default="30s", show_default=True,
+              metavar="DURATION",
+              help="While streamed posts arrive, score, detect and send alerts this often "
+                   "(polled sources run them after every pass).")
+@click.option("--metrics", "metrics", default=None, metavar="HOST:PORT",
+              help="Serve /healthz and Prometheus /metrics here, e.g. 127.0.0.1:9464 "
+                   "(default: UNDERTOW_METRICS_ADDRESS; off when empty).")
+def listen(platforms: tuple[str, ...], intervals: tuple[str, ...], stream: bool,
+           pipeline_every: str, metrics: str | None) -> None:
     """Collect continuously on a schedule until Ctrl-C or SIGTERM, then stop cleanly.
 
     Each pass collects what is new since the last; rate-limit waits and the time of the next
     pass are printed. On a stop signal the page in hand is saved before exiting.
     """
+    from listener.jobs.pipeline import after_collect
+    from listener.service import ServiceState, parse_address, serve
+
     ctx = click.get_current_context().obj
     every = dict(parse_interval(text) for text in intervals)
+    period = parse_duration(pipeline_every)
+    address = metrics if metrics is not None else ctx.settings.metrics_address
+    state = ServiceState(stale_after_s=max(300.0, 3 * period, *every.values()))
+    server = None
+    if address:
+        host, port = parse_address(address)
+        server = serve(ctx.store, state, host, port)
+        _stamped(f"Health and metrics: http://{host}:{server.server_address[1]}/healthz and "
+                 "/metrics")
     stop = threading.Event()
-    with job.stop_on_signals(stop, _stamped):
-        _stamped("Listening; press Ctrl-C to stop")
-        from listener.jobs.pipeline import after_collect
-
-        summary = job.listen(ctx.store, ctx.settings, platforms=platforms, intervals=every,
-                             stream=stream, echo=_stamped, stop=stop,
-                             after_pass=lambda new: after_collect(ctx.store, ctx.settings,
-                                                                  new, _stamped))
+    try:
+        with job.stop_on_signals(stop, _stamped):
+            _stamped("Listening; press Ctrl-C to stop")
+            summary = job.listen(ctx.store, ctx.settings, platforms=platforms, intervals=every,
+                                 stream=stream, echo=_stamped, stop=stop,
+                                 after_pass=lambda new: after_collect(ctx.store, ctx.settings,
+                                                                      new, _stamped),
+                                 pipeline_every=period, state=state)
+    finally:
+        if server is not None:
+            server.shutdown()
     # A long run meets transient failures that later passes made good; only a source that
     # stopped for good (credentials refused) makes the exit status non-zero.
     _finish(summary, [f"{s.title}: {s.error}" for s in summary.sources if s.error])

@@ -146,8 +146,14 @@ def brand_remove(ctx: Context, name: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
 def status(ctx: Context, as_json: bool) -> None:
-    """Counts of posts, authors, interactions, scores and alerts, per brand and platform."""
+    """Counts per brand and platform, the work still waiting, and each source's last pass."""
+    from listener.store.metrics import backlog, source_passes
+
     s = ctx.store.status()
+    waiting = backlog(ctx.store)
+    s["backlog"] = {"unscored": waiting.unscored, "model_version": waiting.model_version,
+                    "outbox": waiting.outbox}
+    s["sources"] = source_passes(ctx.store)
     if as_json:
         click.echo(json.dumps(s, indent=2))
         return
@@ -160,6 +166,14 @@ def status(ctx: Context, as_json: bool) -> None:
         click.echo(f"  platform {platform:<{width}} {n(count):>10} posts")
     for name, count in sorted(s["per_brand"].items()):
         click.echo(f"  brand    {name:<{width}} {n(count):>10} posts")
+    pending = waiting.outbox.get("pending", 0) + waiting.outbox.get("sending", 0)
+    click.echo(f"Backlog: {n(waiting.unscored)} posts not scored"
+               + (f" by {waiting.model_version}" if waiting.model_version else "")
+               + f", {n(pending)} alert emails waiting to be sent")
+    for name, p in sorted(s["sources"].items()):
+        last = str(p.get("last_success") or "never")[:19].replace("T", " ")
+        state = "ok" if p.get("last_ok") else f"failed: {p.get('last_error')}"
+        click.echo(f"  source   {name:<{width}} last success {last} UTC; last pass {state}")
 
 
 @click.command()

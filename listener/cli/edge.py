@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from listener.errors import UndertowError
+from listener.logs import configure as configure_logs
 from listener.settings import Settings
 from listener.store import Privacy, Store
 
@@ -87,8 +88,7 @@ def main(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
     if not isinstance(logging.getLevelName(settings.log_level.upper()), int):
         raise click.ClickException(f"UNDERTOW_LOG_LEVEL={settings.log_level!r} is not a logging "
                                    "level: use DEBUG, INFO, WARNING or ERROR.")
-    logging.basicConfig(level="DEBUG" if verbose else settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logs("DEBUG" if verbose else settings.log_level.upper(), settings.log_format)
     if not verbose:  # prawcore logs each of its own retries; ours report the outcome once
         logging.getLogger("prawcore").setLevel(logging.ERROR)
     ctx.obj = Context(settings)

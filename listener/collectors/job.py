@@ -22,8 +22,11 @@ from listener.collectors import registry
 from listener.collectors.base import Collector, Page
 from listener.collectors.retry import RetryPolicy, Stopped, Unavailable
 from listener.errors import AuthError, ConfigError, UndertowError
+from listener.logs import event
+from listener.service import ServiceState
 from listener.settings import Settings
 from listener.store import Brand, Store
+from listener.store.metrics import record_source_pass
 
 __all__ = [
     "SourceResult",
@@ -226,8 +229,9 @@ def collect(store: Store, settings: Settings, *, platforms: Sequence[str] = (),
     for collector in collectors:
         if stop.is_set():
             break
-        summary.sources.append(run_pass(store, collector, brands, echo, stop,
-                                        brand_filter=bool(brand_names)))
+        result = run_pass(store, collector, brands, echo, stop, brand_filter=bool(brand_names))
+        _record(store, None, result)
+        summary.sources.append(result)
     summary.seconds = time.monotonic() - started
     summary.stopped = stop.is_set()
     return summary
@@ -236,12 +240,16 @@ def collect(store: Store, settings: Settings, *, platforms: Sequence[str] = (),
 def listen(store: Store, settings: Settings, *, platforms: Sequence[str] = (),
            intervals: dict[str, float] | None = None, stream: bool = False,
            echo: Echo = print, stop: threading.Event | None = None,
-           after_pass: Callable[[int], None] | None = None) -> Summary:
+           after_pass: Callable[[int], None] | None = None, pipeline_every: float = 30.0,
+           state: ServiceState | None = None) -> Summary:
     """Collect on a schedule (and, with `stream`, from live streams) until `stop` is set.
 
     Each pass reads the brands afresh, so a brand added meanwhile is collected from the next
     pass on; stream rules are synced when listening starts. `after_pass(new_posts)` runs the
-    downstream stages (scoring, ranking, detection, alert emails) after every pass.
+    downstream stages (scoring, ranking, detection, alert emails) after every poll pass, and
+    every `pipeline_every` seconds while streamed posts keep arriving: a live stream must not
+    wait for the next poll (15 minutes for X) to be scored and alerted on. `state` receives
+    what happens, for the health and metrics endpoint.
     """
     stop = stop or threading.Event()
     started = time.monotonic()
@@ -260,24 +268,65 @@ def listen(store: Store, settings: Settings, *, platforms: Sequence[str] = (),
                                         name=f"{c.name}-stream", daemon=True))
         streams[-1].start()
     by_name = {c.name: c for c in collectors}
+    pending, last_run = 0, time.monotonic()  # new posts the pipeline has not seen yet
+
+    def pipeline() -> None:
+        nonlocal pending, last_run
+        if after_pass is None or stop.is_set():  # stopping: the next start catches up
+            return
+        began = time.monotonic()
+        ok = True
+        try:
+            after_pass(pending)
+        except Exception:
+            ok = False
+            raise
+        finally:
+            event("pipeline_run", new_posts=pending, ok=ok,
+                  seconds=round(time.monotonic() - began, 3))
+            pending, last_run = 0, time.monotonic()
+            if state is not None:
+                state.pipeline_run(last_run - began, ok)
+
     while not stop.is_set() and (due or any(t.is_alive() for t in streams)):
+        if state is not None:
+            state.beat()
         name = min(due, key=due.__getitem__) if due else None
         wait = due[name] - time.monotonic() if name else 1.0
         if wait > 0:
-            _drain(store, inbox, totals, echo, stop, until=time.monotonic() + wait)
+            slice_ = min(wait, pipeline_every) if streams else wait
+            pending += _drain(store, inbox, totals, echo, stop,
+                              until=time.monotonic() + slice_, state=state)
+            if pending and time.monotonic() - last_run >= pipeline_every:
+                pipeline()
             continue
         result = run_pass(store, by_name[name], store.brands(), echo, stop)
+        _record(store, state, result)
         _merge(totals[name], result)
         if result.error:
             del due[name]
             continue
-        if after_pass is not None and not stop.is_set():  # stopping: the next start catches up
-            after_pass(result.inserted)
+        pending += result.inserted
+        pipeline()
         due[name] = time.monotonic() + every[name]
         at = datetime.fromtimestamp(time.time() + every[name], UTC).strftime("%H:%M:%S UTC")
         echo(f"{by_name[name].title}: {n(result.inserted)} new posts this pass; next pass at {at}")
-    _drain(store, inbox, totals, echo, stop, until=None)
+    _drain(store, inbox, totals, echo, stop, until=None, state=state)
     return Summary(list(totals.values()), time.monotonic() - started, stopped=stop.is_set())
+
+
+def _record(store: Store, state: ServiceState | None, result: SourceResult) -> None:
+    """A pass's outcome for `undertow status` (in the store) and the metrics (in `state`)."""
+    ok = result.error is None and not any(u.error for u in result.units)
+    failure = result.error or next((u.error for u in result.units if u.error), None)
+    try:
+        record_source_pass(store, result.name, ok=ok, new_posts=result.inserted, error=failure)
+    except Exception as exc:  # noqa: BLE001 - bookkeeping must not stop collection
+        log.warning("could not record the %s pass: %s", result.title, exc)
+    if state is not None:
+        state.source_pass(result.name, ok=ok, new_posts=result.inserted)
+    event("source_pass", source=result.name, ok=ok, new_posts=result.inserted,
+          fetched=result.fetched, rate_limited=result.rate_limited, error=failure)
 
 
 def _merge(total: SourceResult, result: SourceResult) -> None:
@@ -298,12 +347,15 @@ def _stream_worker(collector: Collector, brands: Sequence[Brand], stop: threadin
 
 
 def _drain(store: Store, inbox: queue.Queue, totals: dict[str, SourceResult], echo: Echo,
-           stop: threading.Event, until: float | None) -> None:
-    """Commit streamed pages until `until` (None: only what is already queued) or a stop."""
+           stop: threading.Event, until: float | None,
+           state: ServiceState | None = None) -> int:
+    """Commit streamed pages until `until` (None: only what is already queued) or a stop;
+    returns how many new posts they stored."""
+    stored = 0
     while True:
         timeout = None if until is None else until - time.monotonic()
         if until is not None and (timeout <= 0 or stop.is_set()):
-            return
+            return stored
         try:
             if until is None:
                 collector, item = inbox.get_nowait()
@@ -311,7 +363,7 @@ def _drain(store: Store, inbox: queue.Queue, totals: dict[str, SourceResult], ec
                 collector, item = inbox.get(timeout=min(timeout, 0.5))
         except queue.Empty:
             if until is None:
-                return
+                return stored
             continue
         total = totals[collector.name]
         if isinstance(item, BaseException):
@@ -327,6 +379,9 @@ def _drain(store: Store, inbox: queue.Queue, totals: dict[str, SourceResult], ec
         before = unit.inserted
         _commit(store, collector, None, item, unit)
         added = unit.inserted - before
+        stored += added
+        if state is not None:
+            state.streamed(collector.name, added)
         if added:
             tags = f" ({', '.join(item.brands)})" if item.brands else ""
             echo(f"{collector.title} stream: {n(added)} new post{'s' if added > 1 else ''}{tags}; "
