@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import sys
 import time
+import types
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -195,14 +198,29 @@ def _in_memory(engine: Engine) -> bool:
         url.database in (None, "", ":memory:") or "mode=memory" in str(url))
 
 
+@contextmanager
+def _plain_main() -> Iterator[None]:
+    """A spawned child re-imports the parent's `__main__` before it runs its target.
+
+    The child needs nothing from it, and some mains cannot be imported twice (a Streamlit
+    script run by the dashboard's tests, an interactive session): start it beside an empty one.
+    """
+    real = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if real is not None:
+            sys.modules["__main__"] = real
+
+
 def _read_ahead(engine: Engine, since: str | None, version: str | None,
                 allowed: bool = True, until: Any = None) -> Iterator[tuple[list, Any]]:
     """`_pages` from a child process, a page ahead of the detector.
 
     Reading and mapping 1M mentions (SQL, theme regexes) costs half as much as detecting on
     them: on a second core it hides behind detection. Small runs, in-memory databases (which a
-    child cannot open) and callers that did not ask for it (a spawned child re-imports the
-    caller's main module, so only entry points with a main guard opt in) read in this process.
+    child cannot open) and callers that did not ask for it read in this process.
     """
     if not allowed or _in_memory(engine) or multiprocessing.current_process().daemon \
             or _pending(engine, since) < CHILD_MIN:
@@ -215,7 +233,8 @@ def _read_ahead(engine: Engine, since: str | None, version: str | None,
                         args=(url.render_as_string(hide_password=False), since, version, PAGE,
                               send, until))
     try:
-        child.start()
+        with _plain_main():
+            child.start()
     except (OSError, RuntimeError) as exc:  # no room for a process: read here instead
         log.warning("reading posts in this process: %s", exc)
         send.close()
@@ -355,7 +374,7 @@ def detect(store: Store, reset: bool = False, echo: Callable[[str], None] = prin
            read_ahead: bool = False) -> DetectReport:
     """Feed posts newer than the saved cursor to the detector and record its stories as alerts.
 
-    `read_ahead` lets a big run read in a child process (entry points with a main guard only).
+    `read_ahead` lets a big run read in a child process, a page ahead.
     """
     from graph.detector import Detector, DetectorConfig, SignalPost
 
