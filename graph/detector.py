@@ -119,8 +119,10 @@ def _severity(story: Story, config: DetectorConfig) -> tuple[float, str]:
         z = story.volume.negative_z - config.volume.z_threshold
         parts.append(1 / (1 + math.exp(-z)))
     if story.influencers:
+        # Who is involved, not how far it will go: on its own at most the reporting level
+        # (medium); "high" needs growth or volume evidence beside it.
         best = min(v.rank for v in story.influencers)
-        parts.append(0.5 + 0.5 * (1 - (best - 1) / max(config.top_n, 1)))
+        parts.append(0.5 + (config.levels[0] - 0.5) * (1 - (best - 1) / max(config.top_n, 1)))
     sev = 1 - math.prod(1 - p for p in parts)
     level = "high" if sev >= config.levels[1] else "medium" if sev >= config.levels[0] else "low"
     return round(sev, 4), level
@@ -313,7 +315,8 @@ class Detector:
             return
         end = int(self.now // (vc.bin_min * 60))
         anomaly = score_window(brand["bins"], end, self._baseline(name, brand, end, vc), vc)
-        if not anomaly.anomalous:
+        # An unusual share or reach on fewer negative posts than usual is no burst of them.
+        if not anomaly.anomalous or anomaly.negative <= anomaly.negative_baseline:
             return
         roots = Counter(r[1] for r in brand["recent"])
         top, top_n = roots.most_common(1)[0]

@@ -8,7 +8,8 @@ import streamlit as st
 from dashboard import actions, charts, evidence, state, tables
 from dashboard.state import q
 
-STATUSES = {"open": "Open", "acknowledged": "Acknowledged", "resolved": "Resolved"}
+STATUSES = {"open": "Open", "acknowledged": "Acknowledged", "resolved": "Resolved",
+            "watch": "Watch (below medium)"}
 
 st.title("Alerts")
 facts, fl = state.facts(), state.current_filters()

@@ -15,17 +15,21 @@ def alerts() -> None:
 
 
 @alerts.command("list")
-@click.option("--status", type=click.Choice(["open", "acknowledged", "resolved"]), default=None)
+@click.option("--status", type=click.Choice(["watch", "open", "acknowledged", "resolved"]),
+              default=None, help="Only this status (default: every alert, no watch items).")
 @click.option("--brand", default=None)
+@click.option("--watch", "with_watch", is_flag=True,
+              help="Also list watch items: stories below the reporting level (medium).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
-def alerts_list(ctx: Context, status: str | None, brand: str | None, as_json: bool) -> None:
+def alerts_list(ctx: Context, status: str | None, brand: str | None, with_watch: bool,
+                as_json: bool) -> None:
     """Alerts, most severe first."""
     from listener.store.alerts import list_alerts
 
     if brand:  # spelt as the user likes; an unknown brand is an error, not "No alerts"
         brand = ctx.store.brand(brand).name
-    found = list_alerts(ctx.store, status=status, brand=brand)
+    found = list_alerts(ctx.store, status=status, brand=brand, watch=with_watch)
     if as_json:
         click.echo(json.dumps([{"id": a.id, "brand": a.brand, "status": a.status,
                                 "severity": round(a.severity, 3), "level": a.level,

@@ -160,7 +160,7 @@ def status(ctx: Context, as_json: bool) -> None:
     click.echo(f"Database: {safe_url(ctx.settings.db_url)}")
     click.echo(f"Posts {n(s['posts'])}, authors {n(s['authors'])}, interactions "
                f"{n(s['interactions'])}, scored {n(s['scored'])}, alerts {n(s['alerts'])} "
-               f"({n(s['open_alerts'])} open or acknowledged)")
+               f"({n(s['open_alerts'])} open or acknowledged), watch items {n(s['watch_items'])}")
     width = max(map(len, [*s["per_platform"], *s["per_brand"]]), default=0)
     for platform, count in sorted(s["per_platform"].items()):
         click.echo(f"  platform {platform:<{width}} {n(count):>10} posts")

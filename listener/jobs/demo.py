@@ -45,7 +45,8 @@ def run_demo(store: Store, settings: Settings, days: int = 7,
 
     s = store.status()
     echo(f"Store: {s['posts']:,} posts, {s['authors']:,} authors, {s['interactions']:,} "
-         f"interactions, {s['scored']:,} scored, {s['alerts']:,} alerts "
+         f"interactions, {s['scored']:,} scored, {s['alerts']:,} alerts, "
+         f"{s['watch_items']:,} watch items "
          f"({time.monotonic() - started:.0f} s).")
     cmd = _undertow_command()
     echo(f"Next: open the dashboard with `{cmd} dashboard` (http://localhost:8501); "

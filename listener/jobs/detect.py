@@ -52,6 +52,7 @@ class DetectReport:
     posts: int = 0
     opened: int = 0
     updated: int = 0
+    watching: int = 0  # stories below the reporting level, recorded as watch items
     seconds: float = 0.0
     waiting_from: str | None = None  # the first mention still waiting for its score
 
@@ -342,6 +343,10 @@ def _evidence(story, roots: dict[int, dict], people: dict[int, tuple]) -> tuple[
                  + (f", forecast {story.forecast.final:,.0f}" if story.forecast else ""))
     else:
         title = f"Burst of negative posts: {story.negative_count:,} negative mentions"
+        if story.volume is not None:
+            v = story.volume
+            title += (f", {v.negative:,} in {v.window_min} min against {v.negative_baseline:,.1f}"
+                      " usual")
     if story.themes:
         title += f" ({story.themes[0][0]})"
     return title, ev
@@ -363,6 +368,7 @@ def _record(store: Store, brands: dict[str, int], stories, report: DetectReport)
     for _, outcome in upsert_stories(store, updates):
         report.opened += outcome in ("opened", "reopened")
         report.updated += outcome == "updated"
+        report.watching += outcome == "watching"
 
 
 def _save(store: Store, detector, last) -> None:
@@ -418,4 +424,5 @@ def detect(store: Store, reset: bool = False, echo: Callable[[str], None] = prin
 def stage(store: Store, settings, echo: Callable[[str], None]) -> None:
     report = detect(store, echo=echo, read_ahead=True)
     echo(f"Detection read {report.posts:,} new brand mentions in {report.seconds:.1f} s: "
-         f"{report.opened:,} alerts opened, {report.updated:,} updated.")
+         f"{report.opened:,} alerts opened, {report.updated:,} updated, "
+         f"{report.watching:,} stories below the reporting level watched.")

@@ -347,16 +347,17 @@ class Store:
                 .select_from(s.brands.outerjoin(s.post_brands))
                 .group_by(s.brands.c.name)
             ).all())
-            open_alerts = conn.execute(
-                select(func.count()).select_from(s.alerts).where(s.alerts.c.status != "resolved")
-            ).scalar()
+            by_status = dict(conn.execute(
+                select(s.alerts.c.status, func.count()).group_by(s.alerts.c.status)).all())
+            open_alerts = sum(v for k, v in by_status.items() if k in ("open", "acknowledged"))
             return {
                 "posts": count(s.posts),
                 "authors": count(s.authors),
                 "interactions": count(s.interactions),
                 "scored": int(scored or 0),
-                "alerts": count(s.alerts),
-                "open_alerts": int(open_alerts or 0),
+                "alerts": int(sum(v for k, v in by_status.items() if k != "watch")),
+                "open_alerts": int(open_alerts),
+                "watch_items": int(by_status.get("watch", 0)),
                 "brands": count(s.brands),
                 "per_platform": {k: int(v) for k, v in per_platform.items()},
                 "per_brand": {k: int(v) for k, v in per_brand.items()},

@@ -1,6 +1,9 @@
-"""Alert rows and their lifecycle: open -> acknowledged -> resolved, one row per unfolding story.
+"""Alert rows and their lifecycle: watch -> open -> acknowledged -> resolved, one row per story.
 
-A story seen again updates its row instead of opening a new one. An acknowledged alert re-opens
+A story below the reporting level (`REPORT_FROM`, "medium") is a *watch* item: recorded, with
+its evidence, but not an open alert: nobody is emailed and it is not counted as open. It opens
+the moment its severity reaches the reporting level; an alert once opened never goes back to
+watch. A story seen again updates its row instead of opening a new one. An acknowledged alert re-opens
 only when its severity climbs to a higher level; a resolved one stays quiet for its brand's
 cooldown and re-opens after it if the story is still growing.
 """
@@ -21,6 +24,8 @@ from listener.store.sql import as_utc
 # The same bounds as graph.detector.DetectorConfig.levels.
 LEVELS = ((0.9, "high"), (0.7, "medium"), (0.0, "low"))
 DEFAULT_COOLDOWN = timedelta(hours=6)
+REPORT_FROM = 0.7  # severity from which a story is an alert rather than a watch item
+STATUSES = ("watch", "open", "acknowledged", "resolved")
 
 
 def level(severity: float) -> str:
@@ -79,12 +84,15 @@ def story_size(a=schema.alerts):
 
 
 def list_alerts(store: Store, status: str | None = None, brand: str | None = None,
-                limit: int = 100) -> list[Alert]:
+                limit: int = 100, watch: bool = False) -> list[Alert]:
+    """Alerts, most severe first; watch items only when asked for (`watch` or that status)."""
     a = schema.alerts
     stmt = _select().order_by(a.c.severity.desc(), story_size(a).desc(),
                               a.c.updated_at.desc()).limit(limit)
     if status:
         stmt = stmt.where(a.c.status == status)
+    elif not watch:
+        stmt = stmt.where(a.c.status != "watch")
     if brand:
         stmt = stmt.where(schema.brands.c.name == brand)
     with store.engine.connect() as conn:
@@ -129,19 +137,26 @@ def _upsert(conn, u: StoryUpdate, cooldown: timedelta) -> tuple[int, str]:
     a = schema.alerts
     row = conn.execute(select(a).where(a.c.brand_id == u.brand_id, a.c.story_key == u.story_key)
                        .with_for_update()).first()
+    reported = u.severity >= REPORT_FROM
     if row is None:
         new_id = conn.execute(insert(a).values(
-            brand_id=u.brand_id, story_key=u.story_key, status="open", severity=u.severity,
-            title=u.title, evidence=u.evidence, opened_at=u.opened_at or now, updated_at=now,
+            brand_id=u.brand_id, story_key=u.story_key, status="open" if reported else "watch",
+            severity=u.severity, title=u.title, evidence=u.evidence,
+            opened_at=u.opened_at or now, updated_at=now,
         ).returning(a.c.id)).scalar_one()
-        return new_id, "opened"
+        return new_id, "opened" if reported else "watching"
     if _stale(u.evidence, row.evidence):
         return row.id, "stale"
     values: dict[str, Any] = dict(severity=u.severity, title=u.title, evidence=u.evidence,
                                   updated_at=now)
     outcome = "updated"
     escalated = level_rank(u.severity) > level_rank(float(row.severity))
-    if row.status == "acknowledged" and escalated:
+    if row.status == "watch":
+        if reported:
+            values["status"], outcome = "open", "opened"
+        else:
+            outcome = "watching"
+    elif row.status == "acknowledged" and escalated:
         values["status"], outcome = "open", "reopened"
     elif row.status == "resolved":
         quiet_until = as_utc(row.resolved_at) + cooldown
@@ -179,7 +194,7 @@ def change_status(store: Store, alert_id: int, status: str) -> tuple[Alert, bool
     restart the cooldown. Acknowledging a resolved alert is refused: it would silently end the
     cooldown and make it look live again; re-open it (status "open") if that is what is meant.
     """
-    if status not in ("acknowledged", "resolved", "open"):
+    if status not in ("acknowledged", "resolved", "open"):  # "watch" is the detector's to set
         raise ValueError(status)
     a = schema.alerts
     with store.engine.begin() as conn:

@@ -104,7 +104,7 @@ def prune(store: Store, retention_for, platforms: list[str] | None = None,
                 ~select(p.c.id).where(p.c.id == i.c.target_post_id).exists(),
             )).rowcount
             report.removed["alerts"] += conn.execute(delete(a).where(
-                a.c.status == "resolved", a.c.updated_at < oldest)).rowcount
+                a.c.status.in_(("resolved", "watch")), a.c.updated_at < oldest)).rowcount
             r = schema.influence_runs
             report.removed["influence_runs"] += conn.execute(
                 delete(r).where(r.c.created_at < oldest)).rowcount
