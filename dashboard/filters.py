@@ -134,9 +134,12 @@ def sidebar_filters(f: dict[str, Any]) -> Filters | None:
     _preset(f, names)
     bar = st.sidebar
     brand = bar.selectbox("Brand", names, key="f_brand")
-    platforms = bar.multiselect("Platforms", f["platforms"], default=f["platforms"],
-                                key="f_platforms")
-    range_name = bar.selectbox("Time range", [*RANGES, CUSTOM], index=1, key="f_range")
+    ss = st.session_state
+    # A widget gets a default only when the URL has not preset it (Streamlit warns on both).
+    ss.setdefault("f_platforms", list(f["platforms"]))
+    ss.setdefault("f_range", "Last 7 days")
+    platforms = bar.multiselect("Platforms", f["platforms"], key="f_platforms")
+    range_name = bar.selectbox("Time range", [*RANGES, CUSTOM], key="f_range")
     if f["last"] is None:
         return None
     first_day, last_day = f["first"].date(), f["last"].date()

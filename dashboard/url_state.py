@@ -85,7 +85,7 @@ def read(query: Mapping[str, str]) -> UrlState:
     """Parse query parameters (a dict or `st.query_params`); bad values are dropped."""
     get = {k: (v[-1] if isinstance(v, list) else v) for k, v in dict(query).items()}
     since, until = parse_time(get.get("from")), parse_time(get.get("to"))
-    if since and until and until <= since:
+    if not (since and until and until > since):  # a window needs both ends, in order
         since = until = None
     compare = get.get("compare")
     c_since = c_until = None
