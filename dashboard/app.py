@@ -51,8 +51,8 @@ def _demo_banner(facts: dict) -> None:
     demo = facts["demo_facts"]
     story = ""
     if demo.get("story_post"):
-        story = (f" The viral story (post {demo['story_post']}, "
-                 f"{demo.get('story_reposts', 0):,} reposts from "
+        told = state.q("story_reactions", "x", demo["story_post"])
+        story = (f" The viral story (post {demo['story_post']}, {told.text()} from "
                  f"{str(demo.get('story_onset', ''))[:16].replace('T', ' ')} UTC) is staged.")
     st.warning(state.md(
         "Demo data. The post texts and their human sentiment labels are real tweets; the "

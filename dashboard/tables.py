@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import drill, state, themes
 from dashboard.state import q
+from listener import story_numbers
 
 DRILL_ROWS = 20  # posts shown under a chart; the button opens all of them
 
@@ -87,8 +88,9 @@ def amplification(cascade: pd.DataFrame, named: pd.DataFrame) -> None:
             "followers": [info["followers"].get(i) for i in carried.index],
             "amplified by": carried.values,
         })
-        st.caption(f"{state.n(cascade['source'].nunique())} authors amplified it "
-                   f"{state.n(cascade['weight'].sum())} times; the accounts it spread from:")
+        told = story_numbers.from_edges(cascade["weight"])
+        st.caption(f"{state.n(cascade['source'].nunique())} authors reacted "
+                   f"{state.n(told.reactions)} times (reactions); the accounts it spread from:")
         st.dataframe(table, hide_index=True, width="stretch", column_config={
             "author": "Author",
         "brands": st.column_config.TextColumn("Brands", help="The brands the post mentions"),

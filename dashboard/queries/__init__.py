@@ -36,11 +36,12 @@ from dashboard.queries.people import (
     node_scores,
     rank_history,
     story_chain,
+    story_reactions,
 )
 
 __all__ = [
     "EDGE_COLUMNS", "LABELS", "alerts_of_posts", "POST_COLUMNS", "SORTS", "alerts", "author", "author_sentiment",
     "brand_edges", "cascade_edges", "complaint_themes", "ego_edges", "engagement", "gold_reasons",
     "has_gold_reasons", "iter_posts", "influence_runs", "influencers", "mention_counts", "negative_texts", "node_scores",
-    "posts_by_ids", "rank_history", "search_posts", "story_chain", "sentiment_model", "store_facts",
+    "posts_by_ids", "rank_history", "search_posts", "story_chain", "story_reactions", "sentiment_model", "store_facts",
 ]

@@ -10,6 +10,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, func, literal, select
 
 from dashboard.queries._sql import LABELS, bound_time, brand_scope, chunks, frame, from_json
+from listener import story_numbers
 from listener.store import schema as s
 from listener.store.sql import as_utc
 
@@ -223,3 +224,14 @@ def alerts_of_posts(engine: Engine, post_ids: Sequence[int]) -> list[int]:
         if wanted & {int(r) for r in roots if r is not None}:
             out.append(int(alert_id))
     return out
+
+
+def story_reactions(engine: Engine, platform: str, native_id: str):
+    """The reactions of the story rooted at one post (`listener.story_numbers`): the demo
+    banner's count, the same the alert page and the graph explorer show."""
+    p = s.posts
+    with engine.connect() as conn:
+        post_id = conn.execute(select(p.c.id).where(p.c.platform == platform,
+                                                    p.c.native_id == native_id)).scalar()
+    edges = cascade_edges(engine, [post_id]) if post_id is not None else pd.DataFrame()
+    return story_numbers.from_edges(edges["weight"] if len(edges) else [])
