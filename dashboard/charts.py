@@ -48,9 +48,9 @@ def _time_axis(unit: str, domain: tuple | None = None) -> alt.X:
 
 
 def pick(fields: list[str]) -> alt.Parameter:
-    """The click selection the drill-down reads (`dashboard.drill.PICK`)."""
-    return alt.selection_point(name="pick", fields=fields, on="click", nearest=True,
-                               clear="dblclick")
+    """The click selection the drill-down reads (`dashboard.drill.PICK`). Not `nearest`: its
+    Voronoi overlay swallowed the clicks, so Streamlit never heard of them."""
+    return alt.selection_point(name="pick", fields=fields)
 
 
 def volume(df: pd.DataFrame, unit: str, marks: pd.DataFrame | None = None,
@@ -61,7 +61,8 @@ def volume(df: pd.DataFrame, unit: str, marks: pd.DataFrame | None = None,
     base = alt.Chart(df).mark_line(point=alt.OverlayMarkDef(size=30, opacity=0.6)).encode(
         x=_time_axis(unit, domain),
         y=alt.Y("posts:Q", title=f"Mentions per {unit}"),
-        color=alt.Color("brand:N", title="Brand", scale=brand_scale(all_brands or df["brand"])),
+        color=alt.Color("brand:N", title="Brand", scale=brand_scale(all_brands or df["brand"]),
+                        legend=alt.Legend(orient="top")),
         opacity=alt.condition(alt.FieldOneOfPredicate("brand", strong), alt.value(1.0),
                               alt.value(MUTED)),
         strokeWidth=alt.condition(alt.FieldOneOfPredicate("brand", strong), alt.value(2.5),
@@ -88,10 +89,13 @@ def volume(df: pd.DataFrame, unit: str, marks: pd.DataFrame | None = None,
 
 def sentiment(df: pd.DataFrame, unit: str, model: str, domain: tuple | None = None) -> alt.Chart:
     """Model-scored mentions per label over time, stacked."""
-    return alt.Chart(df).mark_area(opacity=0.85).encode(
+    # Points on the stack's edges: an area is one mark, so a click needs a point to name its hour.
+    return alt.Chart(df).mark_area(opacity=0.85, point=alt.OverlayMarkDef(
+        size=25, opacity=0.5, filled=True)).encode(
         x=_time_axis(unit, domain),
         y=alt.Y("posts:Q", stack=True, title=f"Scored mentions per {unit}"),
-        color=alt.Color("label:N", title="Sentiment (model)", scale=SENTIMENT_COLORS),
+        color=alt.Color("label:N", title="Sentiment (model)", scale=SENTIMENT_COLORS,
+                        legend=alt.Legend(orient="top")),
         order=alt.Order("order:Q"),
         tooltip=[alt.Tooltip("time:T", title="Time (UTC)", format="%d %b %Y %H:%M"),
                  alt.Tooltip("label:N", title="Sentiment"),
@@ -103,24 +107,23 @@ def sentiment(df: pd.DataFrame, unit: str, model: str, domain: tuple | None = No
         height=280)
 
 
-def share_of_voice(df: pd.DataFrame, all_brands=(), highlight=()) -> alt.Chart:
-    """Each brand's share of its competitor group's mentions: one panel per group (a share is
-    only comparable within its group), the `highlight`ed brand strong, the others muted."""
+def share_of_voice(df: pd.DataFrame, group: str, all_brands=(), highlight=()) -> alt.Chart:
+    """Each brand's share of one competitor group's mentions (a share is only comparable
+    within its group), the `highlight`ed brand strong, the others muted."""
     strong = list(highlight) or sorted(set(df["brand"]))
     return alt.Chart(df).mark_bar().encode(
         y=alt.Y("brand:N", title=None, sort="-x"),
-        x=alt.X("share:Q", title="Share of the group's mentions", axis=alt.Axis(format="%")),
+        x=alt.X("share:Q", title=f"Share of {group}'s mentions", axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("brand:N", scale=brand_scale(all_brands or df["brand"]), legend=None),
         opacity=alt.condition(alt.FieldOneOfPredicate("brand", strong), alt.value(1.0),
                               alt.value(MUTED)),
         tooltip=[alt.Tooltip("brand:N", title="Brand"), alt.Tooltip("group:N", title="Group"),
                  alt.Tooltip("posts:Q", title="Mentions", format=","),
                  alt.Tooltip("share:Q", title="Share", format=".1%")],
-    ).add_params(pick(["brand"])).properties(height=alt.Step(22)).facet(
-        row=alt.Row("group:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
-    ).resolve_scale(y="independent").properties(
-        title=alt.Title("Share of voice", subtitle="Per competitor group. Click a bar for its "
-                        "posts."))
+    ).add_params(pick(["brand"])).properties(
+        title=alt.Title(f"Share of voice: {group}", subtitle="Click a bar for its posts."),
+        height=alt.Step(22))
 
 
 def net_sentiment(df: pd.DataFrame) -> alt.Chart:

@@ -154,8 +154,9 @@ with left:
     else:
         voice = voice.assign(
             share=voice["posts"] / voice.groupby("group")["posts"].transform("sum"))
-        opened(charts.share_of_voice(voice[["brand", "group", "posts", "share"]],
-                                     names.values(), strong), "voice_chart")
+        for n_group, (group, part) in enumerate(voice.groupby("group", sort=True)):
+            opened(charts.share_of_voice(part[["brand", "group", "posts", "share"]], str(group),
+                                         names.values(), strong), f"voice_chart_{n_group}")
         st.caption("Each brand's share of its competitor group's mentions in the window.")
 with right:
     rated = labelled[(labelled["period"] == "current") & (labelled["scored"] > 0)]
