@@ -116,3 +116,20 @@ def test_export_is_the_whole_filtered_set_and_neutralises_formulas(seeded):
     out = export.to_csv([hostile]).decode()
     assert "'=HYPERLINK" in out and "'@evil" in out and ",fine -1," in out
     assert export.to_csv([]).decode().startswith("id,created_at,platform,brands")
+
+
+def test_choosing_dates_and_a_comparison_in_the_sidebar(app):
+    from datetime import date
+
+    app.sidebar.selectbox(key="f_range").set_value("Chosen dates").run()
+    assert not app.exception, [e.message for e in app.exception]
+    app.sidebar.date_input(key="f_dates").set_value((date(2026, 1, 6), date(2026, 1, 6))).run()
+    app.sidebar.selectbox(key="f_compare").set_value("custom").run()
+    app.sidebar.date_input(key="f_cdates").set_value((date(2026, 1, 5), date(2026, 1, 5))).run()
+    assert not app.exception, [e.message for e in app.exception]
+    # All brands on 6 Jan: Acme a24..a47 (24), Globex g16..g29 (14: minutes 1447..2617),
+    # Initech i8, i9 (2) = 40; on 5 Jan: 36 + 16 + 8 = 60, so -33%.
+    mentions = next(m for m in app.metric if m.label == "Mentions")
+    assert (mentions.value, mentions.delta) == ("40", "-33% vs comparison")
+    assert app.query_params["from"] == "2026-01-06" and app.query_params["to"] == "2026-01-07"
+    assert app.query_params["compare"] == "2026-01-05..2026-01-06"
