@@ -67,7 +67,7 @@ def _export(kind: str) -> bytes:
     return export.to_csv(frames) if kind == "csv" else export.to_parquet(frames)
 
 
-e1, e2, _ = st.columns([1, 1, 4])
+e1, e2, _ = st.columns([2, 2, 5])
 e1.download_button("Export all as CSV", lambda: _export("csv"), file_name="undertow-posts.csv",
                    mime="text/csv", on_click="ignore", icon=":material/download:",
                    help="Every matching post, not only those shown; cells that start like a "
