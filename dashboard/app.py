@@ -18,6 +18,16 @@ from listener.settings import Settings
 
 st.set_page_config(page_title="Undertow", page_icon=":material/waves:", layout="wide")
 
+# (URL key, view module, title, icon): the key is both the path and the `page=` parameter.
+PAGES = (
+    ("overview", "overview", "Overview", ":material/monitoring:"),
+    ("alerts", "alerts", "Alerts", ":material/notifications_active:"),
+    ("posts", "posts", "Posts", ":material/forum:"),
+    ("engagement", "engagement", "Engagement", ":material/support_agent:"),
+    ("influencers", "influencers", "Influencers", ":material/star:"),
+    ("graph", "graph", "Graph explorer", ":material/hub:"),
+)
+
 
 def _signed_in(settings: Settings) -> bool:
     """The team password gate; open when UNDERTOW_DASHBOARD_PASSWORD is unset."""
@@ -41,8 +51,8 @@ def _demo_banner(facts: dict) -> None:
     demo = facts["demo_facts"]
     story = ""
     if demo.get("story_post"):
-        story = (f" The viral story (post {demo['story_post']}, "
-                 f"{demo.get('story_reposts', 0):,} reposts from "
+        told = state.q("story_reactions", "x", demo["story_post"])
+        story = (f" The viral story (post {demo['story_post']}, {told.text()} from "
                  f"{str(demo.get('story_onset', ''))[:16].replace('T', ' ')} UTC) is staged.")
     st.warning(state.md(
         "Demo data. The post texts and their human sentiment labels are real tweets; the "
@@ -61,16 +71,17 @@ def main() -> None:
         st.stop()
     if facts["demo"]:
         _demo_banner(facts)
-    st.session_state["filters"] = state.sidebar_filters(facts)
-    pages = [
-        st.Page("views/overview.py", title="Overview", icon=":material/monitoring:", default=True),
-        st.Page("views/alerts.py", title="Alerts", icon=":material/notifications_active:"),
-        st.Page("views/posts.py", title="Posts", icon=":material/forum:"),
-        st.Page("views/engagement.py", title="Engagement", icon=":material/support_agent:"),
-        st.Page("views/influencers.py", title="Influencers", icon=":material/star:"),
-        st.Page("views/graph.py", title="Graph explorer", icon=":material/hub:"),
-    ]
-    page = st.navigation(pages)
+    fl = state.sidebar_filters(facts)
+    st.session_state["filters"] = fl
+    pages = {key: st.Page(f"views/{file}.py", title=title, icon=icon, url_path=key,
+                          default=key == "overview")
+             for key, file, title, icon in PAGES}
+    page = st.navigation(list(pages.values()))
+    wanted = st.session_state.pop("_url_page", None)  # the URL's page=, on a session's first run
+    key = next(k for k, p in pages.items() if p.title == page.title)
+    if wanted in pages and wanted != key:
+        st.switch_page(pages[wanted])
+    state.sync_url(fl, key)
     st.sidebar.button("Refresh data", on_click=state.refresh, icon=":material/refresh:",
                       help=f"Charts and tables are cached for {state.TTL // 60} minutes; alerts "
                            f"for {state.FRESH_TTL} s.")

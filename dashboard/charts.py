@@ -24,21 +24,53 @@ def complete(df: pd.DataFrame, key: str, keys, since, until, unit: str) -> pd.Da
             .reset_index())
 
 
-def _time_axis(unit: str) -> alt.X:
+# Okabe-Ito plus two: distinguishable for the common colour-vision deficiencies, nine brands
+# and more. A brand keeps its colour on every chart (`brand_scale`).
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
+           "#000000", "#999999", "#882255", "#44AA99"]
+MUTED = 0.3
+
+
+def brand_scale(names) -> alt.Scale:
+    """One colour per brand, fixed by the sorted list of all brand names."""
+    names = sorted(names)
+    return alt.Scale(domain=names, range=[PALETTE[i % len(PALETTE)] for i in range(len(names))])
+
+
+def _time_axis(unit: str, domain: tuple | None = None) -> alt.X:
+    """The shared time axis: with `domain` = the window, every time chart spans the same
+    hours, so the volume and sentiment charts line up under each other."""
     fmt = "%d %b %H:%M" if unit == "hour" else "%d %b"
-    return alt.X("time:T", title=f"Time (UTC, per {unit})", axis=alt.Axis(format=fmt, labelAngle=0))
+    scale = alt.Scale(domain=[pd.Timestamp(d).isoformat() for d in domain]) if domain \
+        else alt.Undefined
+    return alt.X("time:T", title=f"Time (UTC, per {unit})", scale=scale,
+                 axis=alt.Axis(format=fmt, labelAngle=0))
 
 
-def volume(df: pd.DataFrame, unit: str, marks: pd.DataFrame | None = None) -> alt.Chart:
-    """Mentions per brand over time, with alert openings as labelled vertical rules."""
-    base = alt.Chart(df).mark_line(point=len(df) < 80).encode(
-        x=_time_axis(unit),
+def pick(fields: list[str]) -> alt.Parameter:
+    """The click selection the drill-down reads (`dashboard.drill.PICK`). Not `nearest`: its
+    Voronoi overlay swallowed the clicks, so Streamlit never heard of them."""
+    return alt.selection_point(name="pick", fields=fields)
+
+
+def volume(df: pd.DataFrame, unit: str, marks: pd.DataFrame | None = None,
+           domain: tuple | None = None, all_brands=(), highlight=()) -> alt.Chart:
+    """Mentions per brand over time, with alert openings as labelled vertical rules. The
+    `highlight`ed brands are drawn strong, the rest (their competitors) muted."""
+    strong = list(highlight) or sorted(set(df["brand"]))
+    base = alt.Chart(df).mark_line(point=alt.OverlayMarkDef(size=30, opacity=0.6)).encode(
+        x=_time_axis(unit, domain),
         y=alt.Y("posts:Q", title=f"Mentions per {unit}"),
-        color=alt.Color("brand:N", title="Brand"),
+        color=alt.Color("brand:N", title="Brand", scale=brand_scale(all_brands or df["brand"]),
+                        legend=alt.Legend(orient="top")),
+        opacity=alt.condition(alt.FieldOneOfPredicate("brand", strong), alt.value(1.0),
+                              alt.value(MUTED)),
+        strokeWidth=alt.condition(alt.FieldOneOfPredicate("brand", strong), alt.value(2.5),
+                                  alt.value(1.2)),
         tooltip=[alt.Tooltip("brand:N", title="Brand"),
                  alt.Tooltip("time:T", title="Time (UTC)", format="%d %b %Y %H:%M"),
                  alt.Tooltip("posts:Q", title="Mentions", format=",")],
-    )
+    ).add_params(pick(["brand", "time"]))
     layers = [base]
     if marks is not None and len(marks):
         rules = alt.Chart(marks).mark_rule(color="#333333", strokeDash=[4, 3], size=1.5).encode(
@@ -50,35 +82,48 @@ def volume(df: pd.DataFrame, unit: str, marks: pd.DataFrame | None = None) -> al
         )
         layers.append(rules)
     return alt.layer(*layers).properties(
-        title=alt.Title("Mention volume", subtitle="Dashed lines: the most severe alerts opened "
-                        "(medium and high, at most 10)"), height=320)
+        title=alt.Title("Mention volume", subtitle="Click a point for its posts. Dashed lines: "
+                        "the most severe alerts opened (medium and high, at most 10)"),
+        height=320)
 
 
-def sentiment(df: pd.DataFrame, unit: str, model: str) -> alt.Chart:
+def sentiment(df: pd.DataFrame, unit: str, model: str, domain: tuple | None = None) -> alt.Chart:
     """Model-scored mentions per label over time, stacked."""
-    return alt.Chart(df).mark_area(opacity=0.85).encode(
-        x=_time_axis(unit),
+    # Points on the stack's edges: an area is one mark, so a click needs a point to name its hour.
+    return alt.Chart(df).mark_area(opacity=0.85, point=alt.OverlayMarkDef(
+        size=25, opacity=0.5, filled=True)).encode(
+        x=_time_axis(unit, domain),
         y=alt.Y("posts:Q", stack=True, title=f"Scored mentions per {unit}"),
-        color=alt.Color("label:N", title="Sentiment (model)", scale=SENTIMENT_COLORS),
+        color=alt.Color("label:N", title="Sentiment (model)", scale=SENTIMENT_COLORS,
+                        legend=alt.Legend(orient="top")),
         order=alt.Order("order:Q"),
         tooltip=[alt.Tooltip("time:T", title="Time (UTC)", format="%d %b %Y %H:%M"),
                  alt.Tooltip("label:N", title="Sentiment"),
                  alt.Tooltip("posts:Q", title="Mentions", format=",")],
     ).transform_calculate(
         order="datum.label == 'negative' ? 0 : datum.label == 'neutral' ? 1 : 2"
-    ).properties(title=alt.Title("Sentiment over time", subtitle=f"Model: {model}"), height=280)
+    ).add_params(pick(["label", "time"])).properties(
+        title=alt.Title("Sentiment over time", subtitle=f"Model: {model}. Click for the posts."),
+        height=280)
 
 
-def share_of_voice(df: pd.DataFrame) -> alt.Chart:
-    """Each brand's share of its competitor group's mentions."""
+def share_of_voice(df: pd.DataFrame, group: str, all_brands=(), highlight=()) -> alt.Chart:
+    """Each brand's share of one competitor group's mentions (a share is only comparable
+    within its group), the `highlight`ed brand strong, the others muted."""
+    strong = list(highlight) or sorted(set(df["brand"]))
     return alt.Chart(df).mark_bar().encode(
         y=alt.Y("brand:N", title=None, sort="-x"),
-        x=alt.X("share:Q", title="Share of the group's mentions", axis=alt.Axis(format="%")),
-        color=alt.Color("group:N", title="Competitor group"),
+        x=alt.X("share:Q", title=f"Share of {group}'s mentions", axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("brand:N", scale=brand_scale(all_brands or df["brand"]), legend=None),
+        opacity=alt.condition(alt.FieldOneOfPredicate("brand", strong), alt.value(1.0),
+                              alt.value(MUTED)),
         tooltip=[alt.Tooltip("brand:N", title="Brand"), alt.Tooltip("group:N", title="Group"),
                  alt.Tooltip("posts:Q", title="Mentions", format=","),
                  alt.Tooltip("share:Q", title="Share", format=".1%")],
-    ).properties(title="Share of voice", height=alt.Step(22))
+    ).add_params(pick(["brand"])).properties(
+        title=alt.Title(f"Share of voice: {group}", subtitle="Click a bar for its posts."),
+        height=alt.Step(22))
 
 
 def net_sentiment(df: pd.DataFrame) -> alt.Chart:

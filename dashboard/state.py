@@ -10,26 +10,18 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 import streamlit as st
 
 from dashboard import graphview, queries
+from dashboard.filters import ALL_BRANDS, Filters, sidebar_filters, sync_url  # noqa: F401
 from listener.settings import Settings
 from listener.store import Store
 
 TTL = 300  # aggregates: what a page costs at a million posts is paid once per 5 minutes
 FRESH_TTL = 30  # small reads that should follow the data closely
 _FRESH = {"store_facts", "alerts", "influence_runs", "author"}
-
-RANGES: dict[str, timedelta | None] = {
-    "Last 24 hours": timedelta(hours=24),
-    "Last 7 days": timedelta(days=7),
-    "Last 30 days": timedelta(days=30),
-    "All time": None,
-}
-ALL_BRANDS = "All brands"
 
 NO_POSTS = "No posts yet: run `undertow demo` or `undertow collect`, then reload this page."
 NO_BRANDS = ("No brands yet: add one with `undertow brand add NAME --query '...'` "
@@ -92,55 +84,6 @@ def q(name: str, *args: Any, **kwargs: Any) -> Any:
 
 def facts() -> dict[str, Any]:
     return q("store_facts")
-
-
-@dataclass(frozen=True)
-class Filters:
-    """The sidebar's choices, resolved: brand ids, platforms (None = all), and the window."""
-
-    brand: str
-    brand_ids: tuple[int, ...]
-    platforms: tuple[str, ...] | None
-    since: datetime
-    until: datetime
-    previous_since: datetime
-    range_name: str
-
-    @property
-    def unit(self) -> str:
-        return "hour" if self.until - self.since <= timedelta(days=8) else "day"
-
-    @property
-    def brand_id(self) -> int | None:
-        return self.brand_ids[0] if self.brand != ALL_BRANDS else None
-
-    def window(self) -> tuple:
-        return (self.platforms, self.since, self.until)
-
-
-def sidebar_filters(f: dict[str, Any]) -> Filters | None:
-    """Draw the filters (widgets in the entry script keep their values across pages)."""
-    brands = f["brands"]
-    names = [ALL_BRANDS] + [b["name"] for b in brands]
-    brand = st.sidebar.selectbox("Brand", names, key="f_brand")
-    platforms = st.sidebar.multiselect("Platforms", f["platforms"], default=f["platforms"],
-                                       key="f_platforms")
-    range_name = st.sidebar.selectbox("Time range", list(RANGES), index=1, key="f_range")
-    if f["last"] is None:
-        return None
-    until = f["last"].replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    span = RANGES[range_name] or (until - f["first"].replace(minute=0, second=0, microsecond=0))
-    since = until - span
-    st.sidebar.caption(f"Window: {since:%d %b %Y %H:%M} to {until:%d %b %Y %H:%M} UTC, ending "
-                       "at the newest stored post.")
-    if brand == ALL_BRANDS:
-        ids = tuple(b["id"] for b in brands)
-    else:
-        ids = tuple(b["id"] for b in brands if b["name"] == brand)
-    chosen = tuple(sorted(platforms)) if platforms else tuple(f["platforms"])
-    return Filters(brand=brand, brand_ids=ids,
-                   platforms=None if set(chosen) == set(f["platforms"]) else chosen,
-                   since=since, until=until, previous_since=since - span, range_name=range_name)
 
 
 def current_filters() -> Filters | None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 import streamlit as st
 
-from dashboard import state
+from dashboard import drill, state, themes
 from dashboard.state import q
+from listener import story_numbers
+
+DRILL_ROWS = 20  # posts shown under a chart; the button opens all of them
 
 
 def safe_url(url: object) -> str | None:
@@ -14,8 +19,9 @@ def safe_url(url: object) -> str | None:
     return url if isinstance(url, str) and url.lower().startswith(("https://", "http://")) else None
 
 
-def posts(df: pd.DataFrame, key: str, select: bool = False):
-    """Posts with author, time, sentiment and engagement; a row click selects when `select`."""
+def posts(df: pd.DataFrame, key: str, select: bool = False, terms: Sequence[str] = ()):
+    """Posts with author, brands, time, sentiment, themes (of `terms`) and engagement; a row
+    click selects when `select`."""
     if df.empty:
         st.caption("No posts.")
         return None
@@ -23,7 +29,9 @@ def posts(df: pd.DataFrame, key: str, select: bool = False):
     view = pd.DataFrame({
         "time": df["created_at"],
         "author": df["handle"].fillna("").astype(str),
+        "brands": df["brands"] if "brands" in df else "",
         "text": df["text"].astype(str),
+        "themes": [", ".join(themes.matching(t, terms)) for t in df["text"]],
         "sentiment": df["label"],
         "p_negative": pd.to_numeric(df["negative"], errors="coerce"),
         "engagement": df[["likes", "reposts", "replies", "quotes"]].apply(
@@ -36,6 +44,9 @@ def posts(df: pd.DataFrame, key: str, select: bool = False):
         "time": st.column_config.DatetimeColumn("Time (UTC)", format="D MMM YYYY, HH:mm"),
         "platform": st.column_config.TextColumn("Platform", width="small"),
         "author": "Author",
+        "brands": st.column_config.TextColumn("Brands", help="The brands the post mentions"),
+        "themes": st.column_config.TextColumn(
+            "Themes", help="The window's complaint themes the post uses (Overview)"),
         "followers": st.column_config.NumberColumn("Followers", format="localized",
                                                    width="small"),
         "text": st.column_config.TextColumn("Text", width="large"),
@@ -48,6 +59,8 @@ def posts(df: pd.DataFrame, key: str, select: bool = False):
             width="small"),
         "link": st.column_config.LinkColumn("Source", display_text="open ↗", width="small"),
     }
+    if not terms:
+        view = view.drop(columns="themes")
     if df["gold_label"].notna().any():
         view.insert(view.columns.get_loc("sentiment") + 1, "human_label", df["gold_label"])
         config["human_label"] = st.column_config.TextColumn(
@@ -75,10 +88,14 @@ def amplification(cascade: pd.DataFrame, named: pd.DataFrame) -> None:
             "followers": [info["followers"].get(i) for i in carried.index],
             "amplified by": carried.values,
         })
-        st.caption(f"{state.n(cascade['source'].nunique())} authors amplified it "
-                   f"{state.n(cascade['weight'].sum())} times; the accounts it spread from:")
+        told = story_numbers.from_edges(cascade["weight"])
+        st.caption(f"{state.n(cascade['source'].nunique())} authors reacted "
+                   f"{state.n(told.reactions)} times (reactions); the accounts it spread from:")
         st.dataframe(table, hide_index=True, width="stretch", column_config={
             "author": "Author",
+        "brands": st.column_config.TextColumn("Brands", help="The brands the post mentions"),
+        "themes": st.column_config.TextColumn(
+            "Themes", help="The window's complaint themes the post uses (Overview)"),
             "followers": st.column_config.NumberColumn("Followers", format="localized"),
             "amplified by": st.column_config.NumberColumn("Amplifications", format="localized")})
     named = named.dropna(subset=["source", "target"])
@@ -91,3 +108,16 @@ def amplification(cascade: pd.DataFrame, named: pd.DataFrame) -> None:
         st.caption("Steps the detector named:")
         st.dataframe(steps, hide_index=True, width="stretch", column_config={
             "source": "Amplifier", "target": "Amplified", "kind": "How", "time": "When"})
+
+
+def drill_posts(d: drill.Drill, model: str | None, platforms, key: str) -> None:
+    """The newest posts behind a clicked chart mark, and the way to all of them on Posts."""
+    found = q("search_posts", model, d.brand_ids, platforms, d.since, d.until, labels=d.labels,
+              limit=DRILL_ROWS)
+    with st.container(border=True):
+        st.markdown(f"**Posts behind the selection:** {state.md(d.what)}")
+        posts(found, key=key)
+        if st.button("Open all of them in Posts", key=f"{key}_open", icon=":material/forum:"):
+            st.session_state["drill"] = d
+            st.switch_page("views/posts.py")
+

@@ -94,3 +94,10 @@ def complaint_themes(negative: Iterable[str], others: Iterable[str], top: int = 
         if len(kept) == top:
             break
     return df.loc[kept].drop(columns=["score", "bigram"]).reset_index(drop=True)
+
+
+def matching(text: str, terms: Iterable[str]) -> list[str]:
+    """Which of `terms` (complaint themes) a post uses, in their order: the Posts page's theme
+    column, read with the same tokens the themes were found with."""
+    found = _terms(str(text), frozenset())
+    return [t for t in terms if t in found]

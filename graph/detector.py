@@ -172,6 +172,7 @@ class Detector:
     def process(self, posts: Iterable[SignalPost]) -> list[Story]:
         """Feed posts (time order); returns the stories opened, updated or quieted, latest state."""
         changed: dict[str, Story] = {}
+        behind: dict[str, dict] = {}  # stories whose newest reactions no evaluation counted
         tick, brands = self.tick_s, self._brands
         for p in posts:
             if p.at >= self.now:
@@ -186,11 +187,20 @@ class Detector:
                 tick, 0.05 * (now - cascade["t0"])
             ):
                 self._eval_cascade(cascade, changed)
+            elif cascade is not None and cascade["story"]:
+                behind[cascade["story"]] = cascade
             brand = brands[p.brand]
             if now - brand["evaluated_at"] >= tick:
                 self._eval_brand(p.brand, brand, changed)
             if now - self._housekept >= tick:
                 self._housekeep(changed)
+        # An open story's counts include every reaction read so far (the forecast still waits
+        # for its next evaluation): the alert, its email and the dashboard count the same posts.
+        for key, c in behind.items():
+            story = self._stories.get(key)
+            if story is not None and story.status == "active" and \
+                    story.post_count != len(c["events"]) + 1:
+                self._refresh_cascade(story, c, [], changed)
         return sorted(changed.values(), key=lambda s: (s.updated_at, s.id))
 
     # -- state updates ---------------------------------------------------------------------

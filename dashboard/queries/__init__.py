@@ -15,6 +15,7 @@ from dashboard.queries.mentions import (
     complaint_themes,
     gold_reasons,
     has_gold_reasons,
+    iter_posts,
     mention_counts,
     negative_texts,
     posts_by_ids,
@@ -24,6 +25,7 @@ from dashboard.queries.mentions import (
 )
 from dashboard.queries.people import (
     EDGE_COLUMNS,
+    alerts_of_posts,
     author,
     author_sentiment,
     brand_edges,
@@ -33,11 +35,13 @@ from dashboard.queries.people import (
     influencers,
     node_scores,
     rank_history,
+    story_chain,
+    story_reactions,
 )
 
 __all__ = [
-    "EDGE_COLUMNS", "LABELS", "POST_COLUMNS", "SORTS", "alerts", "author", "author_sentiment",
+    "EDGE_COLUMNS", "LABELS", "alerts_of_posts", "POST_COLUMNS", "SORTS", "alerts", "author", "author_sentiment",
     "brand_edges", "cascade_edges", "complaint_themes", "ego_edges", "engagement", "gold_reasons",
-    "has_gold_reasons", "influence_runs", "influencers", "mention_counts", "negative_texts", "node_scores",
-    "posts_by_ids", "rank_history", "search_posts", "sentiment_model", "store_facts",
+    "has_gold_reasons", "iter_posts", "influence_runs", "influencers", "mention_counts", "negative_texts", "node_scores",
+    "posts_by_ids", "rank_history", "search_posts", "story_chain", "story_reactions", "sentiment_model", "store_facts",
 ]

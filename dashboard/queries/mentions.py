@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -184,14 +184,14 @@ def posts_by_ids(engine: Engine, ids: Sequence[int], model: str | None) -> pd.Da
     df = pd.concat(frames, ignore_index=True)
     order = {int(i): n for n, i in enumerate(ids)}
     df = df.sort_values("id", key=lambda c: c.map(order)).reset_index(drop=True)
-    return utc_cols(df, "created_at")
+    return with_brands(engine, utc_cols(df, "created_at"))
 
 
 # -- posts --------------------------------------------------------------------------------
 
 POST_COLUMNS = ("id", "created_at", "platform", "author_id", "handle", "followers", "text",
                 "likes", "reposts", "replies", "quotes", "url", "label", "negative", "positive",
-                "gold_label")
+                "gold_label", "brands")
 SORTS = {"newest": "Newest", "engagement": "Engagement", "reach": "Reach (author followers)"}
 
 
@@ -227,7 +227,48 @@ def search_posts(engine: Engine, model: str | None, brand_ids: Sequence[int] | N
                  platforms: Sequence[str] | None, since: datetime, until: datetime,
                  labels: Sequence[str] | None = None, text: str = "", sort: str = "newest",
                  author_id: int | None = None, limit: int = 200) -> pd.DataFrame:
-    """Posts matching the filters, best first by `sort`; at most `limit` rows."""
+    """Posts matching the filters, best first by `sort`; at most `limit` rows, with a `brands`
+    column (the brands each mentions)."""
+    stmt = _search(engine, model, brand_ids, platforms, since, until, labels, text, sort,
+                   author_id)
+    df = utc_cols(frame(engine, stmt.limit(limit)), "created_at")
+    return with_brands(engine, df)
+
+
+def iter_posts(engine: Engine, model: str | None, brand_ids: Sequence[int] | None,
+               platforms: Sequence[str] | None, since: datetime, until: datetime,
+               labels: Sequence[str] | None = None, text: str = "", sort: str = "newest",
+               author_id: int | None = None, chunk: int = 10_000) -> Iterator[pd.DataFrame]:
+    """Every post `search_posts` would find, uncapped, as frames of `chunk` rows read from
+    one streamed cursor: an export of a million posts never holds them all as rows."""
+    stmt = _search(engine, model, brand_ids, platforms, since, until, labels, text, sort,
+                   author_id)
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=chunk).execute(stmt)
+        names = list(result.keys())
+        for rows in result.partitions():
+            df = utc_cols(pd.DataFrame(rows, columns=names), "created_at")
+            yield with_brands(engine, df)
+
+
+def with_brands(engine: Engine, df: pd.DataFrame) -> pd.DataFrame:
+    """`df` with a `brands` column: the names of the brands each post mentions, comma-joined."""
+    pb, b = s.post_brands, s.brands
+    found: dict[int, list[str]] = {}
+    for chunk in chunks([int(i) for i in df["id"]]):
+        with engine.connect() as conn:
+            for post_id, name in conn.execute(
+                    select(pb.c.post_id, b.c.name).join(b, b.c.id == pb.c.brand_id)
+                    .where(pb.c.post_id.in_(chunk)).order_by(b.c.name)):
+                found.setdefault(post_id, []).append(name)
+    df["brands"] = [", ".join(found.get(int(i), ())) for i in df["id"]]
+    return df
+
+
+def _search(engine: Engine, model: str | None, brand_ids: Sequence[int] | None,
+            platforms: Sequence[str] | None, since: datetime, until: datetime,
+            labels: Sequence[str] | None, text: str, sort: str, author_id: int | None):
+    """The posts query both `search_posts` and `iter_posts` run."""
     p, pb, ss = s.posts, s.post_brands, s.sentiment_scores
     one_brand = brand_ids is not None and len(brand_ids) == 1
     # One brand: walk its (brand_id, created_at) index, a fraction of the window's posts.
@@ -249,8 +290,6 @@ def search_posts(engine: Engine, model: str | None, brand_ids: Sequence[int] | N
         stmt = stmt.where(p.c.text.ilike(f"%{escaped}%", escape="\\"))
     order = {"engagement": engagement_expr().desc(),
              "reach": func.coalesce(s.authors.c.followers, 0).desc()}.get(sort)
-    stmt = stmt.order_by(*([order] if order is not None else []), when.desc())
-    df = frame(engine, stmt.limit(limit))
-    return utc_cols(df, "created_at")
+    return stmt.order_by(*([order] if order is not None else []), when.desc(), p.c.id.desc())
 
 

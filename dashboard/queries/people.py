@@ -10,6 +10,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, func, literal, select
 
 from dashboard.queries._sql import LABELS, bound_time, brand_scope, chunks, frame, from_json
+from listener import story_numbers
 from listener.store import schema as s
 from listener.store.sql import as_utc
 
@@ -191,3 +192,46 @@ def ego_edges(engine: Engine, author_id: int, since: datetime, until: datetime,
         return pd.DataFrame(columns=EDGE_COLUMNS)
     df = pd.concat(frames, ignore_index=True)
     return df.groupby(["source", "target", "kind"], as_index=False)["weight"].sum()
+
+
+def story_chain(engine: Engine, post_id: int, depth: int = 64) -> list[int]:
+    """The post and what it amplified, up to the story's root: [post, parent, ..., root].
+    The root is the post whose cascade (`cascade_edges`) the story is."""
+    i = s.interactions
+    chain = [int(post_id)]
+    with engine.connect() as conn:
+        for _ in range(depth):
+            up = conn.execute(select(i.c.target_post_id).where(
+                i.c.source_post_id == chain[-1], i.c.target_post_id.is_not(None)).limit(1)).scalar()
+            if up is None or int(up) in chain:
+                break
+            chain.append(int(up))
+    return chain
+
+
+def alerts_of_posts(engine: Engine, post_ids: Sequence[int]) -> list[int]:
+    """Alerts whose evidence names one of `post_ids` as a root post, most severe first."""
+    a = s.alerts
+    wanted = {int(p) for p in post_ids}
+    with engine.connect() as conn:
+        rows = conn.execute(select(a.c.id, a.c.evidence).order_by(a.c.severity.desc(),
+                                                                    a.c.id.desc())).all()
+    out = []
+    for alert_id, ev in rows:
+        ev = from_json(ev) or {}
+        roots = ev.get("root_post_ids") or [r.get("id") for r in ev.get("root_posts") or []
+                                            if isinstance(r, dict)]
+        if wanted & {int(r) for r in roots if r is not None}:
+            out.append(int(alert_id))
+    return out
+
+
+def story_reactions(engine: Engine, platform: str, native_id: str):
+    """The reactions of the story rooted at one post (`listener.story_numbers`): the demo
+    banner's count, the same the alert page and the graph explorer show."""
+    p = s.posts
+    with engine.connect() as conn:
+        post_id = conn.execute(select(p.c.id).where(p.c.platform == platform,
+                                                    p.c.native_id == native_id)).scalar()
+    edges = cascade_edges(engine, [post_id]) if post_id is not None else pd.DataFrame()
+    return story_numbers.from_edges(edges["weight"] if len(edges) else [])

@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import actions, charts, evidence, state, tables
 from dashboard.state import q
+from listener import story_numbers
 
 STATUSES = {"open": "Open", "acknowledged": "Acknowledged", "resolved": "Resolved",
             "watch": "Watch (below medium)"}
@@ -77,7 +78,9 @@ with st.container(border=True):
     c = st.columns(4)
     c[0].metric("Severity", f"{alert['severity']:.2f}")
     c[1].metric("Opened (UTC)", f"{alert['opened_at']:%d %b %H:%M}")
-    c[2].metric("Amplifications seen", state.n(cascade["weight"].sum() if len(cascade) else 0))
+    told = story_numbers.from_evidence(ev) or story_numbers.from_edges(
+        cascade["weight"] if len(cascade) else [], max(len(roots), 1))
+    c[2].metric("Reactions", state.n(told.reactions), help=story_numbers.REACTIONS_HELP)
     fc = evidence.forecast(ev)
     c[3].metric("Forecast final size", "–" if not fc or fc["final"] is None
                 else state.n(round(fc["final"])),

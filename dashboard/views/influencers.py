@@ -11,6 +11,24 @@ from dashboard.state import q
 TOWARDS = {"any": "Any", "negative": "Mostly negative", "neutral": "Mostly neutral",
            "positive": "Mostly positive"}
 
+# Component -> (column name, help, whole number): what each ranking input means, in words.
+COMPONENT_NAMES = {
+    "audience": ("Audience", "Followers where the platform reports them.", True),
+    "amplification": ("Amplified (weighted)", "Reposts, quotes, replies and mentions their "
+                      "posts drew, weighted by kind and recency.", False),
+    "unique_amplifiers": ("Distinct amplifiers", "Different accounts that amplified them.", True),
+    "reach": ("People reached", "Distinct accounts reached through chains of reposts and "
+              "quotes of their posts.", True),
+    "cascade_reach": ("People reached", "Distinct accounts reached through chains of reposts "
+                      "and quotes of their posts.", True),
+    "pagerank": ("Network centrality", "PageRank on the amplification graph: high when "
+                 "amplified by accounts that are themselves amplified.", False),
+    "kcore": ("Core depth", "k-core number: how deep in the densely connected core of the "
+              "conversation they sit (higher = more central).", True),
+    "negative_share": ("Negative share", "Share of their posts about the brand that are "
+                       "negative.", False),
+}
+
 st.title("Influencers")
 facts, fl = state.facts(), state.current_filters()
 if fl is None:
@@ -25,8 +43,15 @@ run = runs[0]
 names = state.brand_names()
 scope = names.get(run["brand_id"], "all brands")
 weights = run["params"].get("weights")
+since, until = run.get("since"), run.get("until")
+window = (f"interactions from {since:%d %b %Y %H:%M} to {until:%d %b %Y %H:%M} UTC"
+          if since is not None and until is not None else
+          f"interactions since {since:%d %b %Y %H:%M} UTC" if since is not None else
+          f"interactions until {until:%d %b %Y %H:%M} UTC" if until is not None else
+          "every stored interaction")
 st.caption(state.md(
-    f"Ranking run {run['id']} of {run['created_at']:%d %b %Y %H:%M} UTC · scope: {scope}"
+    f"Ranking run {run['id']} of {run['created_at']:%d %b %Y %H:%M} UTC · scope: {scope} · "
+    f"window: {window}"
     + (f" · weights: {', '.join(f'{k} {v}' for k, v in weights.items())}"
        if isinstance(weights, dict) else "")
     + ("" if len(runs) > 1 else " · first run, so no rank change yet")))
@@ -54,6 +79,9 @@ if df.empty:
     st.stop()
 
 components = [c for c in df.columns if c.startswith("c_")]
+if "c_audience" in components and pd.to_numeric(df["c_audience"], errors="coerce").fillna(-1).eq(
+        pd.to_numeric(df["followers"], errors="coerce").fillna(-1)).all():
+    components.remove("c_audience")  # the same number as Followers: one column
 # A first run has nothing to compare with: no column of blanks. Later, an author new to the
 # ranking says so instead of showing an empty cell.
 compared = len(runs) > 1
@@ -67,13 +95,19 @@ config = {
     "handle": "Author",
     "followers": st.column_config.NumberColumn("Followers", format="localized"),
     "influence": st.column_config.ProgressColumn(
-        "Influence", min_value=0.0, max_value=float(df["influence"].max() or 1), format="%.3f"),
-    "community": st.column_config.NumberColumn("Community"),
+        "Influence score", min_value=0.0, max_value=float(df["influence"].max() or 1),
+        format="%.3f", help="The ranking's weighted mix of the columns to the right (higher is "
+                            "more influential); compare the columns themselves across brands."),
+    "community": st.column_config.NumberColumn(
+        "Community", help="The cluster of accounts that amplify each other most (Louvain)."),
 }
-for c in components:  # counts (audience, reach) with thousands separators, scores compact
-    big = pd.to_numeric(df[c], errors="coerce").abs().max() >= 1000
-    config[c] = st.column_config.NumberColumn(c[2:].replace("_", " ").capitalize(),
-                                              format="localized" if big else "%.3g")
+for c in components:  # plain names and help; counts as whole numbers, scores compact
+    name, help_text, whole = COMPONENT_NAMES.get(c[2:], (c[2:].replace("_", " ").capitalize(),
+                                                         None, False))
+    if whole:
+        df[c] = pd.to_numeric(df[c], errors="coerce").round()
+    config[c] = st.column_config.NumberColumn(name, help=help_text,
+                                              format="localized" if whole else "%.3g")
 if model is not None:
     show += ["negative", "neutral", "positive"]
     for label in queries.LABELS:

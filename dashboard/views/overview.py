@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, state
+from dashboard import charts, drill, state, tables
 from dashboard.queries import LABELS
 from dashboard.state import q
 from listener.store.alerts import LEVELS
@@ -59,20 +59,41 @@ def negative_share(row: pd.Series) -> float | None:
     return row["negative"] / row["scored"] if row.get("scored", 0) else None
 
 
+def counts(model: str | None) -> pd.DataFrame:
+    """Mention counts of the window ('current') and of the comparison period ('previous'):
+    two cached scans, so changing only the comparison re-reads only its period."""
+    cur = q("mention_counts", model, compared, *fl.window(), fl.since, fl.unit)
+    frames = [cur]
+    if (other := fl.compared()) is not None:
+        prev = q("mention_counts", model, compared, *other, other[1], fl.unit)
+        frames.append(prev.assign(period="previous"))
+    return pd.concat(frames, ignore_index=True)
+
+
+def opened(chart, key: str) -> None:
+    """Draw a chart whose clicks drill down, and the posts behind the clicked mark."""
+    event = st.altair_chart(chart, width="stretch", on_select="rerun", key=key,
+                            selection_mode=drill.PICK)
+    picked = drill.from_event(event, ids_by_name, fl.brand_ids, fl.since, fl.until, fl.unit)
+    if picked is not None:
+        tables.drill_posts(picked, model, fl.platforms, key=f"{key}_posts")
+
+
 def delta_pp(a: float | None, b: float | None) -> str | None:
     return None if a is None or b is None else f"{(a - b) * 100:+.1f} pp"
 
 
-volume = q("mention_counts", None, compared, *fl.window(), fl.previous_since, fl.unit)
+ids_by_name = {v: k for k, v in names.items()}
+volume = counts(None)
 summary = per_brand(volume)
 cur, prev = totals(summary, "current"), totals(summary, "previous")
 open_alerts = q("alerts", fl.brand_ids, ("open", "acknowledged"))
 
-st.caption(f"{fl.brand} · {fl.range_name} · compared with the {fl.range_name.lower()} before")
+st.caption(f"{fl.brand} · {fl.range_name} · {fl.compare_label}")
 k1, k2, k3, k4 = st.columns(4)
 mentions, before = int(cur.get("posts", 0)), int(prev.get("posts", 0))
 k1.metric("Mentions", state.n(mentions),
-          delta=f"{(mentions - before) / before:+.0%} vs previous period" if before else None,
+          delta=f"{(mentions - before) / before:+.0%} vs comparison" if before else None,
           help="Posts that match the brand queries in the window.", border=True)
 net_box, neg_box = k2.empty(), k3.empty()
 k4.metric("Open alerts", state.n(len(open_alerts)),
@@ -83,28 +104,31 @@ if mentions == 0:
             "brand; new posts arrive with `undertow collect`.")
     st.stop()
 
-window = volume[(volume["period"] == "current") & volume["brand_id"].isin(fl.brand_ids)]
-vol = charts.complete(window, "brand_id", fl.brand_ids, fl.since, fl.until, fl.unit)
+# One brand: its competitors too, muted, so the line reads against theirs.
+window = volume[(volume["period"] == "current") & volume["brand_id"].isin(compared)]
+vol = charts.complete(window, "brand_id", compared, fl.since, fl.until, fl.unit)
 vol["brand"] = vol["brand_id"].map(names)
+strong = [names[b] for b in fl.brand_ids] if fl.brand_id is not None else []
+span = (fl.since, fl.until)
 marks = q("alerts", fl.brand_ids, ("open", "acknowledged", "resolved"), fl.since, fl.until)
 # Only the most severe openings of medium level or above: a line per alert buried the curves.
 marks = marks[marks["severity"] >= MARK_FROM].head(MAX_MARKS)
 marks = marks.assign(brand=marks["brand_id"].map(names), time=marks["opened_at"])
-st.altair_chart(charts.volume(vol, fl.unit, marks[["brand", "title", "severity", "time"]]),
-                width="stretch")
+opened(charts.volume(vol, fl.unit, marks[["brand", "title", "severity", "time"]], span,
+                     names.values(), strong), "volume_chart")
 
 scored = pd.DataFrame(columns=["brand_id", "period", "label", "posts", "time"])
 if model is None:
     st.info(state.NO_SCORES)
 else:
     with st.spinner("Counting sentiment..."):
-        scored = q("mention_counts", model, compared, *fl.window(), fl.previous_since, fl.unit)
+        scored = counts(model)
     sent = scored[(scored["period"] == "current") & scored["brand_id"].isin(fl.brand_ids)]
     sent = charts.complete(sent, "label", LABELS, fl.since, fl.until, fl.unit)
     if not sent["posts"].any():
         st.info(UNSCORED)
     else:
-        st.altair_chart(charts.sentiment(sent, fl.unit, model), width="stretch")
+        opened(charts.sentiment(sent, fl.unit, model, span), "sentiment_chart")
 labelled = per_brand(scored)
 now, then = totals(labelled, "current"), totals(labelled, "previous")
 net_box.metric("Net sentiment", "–" if net(now) is None else f"{net(now):+.0%}",
@@ -130,8 +154,9 @@ with left:
     else:
         voice = voice.assign(
             share=voice["posts"] / voice.groupby("group")["posts"].transform("sum"))
-        st.altair_chart(charts.share_of_voice(voice[["brand", "group", "posts", "share"]]),
-                        width="stretch")
+        for n_group, (group, part) in enumerate(voice.groupby("group", sort=True)):
+            opened(charts.share_of_voice(part[["brand", "group", "posts", "share"]], str(group),
+                                         names.values(), strong), f"voice_chart_{n_group}")
         st.caption("Each brand's share of its competitor group's mentions in the window.")
 with right:
     rated = labelled[(labelled["period"] == "current") & (labelled["scored"] > 0)]

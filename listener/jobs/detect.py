@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from listener import story_numbers
 from listener.post import stable_id
 from listener.store import Store, schema
 from listener.store.alerts import StoryUpdate, upsert_stories
@@ -319,6 +320,7 @@ def _evidence(story, roots: dict[int, dict], people: dict[int, tuple]) -> tuple[
     for inv in story.influencers[:5]:
         handle = people.get(inv.author, (None, None))[0] or inv.author
         reasons.append(f"top-{inv.rank} influencer @{handle} is the post's {inv.role}")
+    numbers = story_numbers.from_detector(story.post_count)
     ev = {
         "reasons": reasons,
         "triggers": list(story.triggers),
@@ -333,13 +335,14 @@ def _evidence(story, roots: dict[int, dict], people: dict[int, tuple]) -> tuple[
                          "role": inv.role} for inv in story.influencers[:10]],
         "themes": [{"term": t, "posts": int(c)} for t, c in story.themes[:8]],
         "posts": story.post_count, "negative_posts": story.negative_count,
+        "reactions": numbers.reactions if story.kind == "cascade" else None,
         # The stream time this state describes: a replay after a crash carries older states,
         # which `upsert_stories` then skips instead of rolling the alert back.
         "stream_at": story.updated_at,
     }
     who = f"@{first['author']}" if first and first.get("author") else "a customer"
     if story.kind == "cascade":
-        title = (f"Negative post by {who} spreading: {story.post_count:,} reactions"
+        title = (f"Negative post by {who} spreading: {numbers.text()}"
                  + (f", forecast {story.forecast.final:,.0f}" if story.forecast else ""))
     else:
         title = f"Burst of negative posts: {story.negative_count:,} negative mentions"

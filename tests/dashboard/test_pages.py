@@ -69,7 +69,7 @@ def test_alerts_page_lists_by_severity_with_evidence_and_acts(app, seeded):
     m = metrics(app)
     assert m["Alerts shown"] == "2"  # open + acknowledged; the resolved one is hidden
     assert m["Severity"] == "0.91" and m["Forecast final size"] == "42"
-    assert m["Amplifications seen"] == "17"
+    assert m["Reactions"] == "17"  # 12 reposts of a0, 5 of the first repost
     listing = app.dataframe[0].value
     assert list(listing["severity"]) == [0.91, 0.55]
     assert "lost my parcel" in texts(app)
@@ -199,12 +199,14 @@ def test_untrusted_text_is_never_rendered_as_html(seeded):
 
 def test_demo_banner_says_what_is_simulated(seeded):
     seeded.set_meta({"demo": "1", "demo_facts": '{"week": "2015-02-17 + 7 days", '
-                     '"story_post": "demo-1", "story_reposts": 724, '
+                     '"story_post": "a0", "story_reposts": 724, '
                      '"story_onset": "2015-02-22T14:00:00+00:00"}'})
     at = make_app()
     at.run()
     banner = at.warning[0].value
-    assert "simulated" in banner and "real tweets" in banner and "724" in banner
+    assert "simulated" in banner and "real tweets" in banner
+    # Its cascade's reactions (listener.story_numbers), not the post's own repost counter.
+    assert "17 reactions" in banner and "724" not in banner
 
 
 def test_password_gate(seeded, monkeypatch):
