@@ -28,6 +28,7 @@ from dashboard.queries.people import (
     author_sentiment,
     brand_edges,
     cascade_edges,
+    coordination_clusters,
     ego_edges,
     influence_runs,
     influencers,
@@ -37,7 +38,7 @@ from dashboard.queries.people import (
 
 __all__ = [
     "EDGE_COLUMNS", "LABELS", "POST_COLUMNS", "SORTS", "alerts", "author", "author_sentiment",
-    "brand_edges", "cascade_edges", "complaint_themes", "ego_edges", "engagement", "gold_reasons",
+    "brand_edges", "cascade_edges", "complaint_themes", "coordination_clusters", "ego_edges", "engagement", "gold_reasons",
     "has_gold_reasons", "influence_runs", "influencers", "mention_counts", "negative_texts", "node_scores",
     "posts_by_ids", "rank_history", "search_posts", "sentiment_model", "store_facts",
 ]

@@ -191,3 +191,11 @@ def ego_edges(engine: Engine, author_id: int, since: datetime, until: datetime,
         return pd.DataFrame(columns=EDGE_COLUMNS)
     df = pd.concat(frames, ignore_index=True)
     return df.groupby(["source", "target", "kind"], as_index=False)["weight"].sum()
+
+
+def coordination_clusters(engine: Engine) -> dict[int, int]:
+    """Account id -> lock-step cluster number, as the coordination stage last saved it."""
+    with engine.connect() as conn:
+        saved = conn.execute(select(s.meta.c.value).where(s.meta.c.key == "coordination")).scalar()
+    clusters = from_json(saved)["clusters"] if saved else []
+    return {int(a): n for n, members in enumerate(clusters) for a in members}
