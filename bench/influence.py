@@ -248,8 +248,8 @@ def print_report(report: dict) -> None:
             ci = lambda x: "" if x["ci95"] is None else f"{x['ci95'][0]:.2f}-{x['ci95'][1]:.2f}"  # noqa: E731
             print(f"  {name:<20}{p['value']:>7.2f}{ci(p):>15}{g['value']:>10.3f}{ci(g):>15}")
     for who, s in report["summary"].items():
-        print(f"\n{who}: trails another ranking in {len(s['trails'])} of "
-              f"{s['later_origins'] * len(METRICS)} (origin, metric) cells at later origins")
+        print(f"\n{who}: trails another ranking in {len(s['trails'])} (origin, metric, ranking) "
+              f"comparisons over {s['later_origins']} later origins")
         for line in s["trails"]:
             print(f"  {line}")
     print(f"{report['data']} done in {report['seconds']:.0f} s")
