@@ -4,7 +4,8 @@ The detector writes evidence as a JSON object; the keys read here are:
 ``root_post_ids`` [int], ``growth`` [{"t": ISO time, "size": cumulative posts}],
 ``forecast`` {"final", "low", "high"}, ``influencers`` [{"author_id", "handle", "rank", "role"}],
 ``path`` [{"source": author id, "target": author id, "kind", "t"}], ``themes``
-[{"term", "posts"}]. A few spellings of each are accepted so the page survives small changes in
+[{"term", "posts"}], ``coordination`` {"share", "reposts", "coordinated_reposts", "clusters":
+[{"cluster", "accounts", "reposts"}]} (``listener.jobs.coordination``). A few spellings of each are accepted so the page survives small changes in
 the detector; keys it does not know are shown verbatim as JSON.
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 KNOWN = {"root_post_ids", "root_posts", "roots", "growth", "growth_curve", "forecast",
-         "influencers", "path", "amplification_path", "themes"}
+         "influencers", "path", "amplification_path", "themes", "coordination"}
 
 
 def _first(d: dict[str, Any], *keys: str, default: Any = None) -> Any:
@@ -108,3 +109,19 @@ def themes(ev: dict[str, Any]) -> pd.DataFrame:
 
 def other(ev: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in ev.items() if k not in KNOWN}
+
+
+def coordination(ev: dict[str, Any]) -> dict[str, Any] | None:
+    """Share of the story's reposts from lock-step clusters, and the clusters; None if absent."""
+    c = ev.get("coordination")
+    if not isinstance(c, dict):
+        return None
+    try:
+        share, reposts = float(c.get("share") or 0.0), int(c.get("reposts") or 0)
+    except (TypeError, ValueError):
+        return None
+    clusters = pd.DataFrame(
+        [{"cluster": x.get("cluster"), "accounts": len(x.get("accounts") or []),
+          "reposts": x.get("reposts")} for x in c.get("clusters") or [] if isinstance(x, dict)],
+        columns=["cluster", "accounts", "reposts"])
+    return {"share": share, "reposts": reposts, "clusters": clusters}

@@ -30,6 +30,7 @@ from dashboard.queries.people import (
     author_sentiment,
     brand_edges,
     cascade_edges,
+    coordination_clusters,
     ego_edges,
     influence_runs,
     influencers,
@@ -40,8 +41,10 @@ from dashboard.queries.people import (
 )
 
 __all__ = [
-    "EDGE_COLUMNS", "LABELS", "alerts_of_posts", "POST_COLUMNS", "SORTS", "alerts", "author", "author_sentiment",
-    "brand_edges", "cascade_edges", "complaint_themes", "ego_edges", "engagement", "gold_reasons",
-    "has_gold_reasons", "iter_posts", "influence_runs", "influencers", "mention_counts", "negative_texts", "node_scores",
-    "posts_by_ids", "rank_history", "search_posts", "story_chain", "story_reactions", "sentiment_model", "store_facts",
+    "EDGE_COLUMNS", "LABELS", "POST_COLUMNS", "SORTS", "alerts", "alerts_of_posts", "author",
+    "author_sentiment", "brand_edges", "cascade_edges", "complaint_themes",
+    "coordination_clusters", "ego_edges", "engagement", "gold_reasons", "has_gold_reasons",
+    "influence_runs", "influencers", "iter_posts", "mention_counts", "negative_texts",
+    "node_scores", "posts_by_ids", "rank_history", "search_posts", "sentiment_model",
+    "store_facts", "story_chain", "story_reactions",
 ]

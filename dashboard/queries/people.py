@@ -235,3 +235,10 @@ def story_reactions(engine: Engine, platform: str, native_id: str):
                                                     p.c.native_id == native_id)).scalar()
     edges = cascade_edges(engine, [post_id]) if post_id is not None else pd.DataFrame()
     return story_numbers.from_edges(edges["weight"] if len(edges) else [])
+
+def coordination_clusters(engine: Engine) -> dict[int, int]:
+    """Account id -> lock-step cluster number, as the coordination stage last saved it."""
+    with engine.connect() as conn:
+        saved = conn.execute(select(s.meta.c.value).where(s.meta.c.key == "coordination")).scalar()
+    clusters = from_json(saved)["clusters"] if saved else []
+    return {int(a): n for n, members in enumerate(clusters) for a in members}

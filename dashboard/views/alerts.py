@@ -143,6 +143,18 @@ with st.container(border=True):
             st.session_state["graph_alert"] = alert_id
             st.switch_page("views/graph.py")
 
+    co = evidence.coordination(ev)
+    if co is not None:
+        st.markdown("**Coordinated amplification**")
+        if co["share"] == 0:
+            st.caption(f"None of its {co['reposts']:,} reposts came from accounts that repost in "
+                       "lock-step (the coordination flag over the stored history).")
+        else:
+            st.metric("Reposts from lock-step clusters", f"{co['share']:.0%}",
+                      help="Accounts that reposted the same items within 60 s of each other, "
+                           "again and again, across the stored history (docs/influence.md).")
+            st.dataframe(co["clusters"], hide_index=True, width="stretch")
+
     extra = evidence.other(ev)
     if extra:
         with st.expander("Other evidence"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import evidence, graphview, state
@@ -74,7 +75,15 @@ if g.number_of_nodes() == 0:
             "time range, or load interactions with `undertow collect` or `undertow demo`.")
     st.stop()
 size_title = "Influence" if net.nodes["influence"].notna().any() else "Amplifications received"
-st.altair_chart(graphview.chart(net.nodes, net.edges, size_title, title), width="stretch")
+nodes = net.nodes
+in_view = nodes["author_id"].astype("int64").map(q("coordination_clusters"))
+if in_view.notna().any() and st.toggle(
+        "Colour coordinated clusters", key="graph_coordination",
+        help="Accounts that repost the same items within 60 s of each other, again and again, "
+             "across the stored history; everyone else shows as organic."):
+    nodes = nodes.assign(community=in_view.map(
+        lambda c: "organic" if pd.isna(c) else f"lock-step {int(c)}"))
+st.altair_chart(graphview.chart(nodes, net.edges, size_title, title), width="stretch")
 communities = net.nodes["community"].nunique()
 st.caption(
     f"Showing {state.n(g.number_of_nodes())} of {state.n(net.authors)} authors and "

@@ -56,6 +56,13 @@ st.caption(state.md(
        if isinstance(weights, dict) else "")
     + ("" if len(runs) > 1 else " · first run, so no rank change yet")))
 
+if isinstance(weights, dict) and [k for k, v in weights.items() if v] == ["amplification"]:
+    st.caption("Influence uses one measure, amplification: the interactions an author received, "
+               "recent ones counting more (12 h half-life). Tested on real graphs at rolling "
+               "origins, no combination with reach, PageRank, k-core or followers predicted who "
+               "is amplified next better, so those are shown beside it but carry no weight. "
+               "The score is absolute (50 = about 50 fresh interactions), so it compares across "
+               "brands; Percentile is the rank-relative view within this run.")
 c1, c2 = st.columns(2)
 top = c1.selectbox("Top", [50, 100, 500], index=1, key="inf_top")
 target = "the brands" if fl.brand_id is None else fl.brand

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from listener import story_numbers
+from listener.jobs.coordination import flagged_clusters, story_coordination
 from listener.post import stable_id
 from listener.store import Store, schema
 from listener.store.alerts import StoryUpdate, upsert_stories
@@ -361,9 +362,11 @@ def _record(store: Store, brands: dict[str, int], stories, report: DetectReport)
     if not stories:
         return
     roots, people = _posts(store, _root_ids(stories)), _handles(store, _people(stories))
+    clusters = flagged_clusters(store)  # coordination (h23): see listener.jobs.coordination
     updates = []
     for story in stories:
         title, ev = _evidence(story, roots, people)
+        ev["coordination"] = story_coordination(store, story.root_posts[:5], clusters)
         updates.append(StoryUpdate(
             brands[story.brand], story.id, story.severity, title, ev,
             now=datetime.fromtimestamp(story.updated_at, UTC),

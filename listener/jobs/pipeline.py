@@ -11,13 +11,13 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from listener.jobs import detect, rank, score
+from listener.jobs import coordination, detect, rank, score
 from listener.store import Store
 
 log = logging.getLogger(__name__)
 Stage = Callable[..., None]
 
-STAGES: list[Stage] = [score.stage, rank.stage, detect.stage]
+STAGES: list[Stage] = [score.stage, rank.stage, coordination.stage, detect.stage]
 
 
 def _send_alerts(store: Store, settings, echo: Callable[[str], None]) -> None:

@@ -152,3 +152,14 @@ def test_kill_stops_the_server_the_command_started(tmp_path):
     else:
         os.kill(child, signal.SIGKILL)
         raise AssertionError("the server outlived the command")
+
+
+def test_evidence_reads_the_coordination_share():
+    ev = {"coordination": {"share": 0.25, "reposts": 40, "coordinated_reposts": 10,
+                           "clusters": [{"cluster": 0, "accounts": [1, 2, 3], "reposts": 10}]}}
+    co = evidence.coordination(ev)
+    assert co["share"] == 0.25 and co["reposts"] == 40
+    assert co["clusters"].to_dict("records") == [{"cluster": 0, "accounts": 3, "reposts": 10}]
+    assert evidence.other(ev) == {}
+    assert evidence.coordination({}) is None
+    assert evidence.coordination({"coordination": {"share": "x"}}) is None

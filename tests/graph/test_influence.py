@@ -7,6 +7,18 @@ from graph import DEFAULT_WEIGHTS, Edges, GraphInputError, build_graph, louvain,
 from tests.graph.conftest import NOW, edges_of, random_edges
 
 
+def test_influence_is_absolute_so_an_author_scores_the_same_in_a_bigger_graph(star):
+    alone = score_influence(build_graph(star)).explain(0)["influence"]
+    bigger = Edges.from_arrays([10, 11, 12, 13, 14] * 4, [20, 20, 20, 20, 20] * 4,
+                               ["repost"] * 20, [star.created_at.max()] * 20)
+    both = Edges.from_arrays(np.r_[star.source, bigger.source], np.r_[star.target, bigger.target],
+                             np.r_[star.kind, bigger.kind], np.r_[star.created_at,
+                                                                  bigger.created_at])
+    scores = score_influence(build_graph(both))
+    assert scores.explain(0)["influence"] == pytest.approx(alone)
+    assert scores.explain(20)["rank"] == 1 and scores.explain(0)["percentile"] < 100
+
+
 def test_star_hub_ranks_first_with_hand_checked_components(star):
     scores = score_influence(build_graph(star))
     hub = scores.explain(0)
@@ -16,16 +28,19 @@ def test_star_hub_ranks_first_with_hand_checked_components(star):
     assert c["pagerank"] == pytest.approx(11 / 21, abs=1e-6)
     assert c["reposts"] == 4 and c["mentions"] == 0
     assert c["audience"] is None and c["negative_share"] is None
-    # The hub holds the maximum of every weighted component, so it scores the full 100.
-    assert hub["influence"] == pytest.approx(100.0)
-    assert sum(c["contributions"].values()) == pytest.approx(100.0, abs=1e-3)
+    # Absolute scale: 4 fresh interactions against half the points at 50, whatever the graph.
+    expected = 100 * np.log1p(4) / (np.log1p(4) + np.log1p(50))
+    assert hub["influence"] == pytest.approx(expected)
+    assert sum(c["contributions"].values()) == pytest.approx(expected, abs=1e-3)
+    assert hub["percentile"] == pytest.approx(80.0)
     # Leaves were amplified by nobody: no points at all, tied, ordered by id.
     assert [r["author_id"] for r in scores.rows()] == [0, 1, 2, 3, 4]
     assert scores.influence[1:].tolist() == [0.0] * 4
 
 
 def test_chain_ranks_by_amplification_then_reach(chain):
-    scores = score_influence(build_graph(chain))
+    # The shipped weights use amplification alone; a caller's weight on reach separates ties.
+    scores = score_influence(build_graph(chain), weights={"reach": 0.05})
     # 0, 1 and 2 each got one repost; 0 and 1 reach two users, 2 only one; 3 nobody amplified.
     assert [r["author_id"] for r in scores.rows()][-1] == 3
     assert scores.explain(2)["influence"] < scores.explain(1)["influence"]

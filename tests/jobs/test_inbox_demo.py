@@ -75,7 +75,9 @@ def test_the_viral_storys_posts_rank_above_routine_complaints(demo):
     ranks = {queue[k].native_id: k for k in in_story}
     assert ranks[facts["story_post"]] < 15
     quote = next(item for item in queue if item.author == "TravelDeskNews")
-    assert queue.index(quote) < 15 and quote.risk.parts["reach"] == 1.0
+    # 16th since the influence part reads the absolute influence scale (docs/influence.md), on
+    # which the week's top authors score below 100; it was 100 for the top author of any run.
+    assert queue.index(quote) < 16 and quote.risk.parts["reach"] == 1.0
     for k in in_story:
         assert queue[k].risk.parts["growth"] == 1.0
         assert any("alert story" in r for r in queue[k].risk.reasons)
