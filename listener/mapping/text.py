@@ -51,6 +51,7 @@ def as_int(value) -> int | None:
     if value is None or value == "":
         return None
     try:
-        return int(float(value))
-    except (TypeError, ValueError):
+        number = float(value)
+        return int(number) if abs(number) < 2**63 else None  # NaN and infinity fail this too
+    except (TypeError, ValueError, OverflowError):
         return None
