@@ -18,7 +18,15 @@ from pathlib import Path
 from tqdm import tqdm
 
 from listener.errors import ImportFormatError
-from listener.importers import activity, airline, generic, reddit_json, support, twarc
+from listener.importers import (
+    activity,
+    airline,
+    generic,
+    reddit_dump,
+    reddit_json,
+    support,
+    twarc,
+)
 from listener.importers.base import ImportFormat
 from listener.mapping.report import MapReport, describe
 from listener.post import Batch
@@ -27,6 +35,7 @@ FORMATS: list[ImportFormat] = [
     airline.FORMAT,
     twarc.FORMAT,
     reddit_json.FORMAT,
+    reddit_dump.FORMAT,
     support.FORMAT,
     generic.CSV_FORMAT,
     generic.JSONL_FORMAT,
@@ -136,7 +145,7 @@ def detect(path: Path) -> ImportFormat:
         if len(head) >= 5:
             break
     for fmt in FORMATS:
-        if fmt.sniff(path.name.lower().removesuffix(".gz"), head):
+        if fmt.sniff(path.name.lower().removesuffix(".gz").removesuffix(".zst"), head):
             return fmt
     names = ", ".join(f.name for f in FORMATS)
     raise ImportFormatError(f"Cannot tell the format of {path}: pass --format ({names})")

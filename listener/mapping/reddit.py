@@ -77,12 +77,14 @@ def map_things(things: list[tuple[str, dict[str, Any]]], collected_at: datetime 
     batch = Batch()
     by_id: dict[str, Post] = {}
     for kind, data in things:
-        post = map_thing(kind, data, stamp, report)
-        if post is None:
-            continue
-        by_id[post.native_id] = post
-        if post.author_native_id not in DELETED:
-            batch.authors.append(Author(PLATFORM, post.author_native_id, handle=post.author_native_id))
+        with report.item(f"{kind} {str(data.get('id', '?'))[:40] if isinstance(data, dict) else '?'}"):
+            post = map_thing(kind, data, stamp, report)
+            if post is None:
+                continue
+            by_id[post.native_id] = post
+            if post.author_native_id not in DELETED:
+                batch.authors.append(Author(PLATFORM, post.author_native_id,
+                                            handle=post.author_native_id))
     batch.posts.extend(by_id.values())
     for post in by_id.values():
         parent = by_id.get(post.parent_native_id or "")
