@@ -30,11 +30,12 @@ def import_(ctx: Context, paths: tuple[Path, ...], fmt: str | None) -> None:
     """Import posts from files: Tweets.csv, twarc2 JSONL, Reddit threads, support conversations,
     plain CSV/JSONL."""
     from listener.importers import import_file
+    from listener.inert import one_line
 
     unreadable = []
     for path in paths:
         report = import_file(ctx.store, path, fmt, progress=sys.stderr.isatty())
-        if report.bad_line_count and report.bad_line_count == report.records:
+        if report.records and not (report.imported or report.updated or report.interactions):
             unreadable.append(str(path))
         click.echo(
             f"{path}: {report.format}: {n(report.imported)} new posts, {n(report.updated)} updated, "
@@ -43,15 +44,15 @@ def import_(ctx: Context, paths: tuple[Path, ...], fmt: str | None) -> None:
         if report.bad_line_count:
             click.echo(f"  skipped {n(report.bad_line_count)} malformed records:")
             for line, reason in report.bad_lines:
-                click.echo(f"    line {line}: {reason}")
+                click.echo(f"    line {line}: {one_line(reason)}")
         if report.skipped_items:
-            click.echo(f"  the source reported {n(sum(report.skipped_items.values()))} items it "
-                       "could not deliver or we could not map:")
+            click.echo(f"  skipped {n(sum(report.skipped_items.values()))} items the source "
+                       "could not deliver, we could not map, or the store cannot hold:")
             for detail in report.skipped_details:
-                click.echo(f"    {detail}")
+                click.echo(f"    {one_line(detail)}")
         if report.encoding_replaced:
-            click.echo(f"  {n(report.encoding_replaced)} lines had invalid UTF-8; the bad bytes "
-                       "were replaced with U+FFFD")
+            click.echo(f"  {n(report.encoding_replaced)} lines were not UTF-8; their other bytes "
+                       "were read as Windows-1252")
         if report.text_repaired:
             click.echo(f"  {n(report.text_repaired)} texts had mojibake or HTML entities repaired")
     if unreadable:  # every record refused: most likely the wrong --format, not bad data
