@@ -42,7 +42,8 @@ FORMATS: list[ImportFormat] = [
     activity.FORMAT,
 ]
 
-MAX_LISTED_PROBLEMS = 20
+MAX_LISTED_PROBLEMS = 20  # what the CLI prints; the report keeps up to MAX_KEPT_PROBLEMS
+MAX_KEPT_PROBLEMS = 1_000_000
 
 
 def _legacy(exc: UnicodeDecodeError) -> tuple[str, int]:
@@ -71,15 +72,20 @@ class ImportReport:
     skipped_items: Counter = field(default_factory=Counter)
     skipped_details: list[str] = field(default_factory=list)
 
+    @property
+    def skipped_count(self) -> int:
+        """Records and items left out, each one listed in `bad_lines` or `skipped_details`."""
+        return self.bad_line_count + sum(self.skipped_items.values())
+
     def add_bad(self, number: int, reason: str) -> None:
         self.bad_line_count += 1
-        if len(self.bad_lines) < MAX_LISTED_PROBLEMS:
+        if len(self.bad_lines) < MAX_KEPT_PROBLEMS:
             self.bad_lines.append((number, reason))
 
     def add_skipped(self, reasons: list[str]) -> None:
         for reason in reasons:
             self.skipped_items[reason.split(":")[0].split(" ")[0]] += 1
-            if len(self.skipped_details) < MAX_LISTED_PROBLEMS:
+            if len(self.skipped_details) < MAX_KEPT_PROBLEMS:
                 self.skipped_details.append(reason)
 
     def as_dict(self) -> dict:
@@ -105,7 +111,7 @@ def _open_binary(path: Path):
 def _lines_of(fh) -> Iterator[bytes]:
     """Lines of any binary reader (a zstd stream cannot iterate lines itself)."""
     tail = b""
-    while block := fh.read(1 << 20):
+    while block := fh.read(1 << 16):  # small blocks: a damaged file loses little before the damage
         lines = (tail + block).split(b"\n")
         tail = lines.pop()
         for line in lines:

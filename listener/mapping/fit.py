@@ -119,15 +119,20 @@ def fit_batch(batch: Batch) -> tuple[Batch, list[str]]:
     """(what can be stored, a reason per record left out); the input batch is not reused."""
     out, skipped = Batch(), []
     dropped_posts: set[tuple[str, str]] = set()
-    for kind, items, fit, target in (("post", batch.posts, fit_post, out.posts),
-                                     ("author", batch.authors, fit_author, out.authors)):
-        for record in items:
-            try:
-                target.append(fit(record))
-            except (ValueError, TypeError, AttributeError) as exc:
-                skipped.append(f"{_label(kind, record)}: {exc}")
-                if kind == "post":
-                    dropped_posts.add((str(record.platform), str(record.native_id)))
+    dropped_authors: set[tuple[str, str]] = set()
+    for p in batch.posts:
+        try:
+            out.posts.append(fit_post(p))
+        except (ValueError, TypeError, AttributeError) as exc:
+            skipped.append(f"{_label('post', p)}: {exc}")
+            dropped_posts.add((str(p.platform), str(p.native_id)))
+            dropped_authors.add((str(p.platform), str(p.author_native_id)))
+    for a in batch.authors:
+        try:
+            out.authors.append(fit_author(a))
+        except (ValueError, TypeError, AttributeError) as exc:
+            if (str(a.platform), str(a.native_id)) not in dropped_authors:  # else its post is listed
+                skipped.append(f"{_label('author', a)}: {exc}")
     for i in batch.interactions:
         if (str(i.platform), str(i.source_post_native_id)) in dropped_posts:
             continue  # its post was listed already

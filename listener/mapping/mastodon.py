@@ -150,52 +150,54 @@ def map_statuses(statuses: Iterable[Mapping[str, Any]], host: str,
     queue: list[tuple[Mapping[str, Any], Interaction | None]] = [(s, None) for s in items]
     by_id = {str(s.get("id")): s for s in items}
     for s in items:  # boosts and quotes carry the status they point at
-        for inner in (s.get("reblog"), (s.get("quote") or {}).get("quoted_status")):
+        quote = s.get("quote") if isinstance(s.get("quote"), Mapping) else {}
+        for inner in (s.get("reblog"), quote.get("quoted_status")):
             if isinstance(inner, Mapping):
                 by_id.setdefault(str(inner.get("id")), inner)
     seen: set[str] = set()
     authors: dict[str, Author] = {}
     while queue:
         status, via = queue.pop(0)
-        if isinstance(status.get("reblog"), Mapping):  # a boost: the boosted post is the post
-            booster = qualify(str((status.get("account") or {}).get("acct", "")), host)
-            inner = status["reblog"]
-            target = qualify(str((inner.get("account") or {}).get("acct", "")), host)
-            when = _when(status.get("created_at")) or stamp
-            edge = Interaction(PLATFORM, "repost", booster, target, when, None, inner.get("uri"))
-            if status.get("account"):
-                authors[booster] = map_account(status["account"], host)
-            queue.append((inner, edge))
-            continue
-        parent = by_id.get(str(status.get("in_reply_to_id")))
-        post = _post(status, host, parent.get("uri") if parent else None, stamp, report)
-        if post is None:
-            continue
-        if via is not None:
-            batch.interactions.append(via)
-        if post.native_id in seen:
-            continue
-        seen.add(post.native_id)
-        batch.posts.append(post)
-        authors[post.author_native_id] = map_account(status["account"], host)
-        batch.interactions.extend(_interactions(status, post, parent, host))
-        for m in status.get("mentions") or []:
-            if m.get("acct"):
-                handle = qualify(str(m["acct"]), host)
-                authors.setdefault(handle, Author(PLATFORM, handle, handle=handle))
-        quoted = (status.get("quote") or {}).get("quoted_status")
-        if isinstance(quoted, Mapping) and quoted.get("account"):
-            target = qualify(str(quoted["account"]["acct"]), host)
-            queue.append((quoted, Interaction(PLATFORM, "quote", post.author_native_id, target,
-                                              post.created_at, post.native_id,
-                                              quoted.get("uri"))))
-        for account in (reblogged_by or {}).get(str(status.get("id")), []):
-            booster = map_account(account, host)
-            authors[booster.native_id] = booster
-            if booster.native_id != post.author_native_id:
-                batch.interactions.append(Interaction(PLATFORM, "repost", booster.native_id,
-                                                      post.author_native_id, stamp, None,
-                                                      post.native_id))
+        with report.item(f"status {str(status.get('id', '?'))[:40]}"):
+            if isinstance(status.get("reblog"), Mapping):  # a boost: the boosted post is the post
+                booster = qualify(str((status.get("account") or {}).get("acct", "")), host)
+                inner = status["reblog"]
+                target = qualify(str((inner.get("account") or {}).get("acct", "")), host)
+                when = _when(status.get("created_at")) or stamp
+                edge = Interaction(PLATFORM, "repost", booster, target, when, None, inner.get("uri"))
+                if status.get("account"):
+                    authors[booster] = map_account(status["account"], host)
+                queue.append((inner, edge))
+                continue
+            parent = by_id.get(str(status.get("in_reply_to_id")))
+            post = _post(status, host, parent.get("uri") if parent else None, stamp, report)
+            if post is None:
+                continue
+            if via is not None:
+                batch.interactions.append(via)
+            if post.native_id in seen:
+                continue
+            seen.add(post.native_id)
+            batch.posts.append(post)
+            authors[post.author_native_id] = map_account(status["account"], host)
+            batch.interactions.extend(_interactions(status, post, parent, host))
+            for m in status.get("mentions") or []:
+                if m.get("acct"):
+                    handle = qualify(str(m["acct"]), host)
+                    authors.setdefault(handle, Author(PLATFORM, handle, handle=handle))
+            quoted = (status.get("quote") or {}).get("quoted_status")
+            if isinstance(quoted, Mapping) and quoted.get("account"):
+                target = qualify(str(quoted["account"]["acct"]), host)
+                queue.append((quoted, Interaction(PLATFORM, "quote", post.author_native_id, target,
+                                                  post.created_at, post.native_id,
+                                                  quoted.get("uri"))))
+            for account in (reblogged_by or {}).get(str(status.get("id")), []):
+                booster = map_account(account, host)
+                authors[booster.native_id] = booster
+                if booster.native_id != post.author_native_id:
+                    batch.interactions.append(Interaction(PLATFORM, "repost", booster.native_id,
+                                                          post.author_native_id, stamp, None,
+                                                          post.native_id))
     batch.authors = list(authors.values())
     return batch, report
 

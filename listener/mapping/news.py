@@ -27,7 +27,7 @@ PLATFORM = "news"
 def outlet(feed: Mapping[str, Any], feed_url: str) -> str:
     """The outlet's host: 'https://www.example.com/rss' -> 'example.com'."""
     for url in (feed.get("link"), feed_url):
-        host = urlparse(url or "").netloc.lower()
+        host = urlparse(url).netloc.lower() if isinstance(url, str) else ""
         if host:
             return host.removeprefix("www.")
     return feed_url
@@ -54,12 +54,17 @@ def map_feed(parsed: Mapping[str, Any], feed_url: str, collected_at: datetime | 
     """A feedparser result -> posts by the outlet; `keep(text)` picks the entries to store."""
     report, batch = MapReport(), Batch()
     stamp = collected_at or utcnow()
-    feed = parsed.get("feed") or {}
+    feed = parsed.get("feed") if isinstance(parsed.get("feed"), Mapping) else {}
     host = outlet(feed, feed_url)
-    lang = (feed.get("language") or "").split("-")[0].lower() or None
+    language = feed.get("language")
+    lang = language.split("-")[0].lower() or None if isinstance(language, str) else None
     seen: set[str] = set()
     outlets: dict[str, None] = {}
-    for entry in parsed.get("entries") or []:
+    entries = parsed.get("entries") if isinstance(parsed.get("entries"), list) else []
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            report.skipped.append(f"entry is not an object: {str(entry)[:60]}")
+            continue
         with report.item(f"entry {str(entry.get('id') or entry.get('link') or '?')[:80]}"):
             post = _map_entry(entry, host, lang, feed_url, stamp, keep, seen, report)
             if post is not None:
@@ -73,7 +78,7 @@ def map_feed(parsed: Mapping[str, Any], feed_url: str, collected_at: datetime | 
 
 def _entry_outlet(entry: Mapping[str, Any], host: str) -> str:
     """The item's own site: an aggregated feed's items come from many outlets, not its channel."""
-    link = entry.get("link") or ""
+    link = entry.get("link") if isinstance(entry.get("link"), str) else ""
     own = urlparse(link).netloc.lower().removeprefix("www.") if link.startswith("http") else ""
     return own or host
 
