@@ -95,6 +95,6 @@ def inert_cells(frame):
     """Text cells a spreadsheet opens as text: a handle like "=HYPERLINK(...)" stays a handle."""
     out = frame.copy()
     for column in out.columns:
-        if out[column].dtype == object:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
             out[column] = out[column].map(spreadsheet_cell)
     return out
