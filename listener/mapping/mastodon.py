@@ -10,6 +10,7 @@ boosted post and a repost Interaction; `reblogged_by` lists (no time) are dated 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -23,6 +24,7 @@ __all__ = ["PLATFORM", "html_to_text", "map_account", "map_statuses", "plain", "
            "status_text"]
 
 PLATFORM = "mastodon"
+_RE_LINE = re.compile(r"^RE:\s+https?://\S+$")
 _BLOCKS = {"p", "div", "blockquote", "li", "ul", "ol", "pre", "h1", "h2", "h3", "h4", "h5", "h6"}
 
 
@@ -94,9 +96,22 @@ def map_account(account: Mapping[str, Any], host: str) -> Author:
     )
 
 
+def _quoted(status: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    quote = status.get("quote")
+    inner = quote.get("quoted_status") if isinstance(quote, Mapping) else None
+    return inner if isinstance(inner, Mapping) else None
+
+
 def status_text(status: Mapping[str, Any]) -> str:
-    """The content as text, after its content warning when it has one."""
+    """The content as text, after its content warning when it has one.
+
+    A quote post's content ends with "RE: <the quoted post's URL>" for clients that cannot show
+    quotes; the quote is a link of its own (parent and quote interaction), so that line goes.
+    """
     body = html_to_text(status.get("content"))
+    if _quoted(status) is not None:
+        body = "\n".join(line for line in body.split("\n")
+                         if not _RE_LINE.match(line)).strip()
     warning = (status.get("spoiler_text") or "").strip()
     return f"{warning}\n\n{body}" if warning else body
 
@@ -170,7 +185,11 @@ def map_statuses(statuses: Iterable[Mapping[str, Any]], host: str,
                 queue.append((inner, edge))
                 continue
             parent = by_id.get(str(status.get("in_reply_to_id")))
-            post = _post(status, host, parent.get("uri") if parent else None, stamp, report)
+            quoted = _quoted(status)
+            # A reply's parent is what it answers; a quote's (when it answers nothing) what it quotes.
+            link = parent.get("uri") if parent else (
+                None if status.get("in_reply_to_id") or quoted is None else quoted.get("uri"))
+            post = _post(status, host, link if isinstance(link, str) else None, stamp, report)
             if post is None:
                 continue
             if via is not None:
@@ -185,7 +204,7 @@ def map_statuses(statuses: Iterable[Mapping[str, Any]], host: str,
                 if m.get("acct"):
                     handle = qualify(str(m["acct"]), host)
                     authors.setdefault(handle, Author(PLATFORM, handle, handle=handle))
-            quoted = (status.get("quote") or {}).get("quoted_status")
+            quoted = _quoted(status)
             if isinstance(quoted, Mapping) and quoted.get("account"):
                 target = qualify(str(quoted["account"]["acct"]), host)
                 queue.append((quoted, Interaction(PLATFORM, "quote", post.author_native_id, target,
