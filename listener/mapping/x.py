@@ -124,11 +124,20 @@ def _mentions(tweet) -> list[dict[str, Any]]:
     return _objects(entities.get("mentions")) if isinstance(entities, dict) else []
 
 
+def _retrieved_at(page: dict[str, Any]) -> datetime | None:
+    """When twarc fetched the page; an unreadable stamp only loses the stamp."""
+    meta = page.get("__twarc")
+    try:
+        return parse_time(meta.get("retrieved_at")) if isinstance(meta, dict) else None
+    except (ValueError, TypeError, OverflowError, OSError):
+        return None
+
+
 def map_page(page: dict[str, Any], collected_at: datetime | None = None) -> tuple[Batch, MapReport]:
     """Map one API v2 response page (or one streamed tweet) to a Batch."""
     report = MapReport()
     batch = Batch()
-    stamp = parse_time((page.get("__twarc") or {}).get("retrieved_at")) or collected_at or utcnow()
+    stamp = _retrieved_at(page) or collected_at or utcnow()
     data = page.get("data") or []
     tweets = [data] if isinstance(data, dict) else list(data) if isinstance(data, list) else []
     includes = page.get("includes") or {}
@@ -163,9 +172,7 @@ def map_page(page: dict[str, Any], collected_at: datetime | None = None) -> tupl
             interactions = _interactions(tweet, post, authors_of, ids_of)
             batch.posts.append(post)
             batch.interactions.extend(interactions)
-    for err in page.get("errors") or []:
-        if not isinstance(err, dict):
-            continue
+    for err in _objects(page.get("errors")):
         report.skipped.append(
             f"{err.get('resource_type', 'item')} {err.get('resource_id', err.get('value', '?'))}: "
             f"{err.get('title') or err.get('detail') or 'error'}"
