@@ -16,6 +16,7 @@ import streamlit as st
 
 from dashboard import graphview, queries
 from dashboard.filters import ALL_BRANDS, Filters, sidebar_filters, sync_url  # noqa: F401
+from listener.inert import one_line
 from listener.settings import Settings
 from listener.store import Store
 
@@ -100,10 +101,17 @@ def brand_names() -> dict[int, str]:
 _MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
 
 
+# GitHub-flavoured markdown links bare addresses (www., https://, e-mail) even when escaped: a
+# word joiner after each dot, colon and @ breaks the pattern and shows nothing.
+_AUTOLINK_BREAK = re.compile(r"([.:@])")
+
+
 def md(text: Any) -> str:
-    """Untrusted text made inert for st.markdown: every punctuation mark backslash-escaped, so a
-    post or handle can neither inject HTML nor become a link, image, formula or formatting."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    """Untrusted text made inert for st.markdown: every punctuation mark backslash-escaped and
+    autolinks broken, so a post or handle can neither inject HTML nor become a link, image,
+    formula or formatting; control characters become one space or a visible symbol."""
+    flat = one_line(text)
+    return _MD_SPECIAL.sub(r"\\\1", _AUTOLINK_BREAK.sub("\\1\u2060", flat))
 
 
 def n(value: Any) -> str:

@@ -18,6 +18,7 @@ import pandas as pd
 from graph.build import AmplificationGraph
 from graph.edges import KIND_NAMES
 from graph.influence import RECEIVED_NAMES, InfluenceScores
+from listener.inert import spreadsheet_cell
 
 
 def _plain(value: object) -> str | int | float | bool | None:
@@ -82,9 +83,18 @@ def write_nodes_csv(
     handles: Mapping[int, str] | None = None,
 ) -> None:
     """CSV of ``InfluenceScores.frame`` (unknown values as empty cells)."""
-    scores.frame(communities=communities, handles=handles).to_csv(path, index=False)
+    inert_cells(scores.frame(communities=communities, handles=handles)).to_csv(path, index=False)
 
 
 def write_edges_csv(graph: AmplificationGraph, path: str | Path) -> None:
     """CSV of ``edges_frame``."""
-    edges_frame(graph).to_csv(path, index=False)
+    inert_cells(edges_frame(graph)).to_csv(path, index=False)
+
+
+def inert_cells(frame):
+    """Text cells a spreadsheet opens as text: a handle like "=HYPERLINK(...)" stays a handle."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(spreadsheet_cell)
+    return out

@@ -16,6 +16,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from listener.inert import one_line
 from listener.store.alerts import Alert
 
 
@@ -128,7 +129,7 @@ def alert_message(alert: Alert, sender: str, recipient: str, dashboard_url: str,
     """One alert email; `message_key` makes the Message-ID stable so a resend is recognisable."""
     link = f"{dashboard_url.rstrip('/')}/?alert={alert.id}"
     msg = EmailMessage()
-    msg["Subject"] = f"[Undertow {alert.level}] {alert.brand}: {alert.title}"[:200]
+    msg["Subject"] = one_line(f"[Undertow {alert.level}] {alert.brand}: {alert.title}")[:200]
     msg["From"] = sender
     msg["To"] = recipient
     msg["Date"] = formatdate(localtime=False)
@@ -151,7 +152,7 @@ def digest_message(alerts: list[Alert], sender: str, recipient: str, dashboard_u
     """
     e = html.escape
     msg = EmailMessage()
-    msg["Subject"] = f"[Undertow] Daily digest {day}: {len(alerts)} alerts"
+    msg["Subject"] = one_line(f"[Undertow] Daily digest {day}: {len(alerts)} alerts")
     msg["From"], msg["To"] = sender, recipient
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = _message_id(f"digest.{day}", recipient)

@@ -7,6 +7,7 @@ import json
 import click
 
 from listener.cli.edge import Context, n, pass_ctx
+from listener.inert import one_line
 
 
 @click.group()
@@ -39,12 +40,12 @@ def alerts_list(ctx: Context, status: str | None, brand: str | None, with_watch:
     if not found:
         click.echo("No alerts. `undertow detect` looks for negative stories that spread.")
         return
-    width = max(5, *(len(a.brand) for a in found))
+    width = max(5, *(len(one_line(a.brand)) for a in found))
     click.echo(f"{'id':<6} {'level':<6} {'status':<12} {'brand':<{width}} "
                f"{'opened (UTC)':<16}  story")
     for a in found:
-        click.echo(f"#{a.id:<5} {a.level:<6} {a.status:<12} {a.brand:<{width}} "
-                   f"{a.opened_at:%Y-%m-%d %H:%M}  {a.title}")
+        click.echo(f"#{a.id:<5} {a.level:<6} {a.status:<12} {one_line(a.brand):<{width}} "
+                   f"{a.opened_at:%Y-%m-%d %H:%M}  {one_line(a.title)}")
 
 
 def _set_alert_status(ctx: Context, alert_id: int, status: str) -> None:
@@ -52,9 +53,9 @@ def _set_alert_status(ctx: Context, alert_id: int, status: str) -> None:
 
     a, changed = change_status(ctx.store, alert_id, status)
     if changed:
-        click.echo(f"Alert #{a.id} ({a.brand}) is now {a.status}")
+        click.echo(f"Alert #{a.id} ({one_line(a.brand)}) is now {a.status}")
     else:
-        click.echo(f"Alert #{a.id} ({a.brand}) was already {a.status}: nothing changed")
+        click.echo(f"Alert #{a.id} ({one_line(a.brand)}) was already {a.status}: nothing changed")
 
 
 @alerts.command("ack")

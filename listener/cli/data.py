@@ -23,18 +23,23 @@ def init(ctx: Context) -> None:
 @click.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", default=None,
-              help="csv, jsonl, airline, twarc, reddit, support or activity (detected when not "
-                   "given).")
+              help="csv, jsonl, airline, twarc, reddit, reddit-dump, support or activity (detected "
+                   "when not given).")
+@click.option("--rejects", type=click.Path(path_type=Path), default=None,
+              help="Write every skipped record (file, line, reason) to this TSV file.")
 @pass_ctx
-def import_(ctx: Context, paths: tuple[Path, ...], fmt: str | None) -> None:
+def import_(ctx: Context, paths: tuple[Path, ...], fmt: str | None,
+            rejects: Path | None) -> None:
     """Import posts from files: Tweets.csv, twarc2 JSONL, Reddit threads, support conversations,
     plain CSV/JSONL."""
-    from listener.importers import import_file
+    from listener.importers import MAX_LISTED_PROBLEMS, import_file
+    from listener.inert import one_line
 
     unreadable = []
+    rejected = open(rejects, "w", encoding="utf-8") if rejects else None  # noqa: SIM115
     for path in paths:
         report = import_file(ctx.store, path, fmt, progress=sys.stderr.isatty())
-        if report.bad_line_count and report.bad_line_count == report.records:
+        if report.records and not (report.imported or report.updated or report.interactions):
             unreadable.append(str(path))
         click.echo(
             f"{path}: {report.format}: {n(report.imported)} new posts, {n(report.updated)} updated, "
@@ -42,18 +47,28 @@ def import_(ctx: Context, paths: tuple[Path, ...], fmt: str | None) -> None:
         )
         if report.bad_line_count:
             click.echo(f"  skipped {n(report.bad_line_count)} malformed records:")
-            for line, reason in report.bad_lines:
-                click.echo(f"    line {line}: {reason}")
+            for line, reason in report.bad_lines[:MAX_LISTED_PROBLEMS]:
+                click.echo(f"    line {line}: {one_line(reason)}")
         if report.skipped_items:
-            click.echo(f"  the source reported {n(sum(report.skipped_items.values()))} items it "
-                       "could not deliver or we could not map:")
-            for detail in report.skipped_details:
-                click.echo(f"    {detail}")
+            click.echo(f"  skipped {n(sum(report.skipped_items.values()))} items the source "
+                       "could not deliver, we could not map, or the store cannot hold:")
+            for detail in report.skipped_details[:MAX_LISTED_PROBLEMS]:
+                click.echo(f"    {one_line(detail)}")
+        if report.skipped_count > MAX_LISTED_PROBLEMS and not rejected:
+            click.echo("  (--rejects FILE lists every skipped record)")
+        if rejected:
+            rejected.writelines(f"{path}\t{line}\t{one_line(reason)}\n"
+                                for line, reason in report.bad_lines)
+            rejected.writelines(f"{path}\t\t{one_line(detail)}\n"
+                                for detail in report.skipped_details)
         if report.encoding_replaced:
-            click.echo(f"  {n(report.encoding_replaced)} lines had invalid UTF-8; the bad bytes "
-                       "were replaced with U+FFFD")
+            click.echo(f"  {n(report.encoding_replaced)} lines were not UTF-8; their other bytes "
+                       "were read as Windows-1252")
         if report.text_repaired:
             click.echo(f"  {n(report.text_repaired)} texts had mojibake or HTML entities repaired")
+    if rejected:
+        rejected.close()
+        click.echo(f"Skipped records are listed in {rejects}")
     if unreadable:  # every record refused: most likely the wrong --format, not bad data
         hint = f" as {fmt} (is --format right?)" if fmt else ""
         raise click.ClickException(f"No record could be read{hint} in: {', '.join(unreadable)}")

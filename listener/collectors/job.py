@@ -23,6 +23,7 @@ from listener.collectors.base import Collector, Page
 from listener.collectors.retry import RetryPolicy, Stopped, Unavailable
 from listener.errors import AuthError, ConfigError, UndertowError
 from listener.logs import event
+from listener.mapping.report import describe
 from listener.service import ServiceState
 from listener.settings import Settings
 from listener.store import Brand, Store
@@ -191,6 +192,13 @@ def run_pass(store: Store, collector: Collector, brands: Sequence[Brand], echo: 
                                  f"check {collector.check_when_down}")
                 echo(f"{collector.title}: {unit.label}: failed: {ur.error}")
                 continue
+            except Exception as exc:  # noqa: BLE001 - the per-source boundary: other units go on
+                # A bug or a payload no mapper foresaw: this unit stops here (its cursor stays
+                # at the last committed page, so the next pass retries it), the rest is read.
+                log.exception("%s %s failed", collector.title, unit.label)
+                ur.error = f"unexpected {describe(exc)}; the next pass retries from its last page"
+                echo(f"{collector.title}: {unit.label}: failed: {ur.error}")
+                continue
             echo(f"{collector.title}: {unit.label}: {n(ur.inserted)} new, {n(ur.updated)} "
                  "already stored")
     except AuthError as exc:
@@ -212,9 +220,10 @@ def _commit(store: Store, collector: Collector, key: str | None, page: Page,
     ur.fetched += page.fetched
     ur.inserted += written.inserted
     ur.updated += written.updated
-    for item in page.report.skipped:
+    skipped = page.report.skipped + written.skipped
+    for item in skipped:
         log.warning("%s %s: skipped %s", collector.title, ur.label, item)
-    ur.skipped += page.report.skipped
+    ur.skipped += skipped
 
 
 def collect(store: Store, settings: Settings, *, platforms: Sequence[str] = (),

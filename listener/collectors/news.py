@@ -137,7 +137,8 @@ class NewsCollector(Collector):
         parsed = feedparser.parse(io.BytesIO(response.content), response_headers={
             "content-location": response.url,
             "content-type": response.headers.get("content-type", "application/xml")})
-        if parsed.get("bozo") and not parsed.get("entries"):
+        # A feed with no items yet is still a feed (feedparser names its version).
+        if parsed.get("bozo") and not parsed.get("entries") and not parsed.get("version"):
             raise SourceError(f"{url} is not an RSS or Atom feed: "
                               f"{parsed.get('bozo_exception') or 'unreadable'}")
         queries = [Query(q) for q in unit.params["queries"]]

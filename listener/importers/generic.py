@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from listener.importers.airline import mentions
-from listener.importers.base import ImportFormat
+from listener.importers.base import ImportFormat, guarded
 from listener.mapping.report import MapReport
 from listener.mapping.text import as_int, clean_text, parse_time
 from listener.post import SENTIMENT_LABELS, Author, Batch, Post
@@ -31,14 +31,18 @@ def map_record(record: dict[str, Any], report: MapReport) -> Batch | str:
         return str(exc)
     text, changed = clean_text(str(record["text"]))
     report.repaired_text += changed
+    for column in ("author", "author_id", "platform", "label", "id"):
+        value = record.get(column)
+        if value is not None and not isinstance(value, str | int) or isinstance(value, bool):
+            return f"{column} must be text, not {type(value).__name__}"
     platform = str(record.get("platform") or "file")
-    handle = record.get("author") or None
+    handle = str(record["author"]) if record.get("author") not in (None, "") else None
     author_id = str(record.get("author_id") or (f"@{handle.lower()}" if handle else "@unknown"))
     native_id = record.get("id")
     if native_id in (None, ""):
         key = f"{author_id}\x1f{created.isoformat()}\x1f{text}"
         native_id = hashlib.blake2b(key.encode(), digest_size=10).hexdigest()
-    label = (record.get("label") or "").strip().lower() or None
+    label = str(record.get("label") or "").strip().lower() or None
     post = Post(
         platform=platform, native_id=str(native_id), author_native_id=author_id, text=text,
         created_at=created, lang=record.get("lang") or None, url=record.get("url") or None,
@@ -70,7 +74,7 @@ def _read_csv(lines, report: MapReport):
         if None in row:
             yield reader.line_num, "row has more fields than the header"
             continue
-        yield reader.line_num, map_record(row, report)
+        yield reader.line_num, guarded(map_record, row, report)
 
 
 def _sniff_jsonl(name: str, head: list[str]) -> bool:
@@ -92,7 +96,11 @@ def _read_jsonl(lines, report: MapReport):
         except ValueError as exc:
             yield number, f"not valid JSON ({exc.msg} at column {exc.colno})"
             continue
-        yield number, map_record(obj, report) if isinstance(obj, dict) else "not a JSON object"
+        except RecursionError:
+            yield number, "JSON nested too deeply to read"
+            continue
+        yield number, guarded(map_record, obj, report) if isinstance(obj, dict) \
+            else "not a JSON object"
 
 
 CSV_FORMAT = ImportFormat("csv", "Plain CSV with text and created_at columns", _sniff_csv, _read_csv)

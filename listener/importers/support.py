@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from listener.importers.base import ImportFormat
-from listener.mapping.report import MapReport
+from listener.mapping.report import MapReport, describe
 from listener.mapping.text import clean_text, parse_time
 from listener.mapping.x import tweet_url
 from listener.post import Author, Batch, Interaction, Post
@@ -188,10 +188,10 @@ def read(lines, report: MapReport):
             continue
         try:
             yield number, map_conversation(item, report)
-        except ValueError as exc:
+        except Exception as exc:  # noqa: BLE001 - one bad conversation is reported, never fatal
             session = (item.get("dialogHeader") or {}).get("sessionID") if isinstance(item, dict) \
                 else None
-            yield number, f"conversation {session or '?'}: {exc}"
+            yield number, f"conversation {session or '?'}: {describe(exc)}"
 
 
 FORMAT = ImportFormat(

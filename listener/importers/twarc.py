@@ -1,23 +1,51 @@
-"""X API v2 responses as twarc2 writes them: one response page (or streamed tweet) per line."""
+"""X data as twarc writes it, one JSON object per line, whichever of its three shapes:
+
+API v2 response pages (twarc2), flattened v2 tweets (`twarc2 flatten`) and API v1.1 statuses
+(twarc1, and most archived Twitter research data). Each line is told apart on its own, so a file
+that mixes them still imports.
+"""
 
 from __future__ import annotations
 
 import json
 
-from listener.importers.base import ImportFormat
-from listener.mapping import x
+from listener.importers.base import ImportFormat, guarded
+from listener.mapping import x, x_shapes
 from listener.mapping.report import MapReport
+from listener.post import Batch
+
+
+def _shape(obj) -> str | None:
+    if not isinstance(obj, dict):
+        return None
+    if "data" in obj and any(k in obj for k in ("includes", "meta", "__twarc", "matching_rules")):
+        return "page"
+    if x_shapes.is_flat(obj):
+        return "flat"
+    if x_shapes.is_v1(obj):
+        return "v1"
+    return None
 
 
 def sniff(name: str, head: list[str]) -> bool:
     for line in head:
         try:
             obj = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
-        return isinstance(obj, dict) and "data" in obj and any(
-            k in obj for k in ("includes", "meta", "__twarc", "matching_rules"))
+        return _shape(obj) is not None
     return False
+
+
+def map_line(obj, report: MapReport) -> Batch | str:
+    shape = _shape(obj)
+    if shape is None:
+        return "not an X API v2 page, flattened tweet or v1.1 status"
+    page = obj if shape == "page" else x_shapes.page_from_flat(obj) if shape == "flat" \
+        else x_shapes.page_from_v1(obj)
+    batch, page_report = x.map_page(page)
+    report.merge(page_report)
+    return batch
 
 
 def read(lines, report: MapReport):
@@ -25,17 +53,15 @@ def read(lines, report: MapReport):
         if not line.strip():
             continue
         try:
-            page = json.loads(line)
+            obj = json.loads(line)
         except ValueError as exc:
             yield number, f"not valid JSON ({exc.msg} at column {exc.colno})"
             continue
-        if not isinstance(page, dict):
-            yield number, "not a JSON object"
+        except RecursionError:
+            yield number, "JSON nested too deeply to read"
             continue
-        batch, page_report = x.map_page(page)
-        report.merge(page_report)
-        yield number, batch
+        yield number, guarded(map_line, obj, report)
 
 
-FORMAT = ImportFormat(name="twarc", description="X API v2 response pages as twarc2 writes them (JSONL)",
+FORMAT = ImportFormat(name="twarc", description="X as twarc writes it (JSONL): v2 pages, flattened v2 tweets or v1.1 statuses",
                    sniff=sniff, read=read)

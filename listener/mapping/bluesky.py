@@ -189,15 +189,18 @@ def map_post_views(views: Iterable[dict[str, Any]], collected_at: datetime | Non
         if not isinstance(view, dict):
             report.skipped.append(f"post item is not an object: {str(view)[:60]}")
             continue
-        post = map_post(view, stamp, report)
-        if post is None or post.native_id in seen:
-            continue
-        seen.add(post.native_id)
-        batch.posts.append(post)
-        batch.authors.append(map_profile(view["author"]))
-        batch.interactions.extend(_interactions(post, view.get("record") or {}))
-        if (quoted := _quoted_view(view)) is not None:
-            queue.append(quoted)
+        with report.item(f"post {str(view.get('uri', '?'))[:80]}"):
+            post = map_post(view, stamp, report)
+            if post is None or post.native_id in seen:
+                continue
+            author = map_profile(view["author"])
+            interactions = _interactions(post, view.get("record") or {})
+            seen.add(post.native_id)
+            batch.posts.append(post)
+            batch.authors.append(author)
+            batch.interactions.extend(interactions)
+            if (quoted := _quoted_view(view)) is not None:
+                queue.append(quoted)
     batch.authors = merge_authors(batch.authors)
     return batch, report
 

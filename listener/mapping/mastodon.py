@@ -10,6 +10,7 @@ boosted post and a repost Interaction; `reblogged_by` lists (no time) are dated 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -23,6 +24,7 @@ __all__ = ["PLATFORM", "html_to_text", "map_account", "map_statuses", "plain", "
            "status_text"]
 
 PLATFORM = "mastodon"
+_RE_LINE = re.compile(r"^RE:\s+https?://\S+$")
 _BLOCKS = {"p", "div", "blockquote", "li", "ul", "ol", "pre", "h1", "h2", "h3", "h4", "h5", "h6"}
 
 
@@ -94,9 +96,22 @@ def map_account(account: Mapping[str, Any], host: str) -> Author:
     )
 
 
+def _quoted(status: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    quote = status.get("quote")
+    inner = quote.get("quoted_status") if isinstance(quote, Mapping) else None
+    return inner if isinstance(inner, Mapping) else None
+
+
 def status_text(status: Mapping[str, Any]) -> str:
-    """The content as text, after its content warning when it has one."""
+    """The content as text, after its content warning when it has one.
+
+    A quote post's content ends with "RE: <the quoted post's URL>" for clients that cannot show
+    quotes; the quote is a link of its own (parent and quote interaction), so that line goes.
+    """
     body = html_to_text(status.get("content"))
+    if _quoted(status) is not None:
+        body = "\n".join(line for line in body.split("\n")
+                         if not _RE_LINE.match(line)).strip()
     warning = (status.get("spoiler_text") or "").strip()
     return f"{warning}\n\n{body}" if warning else body
 
@@ -150,52 +165,58 @@ def map_statuses(statuses: Iterable[Mapping[str, Any]], host: str,
     queue: list[tuple[Mapping[str, Any], Interaction | None]] = [(s, None) for s in items]
     by_id = {str(s.get("id")): s for s in items}
     for s in items:  # boosts and quotes carry the status they point at
-        for inner in (s.get("reblog"), (s.get("quote") or {}).get("quoted_status")):
+        quote = s.get("quote") if isinstance(s.get("quote"), Mapping) else {}
+        for inner in (s.get("reblog"), quote.get("quoted_status")):
             if isinstance(inner, Mapping):
                 by_id.setdefault(str(inner.get("id")), inner)
     seen: set[str] = set()
     authors: dict[str, Author] = {}
     while queue:
         status, via = queue.pop(0)
-        if isinstance(status.get("reblog"), Mapping):  # a boost: the boosted post is the post
-            booster = qualify(str((status.get("account") or {}).get("acct", "")), host)
-            inner = status["reblog"]
-            target = qualify(str((inner.get("account") or {}).get("acct", "")), host)
-            when = _when(status.get("created_at")) or stamp
-            edge = Interaction(PLATFORM, "repost", booster, target, when, None, inner.get("uri"))
-            if status.get("account"):
-                authors[booster] = map_account(status["account"], host)
-            queue.append((inner, edge))
-            continue
-        parent = by_id.get(str(status.get("in_reply_to_id")))
-        post = _post(status, host, parent.get("uri") if parent else None, stamp, report)
-        if post is None:
-            continue
-        if via is not None:
-            batch.interactions.append(via)
-        if post.native_id in seen:
-            continue
-        seen.add(post.native_id)
-        batch.posts.append(post)
-        authors[post.author_native_id] = map_account(status["account"], host)
-        batch.interactions.extend(_interactions(status, post, parent, host))
-        for m in status.get("mentions") or []:
-            if m.get("acct"):
-                handle = qualify(str(m["acct"]), host)
-                authors.setdefault(handle, Author(PLATFORM, handle, handle=handle))
-        quoted = (status.get("quote") or {}).get("quoted_status")
-        if isinstance(quoted, Mapping) and quoted.get("account"):
-            target = qualify(str(quoted["account"]["acct"]), host)
-            queue.append((quoted, Interaction(PLATFORM, "quote", post.author_native_id, target,
-                                              post.created_at, post.native_id,
-                                              quoted.get("uri"))))
-        for account in (reblogged_by or {}).get(str(status.get("id")), []):
-            booster = map_account(account, host)
-            authors[booster.native_id] = booster
-            if booster.native_id != post.author_native_id:
-                batch.interactions.append(Interaction(PLATFORM, "repost", booster.native_id,
-                                                      post.author_native_id, stamp, None,
-                                                      post.native_id))
+        with report.item(f"status {str(status.get('id', '?'))[:40]}"):
+            if isinstance(status.get("reblog"), Mapping):  # a boost: the boosted post is the post
+                booster = qualify(str((status.get("account") or {}).get("acct", "")), host)
+                inner = status["reblog"]
+                target = qualify(str((inner.get("account") or {}).get("acct", "")), host)
+                when = _when(status.get("created_at")) or stamp
+                edge = Interaction(PLATFORM, "repost", booster, target, when, None, inner.get("uri"))
+                if status.get("account"):
+                    authors[booster] = map_account(status["account"], host)
+                queue.append((inner, edge))
+                continue
+            parent = by_id.get(str(status.get("in_reply_to_id")))
+            quoted = _quoted(status)
+            # A reply's parent is what it answers; a quote's (when it answers nothing) what it quotes.
+            link = parent.get("uri") if parent else (
+                None if status.get("in_reply_to_id") or quoted is None else quoted.get("uri"))
+            post = _post(status, host, link if isinstance(link, str) else None, stamp, report)
+            if post is None:
+                continue
+            if via is not None:
+                batch.interactions.append(via)
+            if post.native_id in seen:
+                continue
+            seen.add(post.native_id)
+            batch.posts.append(post)
+            authors[post.author_native_id] = map_account(status["account"], host)
+            batch.interactions.extend(_interactions(status, post, parent, host))
+            for m in status.get("mentions") or []:
+                if m.get("acct"):
+                    handle = qualify(str(m["acct"]), host)
+                    authors.setdefault(handle, Author(PLATFORM, handle, handle=handle))
+            quoted = _quoted(status)
+            if isinstance(quoted, Mapping) and quoted.get("account"):
+                target = qualify(str(quoted["account"]["acct"]), host)
+                queue.append((quoted, Interaction(PLATFORM, "quote", post.author_native_id, target,
+                                                  post.created_at, post.native_id,
+                                                  quoted.get("uri"))))
+            for account in (reblogged_by or {}).get(str(status.get("id")), []):
+                booster = map_account(account, host)
+                authors[booster.native_id] = booster
+                if booster.native_id != post.author_native_id:
+                    batch.interactions.append(Interaction(PLATFORM, "repost", booster.native_id,
+                                                          post.author_native_id, stamp, None,
+                                                          post.native_id))
     batch.authors = list(authors.values())
     return batch, report
 

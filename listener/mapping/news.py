@@ -1,7 +1,8 @@
 """RSS and Atom feeds, as feedparser parses them -> Batch of platform "news" posts.
 
-The outlet is the author: its native id is the site's host (the feed's `<link>`, else the feed's
-own address, without "www."), so several feeds of one newspaper are one author. An entry's native
+The outlet is the author: its native id is the site's host (the item's own link, else the feed's
+`<link>`, else the feed's own address, without "www."), so several feeds of one newspaper are one
+author, and an aggregated feed's items go to the outlets that published them. An entry's native
 id is its guid / Atom id, else its link; a bare guid ("12345") is scoped to the outlet. Entries
 without a date are skipped: a feed that dates nothing cannot be placed on a timeline.
 """
@@ -26,7 +27,7 @@ PLATFORM = "news"
 def outlet(feed: Mapping[str, Any], feed_url: str) -> str:
     """The outlet's host: 'https://www.example.com/rss' -> 'example.com'."""
     for url in (feed.get("link"), feed_url):
-        host = urlparse(url or "").netloc.lower()
+        host = urlparse(url).netloc.lower() if isinstance(url, str) else ""
         if host:
             return host.removeprefix("www.")
     return feed_url
@@ -53,39 +54,61 @@ def map_feed(parsed: Mapping[str, Any], feed_url: str, collected_at: datetime | 
     """A feedparser result -> posts by the outlet; `keep(text)` picks the entries to store."""
     report, batch = MapReport(), Batch()
     stamp = collected_at or utcnow()
-    feed = parsed.get("feed") or {}
+    feed = parsed.get("feed") if isinstance(parsed.get("feed"), Mapping) else {}
     host = outlet(feed, feed_url)
-    lang = (feed.get("language") or "").split("-")[0].lower() or None
+    language = feed.get("language")
+    lang = language.split("-")[0].lower() or None if isinstance(language, str) else None
     seen: set[str] = set()
-    for entry in parsed.get("entries") or []:
-        native = entry.get("id") or entry.get("link")
-        label = native or (entry.get("title") or "?")[:60]
-        if not native:
-            report.skipped.append(f"entry {label!r}: no guid, id or link")
+    outlets: dict[str, None] = {}
+    entries = parsed.get("entries") if isinstance(parsed.get("entries"), list) else []
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            report.skipped.append(f"entry is not an object: {str(entry)[:60]}")
             continue
-        if ":" not in native:
-            native = f"{host}/{native}"
-        text, changed = clean_text(entry_text(entry))
-        if native in seen or (keep is not None and not keep(text)):
-            continue
-        created = _published(entry)
-        if created is None:
-            report.skipped.append(f"entry {label}: no date")
-            continue
-        seen.add(native)
-        report.repaired_text += changed
-        batch.posts.append(Post(
-            platform=PLATFORM,
-            native_id=native,
-            author_native_id=host,
-            text=text,
-            created_at=created,
-            lang=lang,
-            url=entry.get("link"),
-            raw={"feed": feed_url, **{k: v for k, v in entry.items() if isinstance(v, str)}},
-            collected_at=stamp,
-        ))
-    if batch.posts:
-        batch.authors.append(Author(PLATFORM, host, handle=host,
-                                    display_name=html_to_text(feed.get("title")) or None))
+        with report.item(f"entry {str(entry.get('id') or entry.get('link') or '?')[:80]}"):
+            post = _map_entry(entry, host, lang, feed_url, stamp, keep, seen, report)
+            if post is not None:
+                batch.posts.append(post)
+                outlets[post.author_native_id] = None
+    for name in outlets:
+        title = html_to_text(feed.get("title")) if name == host else ""
+        batch.authors.append(Author(PLATFORM, name, handle=name, display_name=title or None))
     return batch, report
+
+
+def _entry_outlet(entry: Mapping[str, Any], host: str) -> str:
+    """The item's own site: an aggregated feed's items come from many outlets, not its channel."""
+    link = entry.get("link") if isinstance(entry.get("link"), str) else ""
+    own = urlparse(link).netloc.lower().removeprefix("www.") if link.startswith("http") else ""
+    return own or host
+
+
+def _map_entry(entry, host, lang, feed_url, stamp, keep, seen, report) -> Post | None:
+    native = entry.get("id") or entry.get("link")
+    label = native or (entry.get("title") or "?")[:60]
+    if not native:
+        report.skipped.append(f"entry {label!r}: no guid, id or link")
+        return None
+    source = _entry_outlet(entry, host)
+    if ":" not in native:
+        native = f"{source}/{native}"
+    text, changed = clean_text(entry_text(entry))
+    if native in seen or (keep is not None and not keep(text)):
+        return None
+    created = _published(entry)
+    if created is None:
+        report.skipped.append(f"entry {label}: no date")
+        return None
+    seen.add(native)
+    report.repaired_text += changed
+    return Post(
+        platform=PLATFORM,
+        native_id=native,
+        author_native_id=source,
+        text=text,
+        created_at=created,
+        lang=lang,
+        url=entry.get("link"),
+        raw={"feed": feed_url, **{k: v for k, v in entry.items() if isinstance(v, str)}},
+        collected_at=stamp,
+    )

@@ -18,9 +18,15 @@ PLATFORM = "reddit"
 DELETED = {"[deleted]", "[removed]", None, ""}
 
 
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def map_thing(kind: str, data: dict[str, Any], collected_at: datetime, report: MapReport) -> Post | None:
     """One submission (t3) or comment (t1)."""
-    fullname = data.get("name") or (f"{kind}_{data['id']}" if data.get("id") else None)
+    if not isinstance(data, dict):
+        raise ValueError("not an object")
+    fullname = _text_or_none(data.get("name")) or (f"{kind}_{data['id']}" if data.get("id") else None)
     if not fullname or data.get("created_utc") is None:
         report.skipped.append(f"{kind} {data.get('id', '?')}: missing id or created_utc")
         return None
@@ -36,15 +42,15 @@ def map_thing(kind: str, data: dict[str, Any], collected_at: datetime, report: M
     return Post(
         platform=PLATFORM,
         native_id=fullname,
-        author_native_id=data.get("author") or "[deleted]",
+        author_native_id=_text_or_none(data.get("author")) or "[deleted]",
         text=text,
         created_at=parse_time(data["created_utc"]),
         lang=None,
         url=f"https://www.reddit.com{permalink}" if permalink else None,
         likes=as_int(data.get("score")),
         replies=as_int(data.get("num_comments")) if kind == "t3" else None,
-        parent_native_id=data.get("parent_id"),
-        conversation_id=data.get("link_id") or (fullname if kind == "t3" else None),
+        parent_native_id=_text_or_none(data.get("parent_id")),
+        conversation_id=_text_or_none(data.get("link_id")) or (fullname if kind == "t3" else None),
         raw={k: v for k, v in data.items() if k != "replies"},
         collected_at=collected_at,
     )
@@ -77,12 +83,14 @@ def map_things(things: list[tuple[str, dict[str, Any]]], collected_at: datetime 
     batch = Batch()
     by_id: dict[str, Post] = {}
     for kind, data in things:
-        post = map_thing(kind, data, stamp, report)
-        if post is None:
-            continue
-        by_id[post.native_id] = post
-        if post.author_native_id not in DELETED:
-            batch.authors.append(Author(PLATFORM, post.author_native_id, handle=post.author_native_id))
+        with report.item(f"{kind} {str(data.get('id', '?'))[:40] if isinstance(data, dict) else '?'}"):
+            post = map_thing(kind, data, stamp, report)
+            if post is None:
+                continue
+            by_id[post.native_id] = post
+            if post.author_native_id not in DELETED:
+                batch.authors.append(Author(PLATFORM, post.author_native_id,
+                                            handle=post.author_native_id))
     batch.posts.extend(by_id.values())
     for post in by_id.values():
         parent = by_id.get(post.parent_native_id or "")

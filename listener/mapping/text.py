@@ -7,17 +7,28 @@ from datetime import UTC, datetime
 
 import ftfy
 
+# Only what is broken: mojibake (UTF-8 read as Latin-1/cp1252, possibly twice), C1 controls
+# that are really cp1252 punctuation. Curly quotes, full-width punctuation, ligatures, CR and
+# the Unicode normal form are what people wrote: left alone.
+_REPAIR = ftfy.TextFixerConfig(
+    unescape_html=False, remove_terminal_escapes=False, uncurl_quotes=False,
+    fix_latin_ligatures=False, fix_character_width=False, fix_line_breaks=False,
+    fix_surrogates=True, remove_control_chars=False, normalization=None, explain=False)
+
 
 def clean_text(text: str | None) -> tuple[str, bool]:
-    """Repair mojibake and drop characters PostgreSQL cannot store; returns (text, changed)."""
+    """Repair mojibake and drop characters PostgreSQL cannot store; returns (text, changed).
+
+    X and Reddit send &amp; &lt; &gt; escaped; we store the text people wrote and escape it
+    again wherever it is shown as HTML.
+    """
     if text is None:
         return "", False
-    if text.isascii():
-        # X and Reddit send &amp; &lt; &gt; escaped; we store the text people wrote and
-        # escape it again wherever it is shown as HTML.
-        fixed = html.unescape(text) if "&" in text else text
-    else:
-        fixed = ftfy.fix_text(text, normalization="NFC")
+    if not isinstance(text, str):
+        raise ValueError(f"text must be a string, not {type(text).__name__}")
+    fixed = html.unescape(text) if "&" in text and "<" not in text else text
+    if not fixed.isascii():
+        fixed = ftfy.fix_text(fixed, config=_REPAIR)
     if "\x00" in fixed:
         fixed = fixed.replace("\x00", "\ufffd")
     return fixed, fixed != text
@@ -51,6 +62,7 @@ def as_int(value) -> int | None:
     if value is None or value == "":
         return None
     try:
-        return int(float(value))
-    except (TypeError, ValueError):
+        number = float(value)
+        return int(number) if abs(number) < 2**63 else None  # NaN and infinity fail this too
+    except (TypeError, ValueError, OverflowError):
         return None

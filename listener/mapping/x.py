@@ -50,10 +50,16 @@ def map_tweet(tweet: dict[str, Any], handles: dict[str, str], collected_at: date
     except ValueError as exc:
         report.skipped.append(f"tweet {tweet['id']}: {exc}")
         return None
+    if not isinstance(tweet["text"], str):
+        raise ValueError("text is not a string")
     text, changed = clean_text(tweet["text"])
     report.repaired_text += changed
     metrics = tweet.get("public_metrics") or {}
-    refs = tweet.get("referenced_tweets") or []
+    refs = [r for r in tweet.get("referenced_tweets") or [] if isinstance(r, dict) and r.get("id")]
+    if any(r.get("type") == "retweeted" for r in refs):
+        # X puts the original's counts on each retweet; a retweet has none of its own (it
+        # cannot be liked or replied to), so storing them would count the original N+1 times.
+        metrics = {"like_count": 0, "retweet_count": 0, "reply_count": 0, "quote_count": 0}
     author = str(tweet["author_id"])
     return Post(
         platform=PLATFORM,
@@ -75,7 +81,9 @@ def map_tweet(tweet: dict[str, Any], handles: dict[str, str], collected_at: date
     )
 
 
-def _interactions(tweet: dict[str, Any], post: Post, authors_of: dict[str, str]) -> list[Interaction]:
+def _interactions(tweet: dict[str, Any], post: Post, authors_of: dict[str, str],
+                  ids_of: dict[str, str]) -> list[Interaction]:
+    """`ids_of`: user id by lower-cased username, for mentions that carry only the username."""
     out: list[Interaction] = []
     skip_mentions: set[str] = set()
     for ref in tweet.get("referenced_tweets") or []:
@@ -97,8 +105,8 @@ def _interactions(tweet: dict[str, Any], post: Post, authors_of: dict[str, str])
                                post.created_at, post.native_id, str(ref["id"])))
     if tweet.get("in_reply_to_user_id"):
         skip_mentions.add(str(tweet["in_reply_to_user_id"]))
-    for mention in (tweet.get("entities") or {}).get("mentions") or []:
-        target = mention.get("id")
+    for mention in _mentions(tweet):
+        target = mention.get("id") or ids_of.get(str(mention.get("username") or "").lower())
         if not target or str(target) in skip_mentions or str(target) == post.author_native_id:
             continue
         skip_mentions.add(str(target))
@@ -107,37 +115,64 @@ def _interactions(tweet: dict[str, Any], post: Post, authors_of: dict[str, str])
     return out
 
 
+def _objects(value) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _mentions(tweet) -> list[dict[str, Any]]:
+    entities = tweet.get("entities") if isinstance(tweet, dict) else None
+    return _objects(entities.get("mentions")) if isinstance(entities, dict) else []
+
+
+def _retrieved_at(page: dict[str, Any]) -> datetime | None:
+    """When twarc fetched the page; an unreadable stamp only loses the stamp."""
+    meta = page.get("__twarc")
+    try:
+        return parse_time(meta.get("retrieved_at")) if isinstance(meta, dict) else None
+    except (ValueError, TypeError, OverflowError, OSError):
+        return None
+
+
 def map_page(page: dict[str, Any], collected_at: datetime | None = None) -> tuple[Batch, MapReport]:
     """Map one API v2 response page (or one streamed tweet) to a Batch."""
     report = MapReport()
     batch = Batch()
-    stamp = parse_time((page.get("__twarc") or {}).get("retrieved_at")) or collected_at or utcnow()
+    stamp = _retrieved_at(page) or collected_at or utcnow()
     data = page.get("data") or []
-    tweets = [data] if isinstance(data, dict) else list(data)
+    tweets = [data] if isinstance(data, dict) else list(data) if isinstance(data, list) else []
     includes = page.get("includes") or {}
-    for user in includes.get("users") or []:
-        if user.get("id"):
-            batch.authors.append(map_user(user))
-    handles = {a.native_id: a.handle for a in batch.authors if a.handle}
-    for tweet in [*tweets, *(includes.get("tweets") or [])]:
-        for mention in (tweet.get("entities") or {}).get("mentions") or []:
-            if mention.get("id") and mention.get("username"):
+    if not isinstance(includes, dict):
+        includes = {}
+    for user in _objects(includes.get("users")):
+        with report.item(f"user {str(user.get('id', '?'))[:40] if isinstance(user, dict) else '?'}"):
+            if user.get("id"):
+                batch.authors.append(map_user(user))
+    handles = {a.native_id: a.handle for a in batch.authors if isinstance(a.handle, str)}
+    included = includes.get("tweets") or []
+    every = [*tweets, *(included if isinstance(included, list) else [])]
+    for tweet in every:
+        for mention in _mentions(tweet):
+            if mention.get("id") and isinstance(mention.get("username"), str):
                 handles.setdefault(str(mention["id"]), mention["username"])
-                batch.authors.append(Author(PLATFORM, str(mention["id"]), handle=mention["username"]))
-    every = [*tweets, *(includes.get("tweets") or [])]
-    authors_of = {str(t["id"]): str(t["author_id"]) for t in every if t.get("id") and t.get("author_id")}
+                batch.authors.append(Author(PLATFORM, str(mention["id"]),
+                                            handle=mention["username"]))
+    ids_of = {h.lower(): i for i, h in handles.items() if isinstance(h, str)}
+    authors_of = {str(t["id"]): str(t["author_id"]) for t in every
+                  if isinstance(t, dict) and t.get("id") and t.get("author_id")}
     seen: set[str] = set()
     for tweet in every:
         if not isinstance(tweet, dict):
             report.skipped.append(f"item is not an object: {str(tweet)[:60]}")
             continue
-        post = map_tweet(tweet, handles, stamp, report)
-        if post is None or post.native_id in seen:
-            continue
-        seen.add(post.native_id)
-        batch.posts.append(post)
-        batch.interactions.extend(_interactions(tweet, post, authors_of))
-    for err in page.get("errors") or []:
+        with report.item(f"tweet {str(tweet.get('id', '?'))[:40]}"):
+            post = map_tweet(tweet, handles, stamp, report)
+            if post is None or post.native_id in seen:
+                continue
+            seen.add(post.native_id)
+            interactions = _interactions(tweet, post, authors_of, ids_of)
+            batch.posts.append(post)
+            batch.interactions.extend(interactions)
+    for err in _objects(page.get("errors")):
         report.skipped.append(
             f"{err.get('resource_type', 'item')} {err.get('resource_id', err.get('value', '?'))}: "
             f"{err.get('title') or err.get('detail') or 'error'}"

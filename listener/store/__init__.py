@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from listener.errors import ConfigError, NotFoundError
+from listener.mapping.fit import fit_batch
 from listener.post import Batch, utcnow
 from listener.privacy import drop_erased, pseudonymise
 from listener.query import Query
@@ -24,6 +26,10 @@ from listener.store.writer import WriteResult, write_batch
 __all__ = ["Brand", "Privacy", "Store", "WriteResult"]
 
 _RETAG_PAGE = 5000
+
+
+def _reason(exc: DBAPIError) -> str:
+    return str(exc.orig or exc).strip().splitlines()[0][:160]
 
 
 @dataclass(frozen=True)
@@ -115,15 +121,64 @@ class Store:
         return batch
 
     def write(self, batch: Batch) -> WriteResult:
-        """Upsert a batch in one transaction, tagging posts with the brands they match."""
-        if not (batch.posts or batch.authors or batch.interactions):
-            return WriteResult()
+        """Upsert a batch in one transaction, tagging posts with the brands they match.
+
+        Every source comes through here: records the store cannot hold are left out and listed
+        in the result's `skipped` (see `listener.mapping.fit`), and should the database still
+        refuse the batch, its posts are written one by one so only the refused ones are lost.
+        """
+        return self._write(batch)
+
+    def _write(self, batch: Batch, cursor: tuple[str, str, str] | None = None) -> WriteResult:
+        batch, skipped = fit_batch(batch)
+        if not (batch.posts or batch.authors or batch.interactions) and cursor is None:
+            return WriteResult(skipped=skipped)
         batch = self._prepare(batch)
-        owned = self._owned_in(batch)
+        try:
+            result = self._write_once(batch, cursor)
+        except DBAPIError:
+            result = self._write_each(batch, cursor)
+        result.skipped = skipped + result.skipped
+        return result
+
+    def _write_once(self, batch: Batch, cursor: tuple[str, str, str] | None) -> WriteResult:
+        owned = self._owned_in(batch) if len(batch) or batch.authors else {}
         with self.engine.begin() as conn:
-            result = write_batch(conn, batch, self.brand_matcher(), self._known_authors, owned)
+            result = write_batch(conn, batch, self.brand_matcher(), self._known_authors, owned) \
+                if (batch.posts or batch.authors or batch.interactions) else WriteResult()
+            if cursor is not None:
+                self.set_cursor(*cursor, conn)
         self._remember_authors(result)
         return result
+
+    def _write_each(self, batch: Batch, cursor: tuple[str, str, str] | None) -> WriteResult:
+        """The database refused a batch: write each post with what hangs on it, alone."""
+        total = WriteResult()
+        by_post: dict[tuple[str, str], Batch] = {}
+        rest = Batch()
+        for p in batch.posts:
+            by_post.setdefault((p.platform, p.native_id), Batch()).posts.append(p)
+        for i in batch.interactions:
+            owner = by_post.get((i.platform, i.source_post_native_id or ""))
+            (owner or rest).interactions.append(i)
+        rest.authors = list(batch.authors)
+        for key, part in [*by_post.items(), (None, rest)]:
+            try:
+                total.add(self._write_once(part, None))
+            except DBAPIError as exc:
+                label = f"post {key[1][:80]}" if key else "authors and interactions"
+                total.skipped.append(f"{label}: the database refused it ({_reason(exc)})")
+                if key is None:  # authors one by one too: one bad profile loses only itself
+                    for author in part.authors:
+                        try:
+                            total.add(self._write_once(Batch(authors=[author]), None))
+                        except DBAPIError as exc2:
+                            total.skipped.append(f"author {author.native_id[:80]}: the database "
+                                                 f"refused it ({_reason(exc2)})")
+        if cursor is not None:
+            with self.engine.begin() as conn:
+                self.set_cursor(*cursor, conn)
+        return total
 
     def _remember_authors(self, result: WriteResult) -> None:
         """Authors of a committed batch are stored: later batches need not re-send their stubs."""
@@ -308,14 +363,7 @@ class Store:
 
     def write_with_cursor(self, batch: Batch, collector: str, query_key: str, value: str) -> WriteResult:
         """Commit a batch and its cursor together: a crash never advances past unsaved posts."""
-        batch = self._prepare(batch)
-        owned = self._owned_in(batch) if len(batch) else {}
-        with self.engine.begin() as conn:
-            result = write_batch(conn, batch, self.brand_matcher(), self._known_authors, owned) \
-                if len(batch) or batch.authors else WriteResult()
-            self.set_cursor(collector, query_key, value, conn)
-        self._remember_authors(result)
-        return result
+        return self._write(batch, (collector, query_key, value))
 
     def get_meta(self, key: str) -> str | None:
         with self.engine.connect() as conn:

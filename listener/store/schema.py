@@ -26,6 +26,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from listener.mapping.fit import LANG_MAX, NATIVE_ID_MAX
+
 metadata = MetaData()
 
 authors = Table(
@@ -33,7 +35,7 @@ authors = Table(
     metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=False),
     Column("platform", String(32), nullable=False),
-    Column("native_id", String(128), nullable=False),
+    Column("native_id", String(NATIVE_ID_MAX), nullable=False),
     Column("handle", String(256)),
     Column("display_name", Text),
     Column("followers", BigInteger),
@@ -49,10 +51,10 @@ posts = Table(
     metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=False),
     Column("platform", String(32), nullable=False),
-    Column("native_id", String(128), nullable=False),
+    Column("native_id", String(NATIVE_ID_MAX), nullable=False),
     Column("author_id", BigInteger, nullable=False),
     Column("text", Text, nullable=False),
-    Column("lang", String(16)),
+    Column("lang", String(LANG_MAX)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("url", Text),
     Column("likes", BigInteger),
@@ -60,8 +62,8 @@ posts = Table(
     Column("replies", BigInteger),
     Column("quotes", BigInteger),
     Column("views", BigInteger),
-    Column("parent_native_id", String(128)),
-    Column("conversation_id", String(128)),
+    Column("parent_native_id", String(NATIVE_ID_MAX)),
+    Column("conversation_id", String(NATIVE_ID_MAX)),
     Column("gold_label", String(16)),
     Column("gold_reason", String(128)),
     Column("raw", Text),

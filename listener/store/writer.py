@@ -25,8 +25,12 @@ class WriteResult:
     authors: int = 0
     interactions: int = 0
     author_ids: list[int] = field(default_factory=list, repr=False)
+    # Records left out, each with its reason ("post 123: id is 2,000 characters ...").
+    skipped: list[str] = field(default_factory=list)
 
     def add(self, other: WriteResult) -> None:
+        self.author_ids += other.author_ids
+        self.skipped += other.skipped
         self.inserted += other.inserted
         self.updated += other.updated
         self.authors += other.authors
@@ -50,6 +54,15 @@ def existing_ids(conn: Connection, table: str, ids: Sequence[int]) -> set[int]:
     for chunk in chunks(ids):
         sql = f"SELECT id FROM {table} WHERE id {in_list(conn, chunk)}"
         found.update(row[0] for row in conn.exec_driver_sql(sql, tuple(chunk)))
+    return found
+
+
+def stored_text_hashes(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
+    """{post id: hash of its stored text} for the ids already stored."""
+    found: dict[int, str] = {}
+    for chunk in chunks(ids):
+        sql = f"SELECT id, text FROM posts WHERE id {in_list(conn, chunk)}"
+        found.update((row[0], text_hash(row[1])) for row in conn.exec_driver_sql(sql, tuple(chunk)))
     return found
 
 
@@ -84,9 +97,14 @@ def _author_rows(batch: Batch, now, t, b, known: set[int]) -> tuple[list[tuple],
     """
     rows: dict[int, tuple] = {}
     for a in batch.authors:
-        rows[stable_id(a.platform, a.native_id)] = (
-            stable_id(a.platform, a.native_id), a.platform, a.native_id, a.handle, a.display_name,
-            a.followers, a.following, b(a.verified), t(a.created_at), now)
+        key = stable_id(a.platform, a.native_id)
+        row = (key, a.platform, a.native_id, a.handle, a.display_name,
+               a.followers, a.following, b(a.verified), t(a.created_at), now)
+        before = rows.get(key)
+        # The same account twice in a batch (a profile, then a mention's stub of it): merge
+        # field by field, so a stub never blanks out what the fuller record said.
+        rows[key] = row if before is None else tuple(
+            new if new is not None else old for new, old in zip(row, before, strict=True))
     refs = [(p.platform, p.author_native_id) for p in batch.posts]
     for i in batch.interactions:
         refs.append((i.platform, i.source_author_native_id))
@@ -136,7 +154,10 @@ def write_batch(conn: Connection, batch: Batch, brand_matcher=None,
     # The last record of a post in one batch wins (the freshest engagement counts).
     keyed = {stable_id(p.platform, p.native_id): p for p in batch.posts}
     ids = list(keyed)
-    seen = existing_ids(conn, "posts", ids) if ids else set()
+    stored_hash = stored_text_hashes(conn, ids) if ids else {}
+    seen = set(stored_hash)
+    edited = [pid for pid, p in keyed.items()
+              if pid in stored_hash and stored_hash[pid] != text_hash(p.text)]
     post_rows = [
         (pid, p.platform, p.native_id, stable_id(p.platform, p.author_native_id), p.text, p.lang,
          t(p.created_at), p.url,
@@ -148,6 +169,12 @@ def write_batch(conn: Connection, batch: Batch, brand_matcher=None,
     ]
     if post_rows:
         conn.exec_driver_sql(_upsert_sql(conn, "posts", _POST_COLS, "id", _POST_UPDATE), post_rows)
+
+    if edited:
+        # A post whose text changed is read afresh: its old scores described other words.
+        for chunk in chunks(edited):
+            conn.exec_driver_sql(
+                f"DELETE FROM sentiment_scores WHERE post_id {in_list(conn, chunk)}", tuple(chunk))
 
     inter_rows = list({
         i.id: (i.id, i.platform, i.kind, stable_id(i.platform, i.source_author_native_id),

@@ -473,3 +473,18 @@ def test_alerts_at_the_same_severity_rank_the_bigger_story_first(store):
         alerts.upsert_story(store, brand.id, key, 1.0, f"{key} story", evidence)
     assert [a.title for a in alerts.list_alerts(store)] == ["big story", "small story",
                                                             "no-size story"]
+
+
+def test_a_crafted_handle_cannot_break_the_subject_or_block_later_mail(sqlite_store, smtp_server,
+                                                                        monkeypatch):
+    monkeypatch.setattr(delivery, "sleep", lambda s: None)
+    inbox, port = smtp_server
+    brand, _ = sqlite_store.add_brand("United", "@united", "airlines")
+    alerts.upsert_story(sqlite_store, brand.id, "story-x", 0.95,
+                        "@evil\r\nBcc: victim@example.com\x1b[2J spreading", EVIDENCE)
+    report = delivery.send(sqlite_store, settings_for(port))
+    assert (report.sent, report.failed) == (2, 0)
+    subject = inbox.messages[0][1]["Subject"]
+    assert "\r" not in subject and "\n" not in subject and "\x1b" not in subject
+    assert "Bcc" not in {k for k in inbox.messages[0][1].keys()}
+    assert subject.endswith("@evil Bcc: victim@example.com␛[2J spreading")

@@ -418,3 +418,22 @@ def test_instances_and_tokens_settings():
     assert qualify("bob@example.org", HOST) == "bob@example.org"
     assert qualify("@alice", "mastodon.social") == "alice@mastodon.social"
 
+
+
+def test_a_quote_post_has_the_quoted_post_as_parent_and_no_re_line():
+    from listener.mapping.mastodon import map_statuses
+
+    quoted = {"id": "1", "uri": "https://a.example/users/ann/statuses/1",
+              "url": "https://a.example/@ann/1", "created_at": "2025-10-01T10:00:00Z",
+              "content": "<p>Acme lost my bag</p>", "account": {"acct": "ann", "id": "10"}}
+    quoting = {"id": "2", "uri": "https://m.example/users/bob/statuses/2",
+               "created_at": "2025-10-01T11:00:00Z", "account": {"acct": "bob", "id": "20"},
+               "content": '<p>Same here</p><p class="quote-inline">RE: <a href="https://a.example'
+                          '/@ann/1">https://a.example/@ann/1</a></p>',
+               "quote": {"state": "accepted", "quoted_status": quoted}}
+    batch, report = map_statuses([quoting], "m.example")
+    posts = {p.native_id: p for p in batch.posts}
+    assert report.skipped == []
+    assert posts[quoting["uri"]].text == "Same here"
+    assert posts[quoting["uri"]].parent_native_id == quoted["uri"]
+    assert [i.kind for i in batch.interactions] == ["quote"]

@@ -262,3 +262,25 @@ def test_mapping_without_a_filter_and_the_outlet_name():
     assert json.loads(json.dumps(batch.posts[0].raw))["feed"] == ATOM
     assert outlet({"link": "https://www.BBC.co.uk/news"}, RSS) == "bbc.co.uk"
     assert outlet({}, "https://feeds.example.org/x.xml") == "feeds.example.org"
+
+
+def test_real_length_guids_and_an_empty_feed_on_both_databases(store, site, make):
+    """A 140-character guid (seen in real feeds) no longer stops the pass on PostgreSQL, and a
+    feed that parses but has no items yet is a feed, not an error."""
+    store.add_brand("Acme", ACME)
+    guid = "https://www.skyward.example/2025/03/10/" + "acme-air-" * 11 + "?rss=1"
+    assert len(guid) >= 134
+    site.publish(RSS, f"<item><title>Acme Air adds a route</title><guid>{guid}</guid>"
+                 "<link>https://news.partner.example/acme-route</link>"
+                 "<pubDate>Mon, 10 Mar 2025 10:00:00 GMT</pubDate></item>",
+                 datetime(2025, 3, 10, 10, 0, tzinfo=UTC))
+    site.bodies[ATOM] = (b'<?xml version="1.0" encoding="utf-8"?><feed xmlns='
+                         b'"http://www.w3.org/2005/Atom"><title>Runway Weekly</title>'
+                         b'<id>urn:runway</id><updated>2025-03-10T12:30:00Z</updated></feed>')
+    result = one_pass(store, make("news"))
+    assert result.failures == []
+    with store.engine.connect() as conn:
+        row = conn.exec_driver_sql(
+            f"SELECT p.native_id, a.native_id FROM posts p JOIN authors a ON a.id = p.author_id "
+            f"WHERE p.native_id = '{guid}'").one()
+    assert row == (guid, "news.partner.example")  # the item's own outlet, not the channel's

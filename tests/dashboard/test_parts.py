@@ -97,7 +97,7 @@ def test_evidence_reads_several_spellings():
 def test_markdown_escaping_leaves_nothing_active():
     out = md("<img src=x onerror=alert(1)> **b** [l](javascript:x) ![i](http://e/x.png) $x$")
     assert re.search(r"(?<!\\)[<>*\[\]()!$:]", out) is None  # every active mark escaped
-    assert out.replace("\\", "") == (
+    assert out.replace("\\", "").replace("\u2060", "") == (  # word joiners break autolinks
         "<img src=x onerror=alert(1)> **b** [l](javascript:x) ![i](http://e/x.png) $x$")
 
 
