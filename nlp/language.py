@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
+from functools import lru_cache
 
 __all__ = ["ENGLISH_ONLY", "NOT_SCORED", "detect", "scorable", "breakdown"]
 
@@ -18,6 +19,7 @@ NOT_SCORED = "not scored (language)"
 UNKNOWN = "und"
 _STRIP = re.compile(r"(?:https?://|www\.)\S+|(?<![\w@])@\w+|#|&\w+;")
 _LETTER = re.compile(r"[^\W\d_]")
+MIN_CONFIDENCE = 0.9
 MIN_LETTERS = 12  # below this a detector guesses ("ok" comes back Afrikaans): call it unknown
 
 
@@ -28,9 +30,17 @@ def detect(text: str, platform_tag: str | None = None) -> str:
     body = _STRIP.sub(" ", text)
     if len(_LETTER.findall(body)) < MIN_LETTERS:
         return UNKNOWN
-    import py3langid
+    lang, prob = _identifier().classify(body)
+    # Below this a short English tweet can come back as Nigerian Pidgin or Scots: "unknown" is
+    # the honest answer, and unknown posts are scored.
+    return str(lang) if prob >= MIN_CONFIDENCE else UNKNOWN
 
-    return str(py3langid.classify(body)[0])
+
+@lru_cache(maxsize=1)
+def _identifier():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
 def scorable(language: str, trained: Iterable[str] = ENGLISH_ONLY) -> bool:
