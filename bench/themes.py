@@ -108,6 +108,12 @@ def support(shared: Path, encoder, top: int) -> dict:
     return out
 
 
+def _progress(stage: str, result: dict) -> None:
+    """Each stage's figures on stderr as they come: the whole run takes minutes."""
+    print(json.dumps({"stage": stage, **{k: v for k, v in result.items() if k != "support"}}),
+          file=sys.stderr, flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
@@ -127,16 +133,20 @@ def main() -> None:
         "undertow": score(truth, found),
         "taxonomy": score(truth, [(taxonomy(t) or ("(none)",))[0] for t in texts]),
     }}
-    # The same pipeline on unstripped text: what stripping handles and brands buys.
-    raw = encode_cached(encoder, texts, "raw")
-    result["airline"]["undertow_unstripped"] = score(truth, labels_of(fit(texts, raw), texts, raw))
-    if not args.skip_bertopic:
-        result["airline"]["bertopic"] = score(truth, bertopic_labels(texts, raw))
-    result["stability"] = stability(texts, vectors, pd.to_datetime(neg.tweet_created).dt.date)
     result["seconds"] = {"fit_airline_9k_cached": round(fit_s, 2)}
     result["airline_themes"] = [{"id": t.id, "name": t.name, "posts": t.size}
                                 for t in model.themes]
+    _progress("airline", result)
+    raw = encode_cached(encoder, texts, "raw")
+    if not args.skip_bertopic:
+        result["airline"]["bertopic"] = score(truth, bertopic_labels(texts, raw))
+        _progress("bertopic", result)
+    result["stability"] = stability(texts, vectors, pd.to_datetime(neg.tweet_created).dt.date)
+    _progress("stability", result)
     result["support"] = support(shared, encoder, args.support_top)
+    _progress("support", result)
+    # The same pipeline on unstripped text: what stripping handles and brands buys.
+    result["airline"]["undertow_unstripped"] = score(truth, labels_of(fit(texts, raw), texts, raw))
     if args.json:
         print(json.dumps(result, indent=2))
         return

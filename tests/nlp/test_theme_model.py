@@ -83,3 +83,15 @@ def test_update_keeps_ids_and_adds_a_theme_only_for_new_data():
 def test_too_few_posts_is_a_clear_error():
     with pytest.raises(ValueError, match="at least 4 distinct posts"):
         fit(["a", "a", "b"], np.eye(3, dtype=np.float32))
+
+
+@pytest.mark.slow
+def test_the_shipped_encoder_loads_silently_and_gives_unit_vectors(capfd):
+    from nlp.embed import Encoder
+
+    vectors = Encoder().encode(["lost my bag again", "on hold for two hours", "lost my bag again"])
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""  # `listen --log-format json` must print JSON only
+    assert vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    assert np.allclose(vectors[0], vectors[2]) and vectors[0] @ vectors[1] < 0.9
