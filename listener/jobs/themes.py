@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from listener.store import Store
-from listener.store.theme_reads import brand_mentions
+from listener.store.theme_reads import brand_mentions, save_post_themes
 from nlp.language import ENGLISH_ONLY, NOT_SCORED, breakdown, detect, scorable
 
 MIN_POSTS = 20  # negative posts a brand needs before its themes mean anything
@@ -88,6 +88,8 @@ def brand_themes(store: Store, home: Path, brand, since: datetime | None = None,
     rows = [(int(t), m.created_at.date(), m.author_id, m.followers)
             for t, m in zip(labels, negative, strict=True)]
     names = model.by_id()
+    save_post_themes(store, brand.id, {m.post_id: (int(t), names[int(t)].name)
+                                       for t, m in zip(labels, negative, strict=True)})
     for stats in rank(rows, per_day, today, fresh):
         theme = names[stats.theme]
         out.themes.append({**asdict(stats), "name": theme.name, "terms": theme.terms,

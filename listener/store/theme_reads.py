@@ -1,11 +1,14 @@
-"""What the themes job reads: a brand's mentions with their score, language tag and author reach."""
+"""What the themes job reads (a brand's mentions with score, language tag, author reach) and
+writes (each mention's theme, which the detector names stories by)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import NamedTuple
 
-from listener.store import Store
+from sqlalchemy import delete, insert
+
+from listener.store import Store, schema
 from listener.store.scores import current_model_version
 
 
@@ -34,3 +37,13 @@ def brand_mentions(store: Store, brand_id: int, since: datetime | None = None) -
         rows = conn.exec_driver_sql(sql, params).all()
     return [Mention(int(r[0]), r[1], r[2], r[3], r[4] if isinstance(r[4], datetime)
                     else datetime.fromisoformat(str(r[4])), int(r[5]), r[6]) for r in rows]
+
+
+def save_post_themes(store: Store, brand_id: int, assigned: dict[int, tuple[int, str]]) -> None:
+    """Replace the brand's post -> (theme id, theme name) rows in one transaction."""
+    t = schema.post_themes
+    with store.engine.begin() as conn:
+        conn.execute(delete(t).where(t.c.brand_id == brand_id))
+        if assigned:
+            conn.execute(insert(t), [{"post_id": pid, "brand_id": brand_id, "theme_id": tid,
+                                      "theme_name": name} for pid, (tid, name) in assigned.items()])
