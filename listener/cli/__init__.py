@@ -22,11 +22,13 @@ from listener.cli import (
     engagement,
     nlp,
     pipeline,
+    themes,
 )
 from listener.cli.edge import Context, main
 
 __all__ = ["Context", "main"]
 
-for _module in (data, pipeline, alerts, engagement, collect, compliance, nlp, dashboard):
+for _module in (data, pipeline, alerts, engagement, collect, compliance, nlp, dashboard,
+                themes):
     for _command in _module.COMMANDS:
         main.add_command(_command)

@@ -68,10 +68,11 @@ def _rows(engine: Engine, since: str | None, version: str | None,
         epoch = ("CAST(strftime('%s', p.created_at) AS REAL)" if engine.dialect.name == "sqlite"
                  else "EXTRACT(EPOCH FROM p.created_at)")
         sql = (f"SELECT p.id, b.name, {epoch}, s.label, p.author_id, a.followers, p.platform, "
-               f"p.parent_native_id, p.text, p.gold_reason, p.created_at "
+               f"p.parent_native_id, p.text, p.gold_reason, pt.theme_name, p.created_at "
                f"FROM post_brands pb JOIN posts p ON p.id = pb.post_id "
                f"JOIN brands b ON b.id = pb.brand_id "
                f"LEFT JOIN authors a ON a.id = p.author_id "
+               f"LEFT JOIN post_themes pt ON pt.post_id = p.id AND pt.brand_id = pb.brand_id "
                f"LEFT JOIN sentiment_scores s ON s.post_id = p.id AND s.model_version = {mark} "
                + _where(bounds)
                + "ORDER BY p.created_at, p.id")
@@ -153,10 +154,11 @@ def _themes(text: str) -> tuple[str, ...]:
 
 def _fields(row) -> tuple:
     """A row as SignalPost's fields, in order (plain tuples travel cheaply between processes)."""
-    pid, brand, at, label, author, followers, platform, parent, text, reason, _ = row
+    pid, brand, at, label, author, followers, platform, parent, text, reason, theme, _ = row
     negative = label == "negative"
+    # The theme `undertow themes` found; the keyword taxonomy only where it has not run yet.
     # Themes only matter on negative posts: the regexes are the costliest step of a mention.
-    found = ((reason,) if reason else _themes(text)) if negative else ()
+    found = ((reason,) if reason else (theme,) if theme else _themes(text)) if negative else ()
     return (int(pid), brand, float(at), negative, None if author is None else int(author),
             followers, stable_id(platform, parent) if parent else None, None, found)
 

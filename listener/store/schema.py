@@ -113,6 +113,16 @@ brand_accounts = Table(
     Column("brand_id", Integer, ForeignKey("brands.id", ondelete="CASCADE"), nullable=False),
 )
 
+# Each brand mention's found complaint theme (`undertow themes`); the detector names stories by it.
+post_themes = Table(
+    "post_themes",
+    metadata,
+    Column("post_id", BigInteger, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
+    Column("brand_id", Integer, ForeignKey("brands.id", ondelete="CASCADE"), primary_key=True),
+    Column("theme_id", Integer, nullable=False),
+    Column("theme_name", Text, nullable=False),
+)
+
 post_brands = Table(
     "post_brands",
     metadata,

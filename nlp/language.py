@@ -1,0 +1,57 @@
+"""Each post's language: the platform's tag where it has one, else py3langid (model in its wheel).
+
+Why it matters: the shipped sentiment model and encoder learned English only. A Spanish or
+Japanese post scored as English gets a confident, meaningless label and joins an English theme,
+so such posts are counted as "not scored (language)" instead (see `scorable`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from functools import lru_cache
+
+__all__ = ["ENGLISH_ONLY", "NOT_SCORED", "detect", "scorable", "breakdown"]
+
+ENGLISH_ONLY = frozenset({"en"})  # what all-MiniLM-L6-v2 and the shipped sentiment head learned
+NOT_SCORED = "not scored (language)"
+UNKNOWN = "und"
+_STRIP = re.compile(r"(?:https?://|www\.)\S+|(?<![\w@])@\w+|#|&\w+;")
+_LETTER = re.compile(r"[^\W\d_]")
+MIN_CONFIDENCE = 0.9
+MIN_LETTERS = 12  # below this a detector guesses ("ok" comes back Afrikaans): call it unknown
+
+
+def detect(text: str, platform_tag: str | None = None) -> str:
+    """ISO 639-1 code ("en"), or "und" when the text is too short to tell."""
+    if platform_tag and platform_tag not in ("und", "zxx", "qme", "qht", "art"):
+        return platform_tag.split("-")[0].lower()
+    body = _STRIP.sub(" ", text)
+    if len(_LETTER.findall(body)) < MIN_LETTERS:
+        return UNKNOWN
+    lang, prob = _identifier().classify(body)
+    # Below this a short English tweet can come back as Nigerian Pidgin or Scots: "unknown" is
+    # the honest answer, and unknown posts are scored.
+    return str(lang) if prob >= MIN_CONFIDENCE else UNKNOWN
+
+
+@lru_cache(maxsize=1)
+def _identifier():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def scorable(language: str, trained: Iterable[str] = ENGLISH_ONLY) -> bool:
+    """Whether a model trained on `trained` may score a post in `language`. Unknown (too short
+    to tell) passes: short posts are mostly emoji, handles and English words."""
+    return language == UNKNOWN or language in set(trained)
+
+
+def breakdown(languages: Iterable[str], trained: Iterable[str] = ENGLISH_ONLY) -> dict:
+    """Posts per language, and how many the model would not score."""
+    counts = Counter(languages)
+    trained = set(trained)
+    return {"languages": dict(counts.most_common()),
+            "not_scored": sum(c for lang, c in counts.items() if not scorable(lang, trained))}

@@ -1,0 +1,284 @@
+"""Complaint themes found in the data: embed, cluster, name with class-based TF-IDF, keep stable.
+
+Why the features are what they are (bench/themes.py measures each step on the airline negatives):
+- handles, links and the brand's own names are stripped before embedding: in a 15-word tweet
+  "@united" and "@AmericanAir" pull the sentence vector towards the brand, not the complaint
+  (AMI of k-means on MiniLM vectors 0.17 raw, 0.24 stripped);
+- the vectors are centred (the mean vector, "a complaint to an airline", is common to all) and
+  joined to a 100-dimension LSA of the TF-IDF of the same text, because customers name their
+  complaint in a few words ("lost bag", "on hold") that mean pooling dilutes;
+- the number of themes is chosen by the silhouette on the data, never by labels.
+
+Stability: a fitted model keeps its centroids; `update` re-clusters old and new posts starting
+from the old centroids, so a theme keeps its id (and name) unless the data moves it, and adds a
+theme only when enough new posts sit far from every old one. Retweets and copies count once:
+texts are deduplicated on their stripped, lower-cased form before clustering.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Theme", "ThemeModel", "clean", "fit", "STOPWORDS"]
+
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_HANDLE = re.compile(r"(?<![\w@])@\w+")
+_RT = re.compile(r"^(?:RT\s+@\w+:\s*)+", re.IGNORECASE)
+_TOKEN = re.compile(r"[a-z][a-z']+")
+_STOP = """
+a about above after again all am an and any are aren't as at be because been before being below
+between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down
+during each few for from further get got had hadn't has hasn't have haven't having he her here
+hers him his how i i'm i've if in into is isn't it it's its just let's me more most my myself no
+nor not now of off on once only or other our ours out over own rt same she should so some such
+than that that's the their them then there there's these they they're this those through to too
+under until up us very was wasn't we we're were weren't what when where which while who whom why
+will with won't would you you're your yours im ur u thanks thank please amp via one still even
+also really today just like know get going go been being ve ll re don didn doesn isn wasn
+"""
+STOPWORDS = frozenset(_STOP.split())
+SEED = 0
+K_RANGE = (6, 20)  # themes a brand team can read; the silhouette picks within it
+LSA_DIM = 100
+LSA_WEIGHT = 0.5  # the keyword part's weight against the unit-length sentence vector
+NEW_THEME_MIN = 30  # far-away new posts needed before a new theme is added
+FAR_SHARE = 0.05  # a theme's outer members: its 5% least similar
+
+
+def clean(text: str, skip: Iterable[str] = ()) -> str:
+    """What a theme is about: no retweet prefix, handles, links, hashtag signs or brand names."""
+    text = _HANDLE.sub(" ", _URL.sub(" ", _RT.sub("", text))).replace("#", " ")
+    for word in skip:
+        text = re.sub(rf"\b{re.escape(word)}\b", " ", text, flags=re.IGNORECASE)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _terms(text: str) -> list[str]:
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in STOPWORDS and len(w) > 2]
+    return words + [f"{a} {b}" for a, b in itertools.pairwise(words) if a != b]
+
+
+@dataclass
+class Theme:
+    id: int
+    name: str
+    terms: list[str]
+    size: int  # distinct texts (copies count once)
+    examples: list[str]
+
+
+@dataclass
+class ThemeModel:
+    """Fitted themes: centroids in feature space plus the keyword transform that made them."""
+
+    themes: list[Theme]
+    centroids: np.ndarray
+    vectorizer: object
+    svd: object
+    mean: np.ndarray
+    next_id: int
+    skip: tuple[str, ...] = ()
+    radius: dict[int, float] = field(default_factory=dict)  # its FAR_SHARE-quantile member similarity
+
+    def features(self, cleaned: Sequence[str], vectors: np.ndarray) -> np.ndarray:
+        return _features(cleaned, vectors, self.vectorizer, self.svd, self.mean)
+
+    def assign(self, cleaned: Sequence[str], vectors: np.ndarray) -> np.ndarray:
+        """Theme id of each text: its nearest centroid (no re-clustering)."""
+        if not len(cleaned):
+            return np.zeros(0, dtype=int)
+        feats = self.features(cleaned, vectors)
+        ids = np.array([t.id for t in self.themes])
+        return ids[np.argmax(feats @ self.centroids.T, axis=1)]
+
+    def by_id(self) -> dict[int, Theme]:
+        return {t.id: t for t in self.themes}
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-9)
+
+
+def _features(cleaned, vectors, vectorizer, svd, mean) -> np.ndarray:
+    dense = _unit(np.asarray(vectors, dtype=np.float64) - mean)
+    lsa = _unit(svd.transform(vectorizer.transform([c.lower() for c in cleaned])))
+    return _unit(np.hstack([dense, LSA_WEIGHT * lsa]))
+
+
+def _dedupe(cleaned: Sequence[str]) -> tuple[list[int], np.ndarray]:
+    """Index of each distinct text's first copy, and for every text its distinct index."""
+    first: dict[str, int] = {}
+    keep, where = [], np.empty(len(cleaned), dtype=int)
+    for i, text in enumerate(cleaned):
+        key = text.lower()
+        if key not in first:
+            first[key] = len(keep)
+            keep.append(i)
+        where[i] = first[key]
+    return keep, where
+
+
+def _choose_k(feats: np.ndarray, k_range: tuple[int, int]) -> int:
+    """The k in range with the best silhouette (cosine, on a fixed sample): a data criterion."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    lo, hi = k_range
+    hi = min(hi, max(2, len(feats) // 10))
+    if hi <= lo:
+        return max(2, min(lo, len(feats) - 1))
+    best, best_k = -2.0, lo
+    # The search runs on a fixed sample: the silhouette's ranking of k settles well before 4,000.
+    rng = np.random.default_rng(SEED)
+    sample = feats[rng.choice(len(feats), min(4000, len(feats)), replace=False)]
+    for k in range(lo, hi + 1, 2):
+        labels = KMeans(k, n_init=1, random_state=SEED).fit_predict(sample)
+        score = silhouette_score(sample, labels, sample_size=min(3000, len(sample)),
+                                 random_state=SEED)
+        if score > best:
+            best, best_k = score, k
+    return best_k
+
+
+def _name(members: list[list[str]], all_df: Counter, n_classes: int,
+          avg_words: float) -> list[str]:
+    """Top terms by class-based TF-IDF (BERTopic's c-TF-IDF): frequent here, rare elsewhere."""
+    tf = Counter(itertools.chain.from_iterable(members))
+    total = sum(tf.values()) or 1
+    scores = {t: c / total * np.log(1 + avg_words / all_df[t]) for t, c in tf.items() if c >= 2}
+    out: list[str] = []
+    seen: set[str] = set()
+    for term in sorted(scores, key=lambda t: (-scores[t], t)):
+        words = set(term.split())
+        if words <= seen:
+            continue  # "lost bag" after "lost" and "bag" says nothing new
+        if " " not in term and any(term in o.split() for o in out):
+            continue
+        out.append(term)
+        seen |= words
+        if len(out) == 4:
+            break
+    return out
+
+
+def _describe(ids, labels, feats, centroids, cleaned, originals) -> list[Theme]:
+    terms = [_terms(c) for c in cleaned]
+    # Class frequency of each term across the clusters: the "IDF" of c-TF-IDF.
+    by_class: dict[int, list[list[str]]] = {i: [] for i in ids}
+    for lab, t in zip(labels, terms, strict=True):
+        by_class[ids[lab]].append(t)
+    class_tf = {i: Counter(itertools.chain.from_iterable(m)) for i, m in by_class.items()}
+    all_tf: Counter = Counter()
+    for c in class_tf.values():
+        all_tf.update(c)
+    avg = sum(all_tf.values()) / max(len(class_tf), 1)
+    themes = []
+    for j, theme_id in enumerate(ids):
+        members = np.flatnonzero(labels == j)
+        words = _name(by_class[theme_id], all_tf, len(ids), avg) if len(members) else []
+        near = members[np.argsort(-(feats[members] @ centroids[j]))][:3] if len(members) else []
+        themes.append(Theme(int(theme_id), " · ".join(words[:3]) or f"theme {theme_id}", words,
+                            int(len(members)), [originals[i] for i in near]))
+    return themes
+
+
+def _radius(labels, feats, centroids, ids) -> dict[int, float]:
+    out = {}
+    for j, theme_id in enumerate(ids):
+        sims = feats[labels == j] @ centroids[j]
+        out[int(theme_id)] = float(np.quantile(sims, FAR_SHARE)) if len(sims) else 1.0
+    return out
+
+
+def fit(texts: Sequence[str], vectors: np.ndarray, skip: Iterable[str] = (),
+        k: int | None = None, k_range: tuple[int, int] = K_RANGE) -> ThemeModel:
+    """Themes of `texts` (their `vectors` from `nlp.embed` of `clean(text, skip)`)."""
+    from sklearn.cluster import KMeans
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    skip = tuple(skip)
+    cleaned = [clean(t, skip) for t in texts]
+    keep, _ = _dedupe(cleaned)
+    if len(keep) < 4:
+        raise ValueError(f"themes need at least 4 distinct posts, got {len(keep)}")
+    uniq = [cleaned[i] for i in keep]
+    vecs = np.asarray(vectors)[keep]
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=min(3, len(uniq)),
+                                 stop_words="english", sublinear_tf=True)
+    tfidf = vectorizer.fit_transform([u.lower() for u in uniq])
+    svd = TruncatedSVD(min(LSA_DIM, max(1, min(tfidf.shape) - 1)), random_state=SEED).fit(tfidf)
+    mean = vecs.astype(np.float64).mean(0)
+    feats = _features(uniq, vecs, vectorizer, svd, mean)
+    k = k or _choose_k(feats, k_range)
+    km = KMeans(k, n_init=3, random_state=SEED).fit(feats)
+    centroids = _unit(km.cluster_centers_)
+    labels = np.argmax(feats @ centroids.T, axis=1)
+    # Ids by size, largest first, so theme 1 is the biggest in the first run.
+    order = np.argsort(-np.bincount(labels, minlength=k), kind="stable")
+    centroids, remap = centroids[order], np.argsort(order)
+    labels = remap[labels]
+    ids = list(range(1, k + 1))
+    themes = _describe(ids, labels, feats, centroids, uniq, [texts[i] for i in keep])
+    return ThemeModel(themes, centroids, vectorizer, svd, mean, k + 1, skip,
+                      _radius(labels, feats, centroids, ids))
+
+
+def update(model: ThemeModel, texts: Sequence[str], vectors: np.ndarray, new_from: int = 0,
+           new_min: int = NEW_THEME_MIN) -> tuple[ThemeModel, np.ndarray]:
+    """Re-cluster all `texts` (old ones first, new ones from index `new_from`) from the model's
+    centroids; returns the new model and each text's theme id. Themes keep their ids and names.
+    A theme is added when far more new texts than chance (`FAR_SHARE` of them) lie beyond every
+    theme's outer members, and at least `new_min` of them gather in one place."""
+    from sklearn.cluster import KMeans
+
+    cleaned = [clean(t, model.skip) for t in texts]
+    keep, where = _dedupe(cleaned)
+    uniq = [cleaned[i] for i in keep]
+    feats = model.features(uniq, np.asarray(vectors)[keep])
+    sims = feats @ model.centroids.T
+    near = np.argmax(sims, axis=1)
+    floors = np.array([model.radius.get(t.id, 0.0) for t in model.themes])
+    fresh_rows = np.array([i >= new_from for i in keep])
+    far = np.flatnonzero(fresh_rows & (sims[np.arange(len(uniq)), near] < floors[near]))
+    init, ids = model.centroids, [t.id for t in model.themes]
+    next_id = model.next_id
+    if len(far) >= max(new_min, 3 * FAR_SHARE * fresh_rows.sum()):
+        extra = KMeans(max(1, min(4, len(far) // (3 * new_min))), n_init=3,
+                       random_state=SEED).fit(feats[far])
+        sizes = np.bincount(extra.labels_)
+        fresh = _unit(extra.cluster_centers_[sizes >= new_min])
+        if len(fresh):
+            init = np.vstack([init, fresh])
+            ids += list(range(next_id, next_id + len(fresh)))
+            next_id += len(fresh)
+    # One Lloyd step from the old centroids: each theme's centre moves to its members' mean
+    # (new posts included) and posts go to the nearest centre. A full k-means would wander off
+    # and renumber the themes; one step moves only the posts the new data moved.
+    first = np.argmax(feats @ init.T, axis=1)
+    centroids = np.array([feats[first == j].mean(0) if np.any(first == j) else init[j]
+                          for j in range(len(init))])
+    centroids = _unit(centroids)
+    labels = np.argmax(feats @ centroids.T, axis=1)
+    old = model.by_id()
+    described = _describe(ids, labels, feats, centroids, uniq, [texts[i] for i in keep])
+    themes = []
+    for theme in described:
+        if theme.id in old:  # a theme keeps the name it was first given
+            theme.name, theme.terms = old[theme.id].name, old[theme.id].terms
+        themes.append(theme)
+    new = ThemeModel(themes, centroids, model.vectorizer, model.svd, model.mean, next_id,
+                     model.skip, _radius(labels, feats, centroids, ids))
+    return new, np.array(ids)[labels][where]
+
+
+def labels_of(model: ThemeModel, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
+    """Theme id of every text (copies get their first copy's theme)."""
+    cleaned = [clean(t, model.skip) for t in texts]
+    return model.assign(cleaned, np.asarray(vectors))

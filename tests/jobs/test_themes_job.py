@@ -1,0 +1,70 @@
+"""`undertow themes` on both dialects: real airline complaints, a language it cannot read, reruns."""
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+from sqlalchemy import insert, select
+
+from listener.jobs.themes import brand_themes
+from listener.post import Batch, Post
+from listener.store import schema
+
+T0 = datetime(2015, 2, 17, 9, 0, tzinfo=UTC)
+SPANISH = ["@united mi maleta no llegó y nadie contesta el teléfono",
+           "@united otra vez el vuelo retrasado tres horas sin explicación"]
+
+
+def load(store, texts, start, tag):
+    posts = [Post("x", f"{tag}{i}", f"user{tag}{i}", t, start + timedelta(minutes=i),
+                  lang="es" if t in SPANISH else None) for i, t in enumerate(texts)]
+    store.write(Batch(posts=posts))
+    with store.engine.begin() as conn:
+        conn.execute(insert(schema.sentiment_scores), [
+            {"post_id": p.id, "model_version": "test@1", "label": "negative", "negative": 0.9,
+             "neutral": 0.05, "positive": 0.05, "scored_at": start} for p in posts])
+
+
+@pytest.mark.slow
+def test_themes_are_found_counted_by_language_and_kept_across_runs(store, shared_data, tmp_path):
+    tweets = pd.read_csv(shared_data / "airline" / "Tweets.csv")
+    united = tweets[(tweets.airline == "United") & (tweets.airline_sentiment == "negative")]
+    texts = united.text.drop_duplicates().head(160).tolist()
+    store.add_brand("United", "@united OR united")
+    load(store, texts[:120] + SPANISH, T0, "a")
+    brand = store.brand("United")
+    first = brand_themes(store, tmp_path, brand)
+    assert first.negative == 120 and first.not_scored_language == 2
+    assert first.languages["es"] == 2
+    assert len(first.themes) >= 3
+    assert all("united" not in t["name"] for t in first.themes)
+    assert abs(sum(t["share"] for t in first.themes) - 1) < 1e-9
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(schema.post_themes.c.theme_name)).scalars().all()
+    assert len(rows) == 120 and set(rows) == {t["name"] for t in first.themes}
+    again = brand_themes(store, tmp_path, brand)
+    assert [(t["theme"], t["name"], t["posts"]) for t in again.themes] == \
+        [(t["theme"], t["name"], t["posts"]) for t in first.themes]
+    load(store, texts[120:], T0 + timedelta(days=1), "b")
+    later = brand_themes(store, tmp_path, brand)
+    old = {t["theme"]: t["name"] for t in first.themes}
+    assert all(old[t["theme"]] == t["name"] for t in later.themes if t["theme"] in old)
+    assert later.negative == 160
+
+
+def test_alerts_name_the_found_theme_where_themes_ran(store):
+    from listener.jobs.detect import detect
+    from listener.store.alerts import list_alerts
+    from tests.jobs.test_detect import cascade
+
+    brand, _ = store.add_brand("Acme", "@acme")
+    cascade(store, 0, 120)
+    with store.engine.begin() as conn:
+        ids = conn.execute(select(schema.posts.c.id)).scalars().all()
+        conn.execute(insert(schema.post_themes), [
+            {"post_id": i, "brand_id": brand.id, "theme_id": 3, "theme_name": "bag · luggage"}
+            for i in ids])
+    detect(store)
+    [alert] = list_alerts(store)
+    assert [t["term"] for t in alert.evidence["themes"]] == ["bag · luggage"]
+    assert "Lost Luggage" not in alert.title

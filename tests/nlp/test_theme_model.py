@@ -1,0 +1,97 @@
+"""Themes on texts whose groups are known: three complaints with their own words and vectors."""
+
+import numpy as np
+import pytest
+
+from nlp.theme_model import clean, fit, labels_of, update
+
+GROUPS = {
+    "bag": ["lost my bag again", "my luggage never arrived", "bag missing at the carousel",
+            "where is my luggage", "lost luggage no call back"],
+    "hold": ["on hold for two hours", "hold music for an hour", "nobody answers the phone",
+             "phone line on hold forever", "hours on hold with agents"],
+    "refund": ["still waiting for my refund", "refund never came through", "charged twice no refund",
+               "want my money back refund", "refund request ignored"],
+    "app": ["the app keeps crashing", "app crashes on login", "login broken in the app",
+            "app update crashing again", "cannot login app error"],
+}
+
+
+def corpus(groups, copies=6, seed=0, dim=16):
+    fixed = np.random.default_rng(0)
+    centres = {g: fixed.normal(size=dim) for g in GROUPS}
+    rng = np.random.default_rng(seed)
+    texts, truth, vectors = [], [], []
+    for g in groups:
+        for i in range(copies):
+            for j, t in enumerate(GROUPS[g]):
+                texts.append(f"@brand {t} #{seed}x{i} {j} http://x.co/{i}")
+                truth.append(g)
+                v = centres[g] + 0.3 * rng.normal(size=dim)
+                vectors.append(v / np.linalg.norm(v))
+    return texts, np.array(truth), np.array(vectors, dtype=np.float32)
+
+
+def test_clean_strips_what_is_not_the_complaint():
+    assert clean("RT @a: @United lost my bag http://t.co/x #fail", ["united"]) == "lost my bag fail"
+
+
+def test_themes_recover_the_groups_and_are_named_by_their_words():
+    from sklearn.metrics import adjusted_mutual_info_score
+
+    texts, truth, vectors = corpus(["bag", "hold", "refund"])
+    model = fit(texts, vectors, k=3)
+    found = labels_of(model, texts, vectors)
+    assert adjusted_mutual_info_score(truth, found) > 0.9
+    names = " ".join(t.name for t in model.themes)
+    assert "refund" in names and ("hold" in names or "phone" in names)
+    assert "brand" not in names and "http" not in names
+    assert all(len(t.examples) == 3 for t in model.themes)
+
+
+def test_copies_count_once():
+    texts, _, vectors = corpus(["bag", "hold", "refund"])
+    doubled = fit(texts + texts, np.vstack([vectors, vectors]), k=3)
+    once = fit(texts, vectors, k=3)
+    assert [t.size for t in doubled.themes] == [t.size for t in once.themes]
+
+
+def test_same_posts_give_the_same_themes():
+    texts, _, vectors = corpus(["bag", "hold", "refund"])
+    a, b = fit(texts, vectors), fit(texts, vectors)
+    assert [t.name for t in a.themes] == [t.name for t in b.themes]
+    assert (labels_of(a, texts, vectors) == labels_of(b, texts, vectors)).all()
+
+
+def test_update_keeps_ids_and_adds_a_theme_only_for_new_data():
+    texts, _, vectors = corpus(["bag", "hold", "refund"])
+    model = fit(texts, vectors, k=3)
+    before = labels_of(model, texts, vectors)
+    extra, _, extra_vecs = corpus(["bag", "hold", "refund"], seed=1, copies=2)
+    same, after = update(model, texts + extra, np.vstack([vectors, extra_vecs]), len(texts))
+    assert len(same.themes) == 3
+    assert [t.name for t in same.themes] == [t.name for t in model.themes]
+    assert np.mean(after[: len(texts)] == before) >= 0.95
+    new, new_vecs = corpus(["app"], seed=2, copies=14)[::2]
+    grown, labels = update(model, texts + new, np.vstack([vectors, new_vecs]), len(texts))
+    assert [t.id for t in grown.themes] == [1, 2, 3, 4]
+    assert "app" in grown.themes[3].name
+    assert set(labels[len(texts):]) - {1, 2, 3}
+    assert np.mean(labels[: len(texts)] == before) >= 0.9
+
+
+def test_too_few_posts_is_a_clear_error():
+    with pytest.raises(ValueError, match="at least 4 distinct posts"):
+        fit(["a", "a", "b"], np.eye(3, dtype=np.float32))
+
+
+@pytest.mark.slow
+def test_the_shipped_encoder_loads_silently_and_gives_unit_vectors(capfd):
+    from nlp.embed import Encoder
+
+    vectors = Encoder().encode(["lost my bag again", "on hold for two hours", "lost my bag again"])
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""  # `listen --log-format json` must print JSON only
+    assert vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    assert np.allclose(vectors[0], vectors[2]) and vectors[0] @ vectors[1] < 0.9
