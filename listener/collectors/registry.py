@@ -4,6 +4,10 @@ Built-in collectors go through the same door as third-party ones: pyproject.toml
 entry points. `BUILTIN` repeats those declarations as EntryPoint objects, loaded by the same code,
 so a checkout whose package metadata predates a new built-in (not reinstalled yet) still has it.
 An installed entry point of the same name wins, so a plugin can replace a built-in.
+
+What the rest of Undertow needs to know about the sources is read from here: the settings they
+declare (`declared_settings`, for listener.settings and the docs) and who has which optional
+ability (`with_ability`, e.g. the platforms `undertow compliance` checks).
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from importlib.metadata import EntryPoint, entry_points
 
 from listener.collectors.base import Collector
 from listener.errors import ConfigError
+from listener.settings import Setting
 
-__all__ = ["BUILTIN", "GROUP", "available", "load"]
+__all__ = ["BUILTIN", "GROUP", "available", "declared_settings", "load", "with_ability"]
 
 GROUP = "undertow.collectors"
 BUILTIN = (
@@ -48,3 +53,24 @@ def load(name: str) -> type[Collector]:
     if not (isinstance(cls, type) and issubclass(cls, Collector)):
         raise ConfigError(f"Entry point {name!r} ({eps[name].value}) is not a Collector subclass")
     return cls
+
+
+def with_ability(ability: type) -> list[str]:
+    """Names of the registered collectors that have `ability` (a base.py mixin), sorted."""
+    return [name for name in available() if issubclass(load(name), ability)]
+
+
+def declared_settings() -> dict[str, Setting]:
+    """Every setting the registered collectors declare, by name, in registry order.
+
+    Two collectors declaring one name would read one variable two ways: a ConfigError.
+    """
+    found: dict[str, Setting] = {}
+    owner: dict[str, str] = {}
+    for name in available():
+        for setting in load(name).config:
+            if setting.name in owner:
+                raise ConfigError(f"{setting.env} is declared by both {owner[setting.name]} and "
+                                  f"{name}; one collector must rename it")
+            found[setting.name], owner[setting.name] = setting, name
+    return found
