@@ -104,9 +104,9 @@ def collect(platforms: tuple[str, ...], brands: tuple[str, ...]) -> None:
 @click.option("--every", "intervals", multiple=True, metavar="PLATFORM=DURATION",
               cls=RegistryOption, help_from=every_help)
 @click.option("--stream/--no-stream", default=False, cls=RegistryOption,
-              help_from=lambda: "Also follow the live streams of " + ", ".join(
-                  registry.load(name).title for name in registry.with_ability(Streams))
-              + " (X: filtered-stream rules synced from the brands).")
+              help_from=lambda: "Also follow the live stream of each source that has one ("
+              + ", ".join(registry.load(name).title for name in registry.with_ability(Streams))
+              + "), its rules synced from the brands.")
 @click.option("--pipeline-every", "pipeline_every", default="30s", show_default=True,
               metavar="DURATION",
               help="While streamed posts arrive, score, detect and send alerts this often "
