@@ -129,7 +129,8 @@ def _secret(default: str = "") -> Secret:
 
 @dataclass
 class Settings:
-    """Every setting Undertow reads; the README lists each as UNDERTOW_<NAME>."""
+    """The service's own settings (the README lists each as UNDERTOW_<NAME>), and, as attributes,
+    those the collectors declare."""
 
     home: Path = field(default_factory=lambda: Path.home() / ".undertow")
     database_url: str = ""
