@@ -1,5 +1,13 @@
 """One Settings object. Precedence: defaults < .env file < UNDERTOW_* environment < CLI flags.
 
+The service's own settings are the fields below. A collector's settings are declared on its class
+(`Collector.config`, a tuple of `Setting`, as 4CAT declares a datasource's settings), so a new
+source adds no field to this file; `settings.x_bearer_token` reads a declared one like a field.
+A declared value is parsed when first read, from the variables `load` kept (masked), so loading
+the settings imports no collector (their client libraries take seconds to import): a collector's
+class declares its settings when its module is imported, before it can read them, and any other
+name is looked up in the registry.
+
 Secrets are wrapped in `Secret`, whose repr and str never show the value, so a settings object
 can be logged or printed without leaking a token.
 """
@@ -9,6 +17,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from dotenv import dotenv_values
 
@@ -50,13 +59,78 @@ def _whole_number(name: str, raw: str) -> int:
     return value
 
 
+_TRUE = ("1", "true", "yes", "on")
+
+
+def _number(name: str, raw: str) -> float:
+    try:
+        return float(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting a collector declares on its class; read from UNDERTOW_<NAME>.
+
+    `shown_default` is how people read the default where the stored one is empty ("7 days");
+    `required` settings are the credentials without which `from_settings` refuses to build.
+    """
+
+    name: str
+    help: str
+    type: type = str  # str, int, float or bool
+    default: Any = ""
+    secret: bool = False
+    required: bool = False
+    shown_default: str = ""
+
+    @property
+    def env(self) -> str:
+        return f"UNDERTOW_{self.name.upper()}"
+
+    def empty(self) -> Any:
+        """The value when the variable is not set."""
+        return Secret(self.default) if self.secret else self.default
+
+    def parse(self, raw: str) -> Any:
+        """The value of `raw`; one that cannot be right is a ConfigError naming the variable."""
+        if self.secret:
+            return Secret(raw)
+        if self.type is bool:
+            return raw.strip().lower() in _TRUE
+        if self.type is int:
+            return _whole_number(self.env, raw)
+        if self.type is float:
+            return _number(self.env, raw)
+        return raw
+
+
+# Settings declared by the collector classes imported so far (Collector.__init_subclass__).
+_KNOWN: dict[str, Setting] = {}
+
+
+def declare(settings: tuple[Setting, ...]) -> None:
+    """Make these settings readable as attributes of every Settings object."""
+    _KNOWN.update({s.name: s for s in settings})
+
+
+def _declared() -> dict[str, Setting]:
+    """Every setting the registered collectors declare, by name (imported late: the collector
+    modules import this one)."""
+    from listener.collectors.registry import declared_settings
+
+    return declared_settings()
+
+
 def _secret(default: str = "") -> Secret:
     return field(default_factory=lambda: Secret(default), metadata={"secret": True})
 
 
 @dataclass
 class Settings:
-    """Every setting Undertow reads; the README lists each as UNDERTOW_<NAME>."""
+    """The service's own settings (the README lists each as UNDERTOW_<NAME>), and, as attributes,
+    those the collectors declare."""
 
     home: Path = field(default_factory=lambda: Path.home() / ".undertow")
     database_url: str = ""
@@ -68,19 +142,6 @@ class Settings:
     sentiment_int8: bool = False  # int8 dynamic quantisation: about 2x faster, a little less exact
     dashboard_url: str = "http://localhost:8501"
     dashboard_password: Secret = _secret()
-    x_bearer_token: Secret = _secret()
-    reddit_client_id: str = ""
-    reddit_client_secret: Secret = _secret()
-    reddit_user_agent: str = "undertow/0.1 (social listening)"
-    x_backfill_hours: str = ""  # how far back a brand's first X search looks (empty: 7 days)
-    reddit_subreddits: str = ""  # comma-separated: limit brand searches to these
-    reddit_watch: str = ""  # comma-separated: collect every new post and comment here
-    bluesky_handle: str = ""  # the account Undertow searches as
-    bluesky_app_password: Secret = _secret()
-    bluesky_service: str = ""  # PDS address; empty means https://bsky.social
-    mastodon_instances: str = ""  # comma-separated, e.g. mastodon.social, fosstodon.org
-    mastodon_access_token: Secret = _secret()  # one token, or "host=TOKEN, host2=TOKEN2"
-    news_feeds: str = ""  # RSS/Atom addresses, separated by commas or newlines
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_user: str = ""
@@ -96,6 +157,23 @@ class Settings:
     pseudonym_threshold: int = 5000  # followers at which an account counts as public
     pseudonym_key: Secret = _secret()
     compliance_countries: str = ""  # where the data is shown: X posts withheld there go
+    # The collectors' declared settings read so far, by name.
+    collector_values: dict[str, Any] = field(default_factory=dict)
+    # The UNDERTOW_* variables no field took, masked: what declared settings are parsed from.
+    unclaimed: dict[str, Secret] = field(default_factory=dict, repr=False)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when `name` is no field: a collector's declared setting, parsed once.
+        if name.startswith("_") or "collector_values" not in self.__dict__:
+            raise AttributeError(name)
+        values = self.__dict__["collector_values"]
+        if name not in values:
+            setting = _KNOWN.get(name) or _declared().get(name)
+            if setting is None:
+                raise AttributeError(f"Settings has no setting {name!r}")
+            raw = self.__dict__["unclaimed"].get(setting.env)
+            values[name] = setting.parse(raw.get()) if raw else setting.empty()
+        return values[name]
 
     @property
     def db_url(self) -> str:
@@ -116,6 +194,8 @@ class Settings:
         merged.update(env)
         values = {}
         for f in fields(cls):
+            if f.name in ("collector_values", "unclaimed"):
+                continue
             raw = merged.get(f"UNDERTOW_{f.name.upper()}")
             if raw is None or raw == "":
                 continue
@@ -126,7 +206,7 @@ class Settings:
             elif f.name.endswith(("_port", "_days", "_threshold")):
                 values[f.name] = _whole_number(f"UNDERTOW_{f.name.upper()}", raw)
             elif f.name in ("pseudonymise", "sentiment_int8"):
-                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
+                values[f.name] = raw.strip().lower() in _TRUE
             else:
                 values[f.name] = raw
         prefix = "UNDERTOW_RETENTION_DAYS_"
@@ -140,6 +220,9 @@ class Settings:
             raise ConfigError(f"UNDERTOW_SMTP_SECURITY={values['smtp_security']!r} is not one "
                               f"of {', '.join(SMTP_SECURITY)}")
         values["smtp_security"] = security
+        claimed = {f"UNDERTOW_{f.name.upper()}" for f in fields(cls)}
+        values["unclaimed"] = {k: Secret(v) for k, v in merged.items()
+                               if k.startswith("UNDERTOW_") and k not in claimed and v}
         log_format = values.get("log_format", "text").strip().lower()
         if log_format not in ("text", "json"):
             raise ConfigError(f"UNDERTOW_LOG_FORMAT={values['log_format']!r} is not one of "
@@ -152,8 +235,6 @@ class Settings:
 
     def secret_values(self) -> list[str]:
         """The secret values that are set: used by tests and log filters to prove none leaks."""
-        return [
-            getattr(self, f.name).get()
-            for f in fields(self)
-            if f.metadata.get("secret") and getattr(self, f.name)
-        ]
+        names = [f.name for f in fields(self) if f.metadata.get("secret")]
+        names += [s.name for s in _declared().values() if s.secret]
+        return [getattr(self, name).get() for name in names if getattr(self, name)]

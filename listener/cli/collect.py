@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 
 import click
 
-from listener.cli.edge import progress
+from listener.cli.edge import RegistryOption, progress
 from listener.collectors import job, registry
+from listener.collectors.base import Streams
 from listener.logs import json_mode
 
 __all__ = ["COMMANDS", "collect", "listen", "parse_duration", "parse_interval"]
@@ -40,9 +41,22 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNITS.get(match.group(2) or "s", 1)
 
 
-# Static, so `undertow --help` need not scan the installed packages for plugins.
-PLATFORM_HELP = ("Only this source (repeatable): x, reddit, bluesky, mastodon, news, or an installed "
-                 "plugin's name.")
+def platform_help() -> str:
+    """The --platform help: every registered source, installed plugins included."""
+    return (f"Only this source (repeatable): {', '.join(registry.available())}. Their settings: "
+            "docs/collectors.md.")
+
+
+def every_help() -> str:
+    """The --every help, with each source's own default interval."""
+    defaults = ", ".join(f"{registry.load(name).title} {_duration(registry.load(name).default_interval)}"
+                         for name in registry.available())
+    return ("Time between passes of a source, e.g. x=15m, reddit=300 (repeatable). "
+            f"Defaults: {defaults}.")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
 
 
 def _finish(summary: job.Summary, failures: list[str]) -> None:
@@ -66,7 +80,8 @@ def parse_interval(text: str) -> tuple[str, float]:
 
 
 @click.command()
-@click.option("--platform", "platforms", multiple=True, help=PLATFORM_HELP)
+@click.option("--platform", "platforms", multiple=True, cls=RegistryOption,
+              help_from=platform_help)
 @click.option("--brand", "brands", multiple=True,
               help="Only this brand (repeatable); watched subreddits are skipped.")
 def collect(platforms: tuple[str, ...], brands: tuple[str, ...]) -> None:
@@ -84,12 +99,14 @@ def collect(platforms: tuple[str, ...], brands: tuple[str, ...]) -> None:
 
 
 @click.command()
-@click.option("--platform", "platforms", multiple=True, help=PLATFORM_HELP)
+@click.option("--platform", "platforms", multiple=True, cls=RegistryOption,
+              help_from=platform_help)
 @click.option("--every", "intervals", multiple=True, metavar="PLATFORM=DURATION",
-              help="Time between passes of a source, e.g. x=15m, reddit=300 (repeatable). "
-                   "Defaults: X 15 min, Reddit 5 min, Bluesky and Mastodon 10 min, News 15 min.")
-@click.option("--stream/--no-stream", default=False,
-              help="Also follow X's filtered stream live (rules synced from the brands).")
+              cls=RegistryOption, help_from=every_help)
+@click.option("--stream/--no-stream", default=False, cls=RegistryOption,
+              help_from=lambda: "Also follow the live stream of each source that has one ("
+              + ", ".join(registry.load(name).title for name in registry.with_ability(Streams))
+              + "), its rules synced from the brands.")
 @click.option("--pipeline-every", "pipeline_every", default="30s", show_default=True,
               metavar="DURATION",
               help="While streamed posts arrive, score, detect and send alerts this often "

@@ -10,15 +10,16 @@ import threading
 
 import click
 
-from listener.cli.edge import progress
+from listener.cli.edge import RegistryChoice, progress
+from listener.collectors import registry
 from listener.collectors.job import stop_on_signals
-from listener.compliance import PLATFORMS, run
+from listener.compliance import platforms, run
 
 __all__ = ["COMMANDS", "compliance"]
 
 
 @click.command()
-@click.option("--platform", type=click.Choice(PLATFORMS), default=None,
+@click.option("--platform", type=RegistryChoice(platforms), default=None,
               help="Only this platform (default: every platform with stored posts).")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Check at most this many posts per platform; the next run continues the "
@@ -29,8 +30,8 @@ __all__ = ["COMMANDS", "compliance"]
 def compliance(platform: str | None, limit: int | None, countries: tuple[str, ...]) -> None:
     """Remove stored posts their platform says are deleted, protected, suspended or withheld.
 
-    Asks X (batch lookup) and Reddit (/api/info) about the stored posts, 100 a request, and
-    removes what is gone together with its scores, brand tags and interactions. Reddit posts
+    Asks each platform whose collector checks compliance (X: batch lookup, Reddit: /api/info)
+    about the stored posts, 100 a request, and removes what is gone together with its scores, brand tags and interactions. Reddit posts
     whose author deleted their account stay without the author. A sweep resumes where the last
     run stopped and starts over once it has reached the end.
     """
@@ -43,7 +44,8 @@ def compliance(platform: str | None, limit: int | None, countries: tuple[str, ..
         reports = run(ctx.store, ctx.settings, platform=platform, limit=limit,
                       countries=codes, echo=progress, stop=stop)
     if not reports:
-        click.echo("No stored X or Reddit posts: nothing to check")
+        titles = " or ".join(registry.load(name).title for name in platforms())
+        click.echo(f"No stored {titles} posts: nothing to check")
     for report in reports:
         for line in report.lines():
             click.echo(line)

@@ -8,6 +8,7 @@ command catches and prints an error itself.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,8 @@ from listener.logs import configure as configure_logs
 from listener.settings import Settings
 from listener.store import Privacy, Store
 
-__all__ = ["Context", "UndertowGroup", "main", "n", "pass_ctx", "progress", "when"]
+__all__ = ["Context", "RegistryChoice", "RegistryOption", "UndertowGroup", "main", "n", "pass_ctx",
+           "progress", "when"]
 
 
 class UndertowGroup(click.Group):
@@ -32,6 +34,31 @@ class UndertowGroup(click.Group):
             return super().invoke(ctx)
         except UndertowError as exc:
             raise click.ClickException(str(exc)) from None
+
+
+class RegistryOption(click.Option):
+    """An option whose help is built from the collector registry when help is shown, not at
+    import: loading every collector imports every client library, and most commands need none."""
+
+    def __init__(self, *args: Any, help_from: Callable[[], str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help_from = help_from
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        self.help = self.help_from()
+        return super().get_help_record(ctx)
+
+
+class RegistryChoice(click.Choice):
+    """A choice among names read from the registry when the option is parsed or shown."""
+
+    def __init__(self, names: Callable[[], Sequence[str]]) -> None:
+        self._names = names
+        self.case_sensitive = True
+
+    @property
+    def choices(self) -> Sequence[str]:  # type: ignore[override]
+        return tuple(self._names())
 
 
 class Context:

@@ -5,23 +5,32 @@ cursor key, and fetches a unit page by page. It never touches the store: it yiel
 carrying the cursor value that is true once that page is saved, and the job commits page and
 cursor in one transaction. So a collector is testable without a database, and "the cursor never
 runs ahead of the saved posts" is enforced in one place (listener.collectors.job).
+
+A collector declares on its class what the rest of Undertow builds from the registry: its
+settings (`config`: listener.settings reads them, the docs list them) and, by subclassing them,
+its optional abilities: `Streams` (`undertow listen --stream`) and `ChecksCompliance`
+(`undertow compliance`).
 """
 
 from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from listener.collectors.retry import Fault, RetryPolicy
 from listener.mapping.report import MapReport
 from listener.post import Batch
-from listener.settings import Settings
+from listener.settings import Setting, Settings, declare
 from listener.store import Brand
 
-__all__ = ["Collector", "Page", "Unit"]
+if TYPE_CHECKING:
+    from listener.store.compliance import StoredPost
+
+__all__ = ["KEEP", "NOT_AN_ID", "NO_ANSWER", "Checker", "ChecksCompliance", "Collector", "Page",
+           "Streams", "Unit", "Verdict"]
 
 
 @dataclass(frozen=True)
@@ -58,16 +67,21 @@ class Collector(ABC):
     name: ClassVar[str]
     #: Name for people, e.g. "X".
     title: ClassVar[str]
-    #: The environment variables that hold its credentials, for messages and docs.
+    #: Its settings, each read from UNDERTOW_<NAME> into `Settings.<name>`.
+    config: ClassVar[tuple[Setting, ...]] = ()
+    #: The environment variables of its required settings (from `config`), for messages.
     env_vars: ClassVar[tuple[str, ...]] = ()
     #: What to check when its server cannot be reached, for the message that skips it.
     check_when_down: ClassVar[str] = "the network connection"
     #: Seconds between passes under `undertow listen`.
     default_interval: ClassVar[float] = 900.0
-    #: Whether `stream` is implemented.
-    can_stream: ClassVar[bool] = False
     #: Every API call goes through it (set by `from_settings`); the job reads its wait totals.
     policy: RetryPolicy
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.env_vars = tuple(s.env for s in cls.config if s.required)
+        declare(cls.config)
 
     @classmethod
     @abstractmethod
@@ -87,7 +101,47 @@ class Collector(ABC):
     def fetch(self, unit: Unit, cursor: str | None) -> Iterator[Page]:
         """Fetch what is new since `cursor`, newest page first; each page carries its cursor."""
 
+
+# -- optional abilities: a collector has one by subclassing it ----------------------------------
+
+class Streams(ABC):
+    """A live stream besides polling (`undertow listen --stream`)."""
+
+    @abstractmethod
     def stream(self, brands: Sequence[Brand], stop: threading.Event,
                emit: Callable[[Page], None]) -> None:
-        """Push pages to `emit` as they arrive until `stop` is set (only when `can_stream`)."""
-        raise NotImplementedError(f"{self.title} has no live stream")
+        """Push pages to `emit` as they arrive until `stop` is set."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a compliance check decided about one stored post."""
+
+    action: Literal["keep", "remove", "unlink"]
+    # Why: the report groups by it; empty for a plain "still there".
+    reason: str = ""
+    # For "unlink": the payload the platform returns now, stored in place of the old one.
+    fresh: dict[str, Any] | None = None
+
+
+KEEP = Verdict("keep")
+NO_ANSWER = "not answered (asked again next sweep)"
+NOT_AN_ID = "not a platform id (simulated or imported): not checked"
+
+
+class Checker(Protocol):
+    """Asks the platform about a batch of stored posts (one API call, through `policy`)."""
+
+    platform: str
+    title: str
+    policy: RetryPolicy
+
+    def check(self, posts: Sequence[StoredPost]) -> dict[int, Verdict]: ...
+
+
+class ChecksCompliance(ABC):
+    """The platform's terms require removing what it says is gone (`undertow compliance`)."""
+
+    @abstractmethod
+    def compliance_checker(self, countries: Iterable[str] = ()) -> Checker:
+        """A checker that asks through this collector's client and retry policy."""

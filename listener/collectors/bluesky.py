@@ -49,7 +49,7 @@ from listener.mapping.bluesky import (
 from listener.mapping.report import MapReport
 from listener.post import Batch, utcnow
 from listener.query import Not, Query, Term
-from listener.settings import Settings
+from listener.settings import Setting, Settings
 from listener.store import Brand
 
 __all__ = ["BlueskyCollector", "SearchCursor", "search_terms"]
@@ -108,7 +108,12 @@ class _BadBody(Exception):
 class BlueskyCollector(Collector):
     name = "bluesky"
     title = "Bluesky"
-    env_vars = (ENV_HANDLE, ENV_PASSWORD)
+    config = (
+        Setting("bluesky_handle", "Bluesky account Undertow searches as", required=True),
+        Setting("bluesky_app_password", "a Bluesky app password", secret=True, required=True),
+        Setting("bluesky_service", "PDS address, also for replays and self-hosted instances",
+                shown_default=f"`{DEFAULT_SERVICE}`"),
+    )
     check_when_down = f"{ENV_SERVICE} (empty means {DEFAULT_SERVICE}) and the network connection"
     # Bluesky's PDS allows 3,000 requests per 5 minutes per IP; a page of hits costs 2-10 with
     # its threads, reposts and profiles, so 10 minutes keeps brands current well inside that.

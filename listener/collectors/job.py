@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from listener.collectors import registry
-from listener.collectors.base import Collector, Page
+from listener.collectors.base import Collector, Page, Streams
 from listener.collectors.retry import RetryPolicy, Stopped, Unavailable
 from listener.errors import AuthError, ConfigError, UndertowError
 from listener.logs import event
@@ -270,7 +270,7 @@ def listen(store: Store, settings: Settings, *, platforms: Sequence[str] = (),
     inbox: queue.Queue[tuple[Collector, Page | BaseException]] = queue.Queue()
     streams = []
     for c in collectors if stream else ():
-        if not c.can_stream:
+        if not isinstance(c, Streams):
             echo(f"{c.title} has no live stream; it is polled every {every[c.name]:,.0f} s")
             continue
         streams.append(threading.Thread(target=_stream_worker, args=(c, brands, stop, inbox),

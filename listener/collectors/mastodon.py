@@ -42,7 +42,7 @@ from listener.mapping.mastodon import map_statuses, status_text
 from listener.mapping.report import MapReport
 from listener.post import Batch, utcnow
 from listener.query import Query
-from listener.settings import Settings
+from listener.settings import Setting, Settings
 from listener.store import Brand
 
 __all__ = ["MastodonCollector", "instance_url", "parse_tokens"]
@@ -88,7 +88,13 @@ def _id_order(status_id: str) -> tuple[int, str]:
 class MastodonCollector(Collector):
     name = "mastodon"
     title = "Mastodon"
-    env_vars = (ENV_INSTANCES, ENV_TOKEN)
+    config = (
+        Setting("mastodon_instances", "comma-separated instances to read (addresses: a replay "
+                                      "or self-hosted instance is one like any other)",
+                required=True),
+        Setting("mastodon_access_token", "one token, or `host=TOKEN, host2=TOKEN2` (full-text "
+                                         "search needs one)", secret=True),
+    )
     check_when_down = f"{ENV_INSTANCES} and the network connection"
     # Mastodon allows 300 requests per 5 minutes per account or IP, per instance.
     default_interval = 600.0

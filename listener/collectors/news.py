@@ -27,7 +27,7 @@ from listener.errors import ConfigError, SourceError
 from listener.mapping.news import map_feed
 from listener.post import utcnow
 from listener.query import Query
-from listener.settings import Settings
+from listener.settings import Setting, Settings
 from listener.store import Brand
 
 __all__ = ["NewsCollector"]
@@ -60,7 +60,9 @@ def _site(url: str) -> str:
 class NewsCollector(Collector):
     name = "news"
     title = "News"
-    env_vars = (ENV_FEEDS,)
+    config = (
+        Setting("news_feeds", "RSS/Atom addresses, comma- or newline-separated", required=True),
+    )
     check_when_down = f"{ENV_FEEDS} and the network connection"
     # Feeds change a few times an hour; a conditional GET every 15 minutes is polite.
     default_interval = 900.0

@@ -6,6 +6,9 @@ until it passes the cursor (less an overlap, since search indexes posts with a d
 committed as they come, but the cursor moves only when the sweep ends. A killed sweep therefore
 restarts from the top and re-reads a few pages (cheap: listings hold at most ~1,000 items), and
 upserts make the re-read harmless.
+
+Its compliance check (`RedditChecker`, Reddit's terms: drop what its author deleted or moderators
+removed) asks /api/info through the same praw client.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,22 +24,35 @@ import praw
 import prawcore
 from praw.exceptions import RedditAPIException
 
-from listener.collectors.base import Collector, Page, Unit
+from listener.collectors.base import (
+    KEEP,
+    NO_ANSWER,
+    NOT_AN_ID,
+    ChecksCompliance,
+    Collector,
+    Page,
+    Unit,
+    Verdict,
+)
 from listener.collectors.retry import Fault, RetryPolicy, Unavailable, connection_fault
 from listener.errors import AuthError, ConfigError, SourceError
-from listener.mapping.praw_objects import map_praw
-from listener.post import Batch, utcnow
+from listener.mapping.praw_objects import map_praw, thing_data
+from listener.post import Batch, stable_id, utcnow
 from listener.query import Query
-from listener.settings import Settings
+from listener.settings import Setting, Settings
 from listener.store import Brand
+from listener.store.compliance import DELETED_AUTHOR, StoredPost
 
-__all__ = ["RedditCollector"]
+__all__ = ["RedditChecker", "RedditCollector", "reddit_verdict"]
 
 log = logging.getLogger(__name__)
 
 ENV_ID = "UNDERTOW_REDDIT_CLIENT_ID"
 ENV_SECRET = "UNDERTOW_REDDIT_CLIENT_SECRET"
 ENV_AGENT = "UNDERTOW_REDDIT_USER_AGENT"
+# praw's two hosts: the API, and the site that issues its tokens.
+OAUTH_URL, SITE_URL = "https://oauth.reddit.com", "https://www.reddit.com"
+_GONE = ("[deleted]", "[removed]")
 _END = object()
 _LISTING_PAGE = 100  # what praw asks for per request
 
@@ -47,10 +63,22 @@ def _names(value: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(n.strip().removeprefix("r/") for n in items if n.strip())
 
 
-class RedditCollector(Collector):
+class RedditCollector(Collector, ChecksCompliance):
     name = "reddit"
     title = "Reddit"
-    env_vars = (ENV_ID, ENV_SECRET, ENV_AGENT)
+    config = (
+        Setting("reddit_client_id", "Reddit app client id", required=True),
+        Setting("reddit_client_secret", "Reddit app secret", secret=True, required=True),
+        Setting("reddit_user_agent", "Reddit requires a descriptive user agent",
+                default="undertow/0.1 (social listening)"),
+        Setting("reddit_subreddits", "comma-separated subreddits brand searches are limited to",
+                shown_default="all of Reddit"),
+        Setting("reddit_watch", "comma-separated subreddits whose every new post and comment "
+                                "is collected"),
+        Setting("reddit_base_url", "Reddit API and token address (one server for both), for "
+                                   "replays and self-hosted instances",
+                shown_default=f"`{OAUTH_URL}`, tokens from `{SITE_URL}`"),
+    )
     # OAuth clients get about 100 requests a minute; a comment tree costs one or more each.
     default_interval = 300.0
 
@@ -76,12 +104,15 @@ class RedditCollector(Collector):
         if missing:
             raise ConfigError(f"Reddit needs app credentials: set {' and '.join(missing)} "
                               "(reddit.com/prefs/apps > create app > type 'script')")
+        base = settings.reddit_base_url.rstrip("/")
         reddit = praw.Reddit(
             client_id=settings.reddit_client_id,
             client_secret=settings.reddit_client_secret.get(),
             user_agent=settings.reddit_user_agent,
             check_for_updates=False,
             check_for_async=False,
+            oauth_url=base or OAUTH_URL,
+            reddit_url=base or SITE_URL,
         )
         return cls(reddit, policy, subreddits=_names(settings.reddit_subreddits),
                    watch=_names(settings.reddit_watch))
@@ -201,3 +232,50 @@ class RedditCollector(Collector):
     def _page(self, things: list[Any], cursor: str | None) -> Page:
         batch, report = map_praw(things, collected_at=self.clock())
         return Page(batch, report, cursor, fetched=len(things))
+
+    def compliance_checker(self, countries: Iterable[str] = ()) -> RedditChecker:
+        return RedditChecker(self)
+
+
+def reddit_verdict(kind: str, data: dict[str, Any]) -> Verdict:
+    """What to do with a stored submission (t3) or comment (t1), given Reddit's current data."""
+    body = data.get("body") if kind == "t1" else data.get("selftext")
+    category = data.get("removed_by_category")
+    if body in _GONE or category:
+        by_author = body == "[deleted]" or category in ("deleted", "author")
+        return Verdict("remove", "deleted by its author" if by_author
+                       else "removed by moderators or Reddit")
+    if data.get("author") in (None, "", *_GONE):
+        fresh = {k: v for k, v in data.items() if k != "author_fullname"}
+        return Verdict("unlink", "account deleted", {**fresh, "author": "[deleted]"})
+    return KEEP
+
+
+class RedditChecker:
+    """One /api/info request per call (praw sends up to 100 fullnames in one)."""
+
+    platform = "reddit"
+
+    def __init__(self, collector: RedditCollector) -> None:
+        self.title = collector.title
+        self.policy = collector.policy
+        self.reddit = collector.reddit
+        self.anonymous = stable_id("reddit", DELETED_AUTHOR)
+
+    def check(self, posts: Sequence[StoredPost]) -> dict[int, Verdict]:
+        names = [p.native_id for p in posts if p.native_id[:3] in ("t1_", "t3_")]
+        found: dict[str, Verdict] = {}
+        if names:
+            things = self.policy.call(lambda: list(self.reddit.info(fullnames=names)),
+                                      f"lookup of {len(names)} posts")
+            for thing in things:
+                kind, data = thing_data(thing)
+                found[str(data.get("name"))] = reddit_verdict(kind, data)
+        out: dict[int, Verdict] = {}
+        for p in posts:
+            verdict = found.get(p.native_id) or Verdict(
+                "keep", NO_ANSWER if p.native_id in names else NOT_AN_ID)
+            if verdict.action == "unlink" and p.author_id == self.anonymous:
+                verdict = KEEP  # stored without its author already
+            out[p.id] = verdict
+        return out

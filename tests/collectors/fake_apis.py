@@ -33,6 +33,7 @@ from listener.query import Query
 
 X_API = "https://api.twitter.com/2"
 REDDIT_OAUTH = "https://oauth.reddit.com"
+REDDIT_SITE = "https://www.reddit.com"
 RATE_HEADERS_X = {"x-rate-limit-limit": "450", "x-rate-limit-remaining": "449"}
 RATE_HEADERS_REDDIT = {"x-ratelimit-remaining": "599", "x-ratelimit-used": "1",
                        "x-ratelimit-reset": "300"}
@@ -97,7 +98,7 @@ class FakeX(_Scripted):
     """Recent search (recorded pages per query), stream rules and the filtered stream."""
 
     def __init__(self, rsps: responses.RequestsMock, searches: dict[str, list[dict[str, Any]]],
-                 stream_lines: Iterable[bytes] = ()) -> None:
+                 stream_lines: Iterable[bytes] = (), api: str = X_API) -> None:
         super().__init__()
         self.pools = {query: _XPool(pages) for query, pages in searches.items()}
         self.visible_until: int | None = None  # tweets newer than this are "not posted yet"
@@ -110,10 +111,10 @@ class FakeX(_Scripted):
         self.stream_plan: list[int] = []  # statuses of the next stream connections (200 = serve)
         self.connections = 0
         self.on_connect: Callable[[int], None] = lambda count: None
-        rsps.add_callback(responses.GET, f"{X_API}/tweets/search/recent", self._search)
-        rsps.add_callback(responses.GET, f"{X_API}/tweets/search/stream/rules", self._get_rules)
-        rsps.add_callback(responses.POST, f"{X_API}/tweets/search/stream/rules", self._post_rules)
-        rsps.add_callback(responses.GET, f"{X_API}/tweets/search/stream", self._stream)
+        rsps.add_callback(responses.GET, f"{api}/tweets/search/recent", self._search)
+        rsps.add_callback(responses.GET, f"{api}/tweets/search/stream/rules", self._get_rules)
+        rsps.add_callback(responses.POST, f"{api}/tweets/search/stream/rules", self._post_rules)
+        rsps.add_callback(responses.GET, f"{api}/tweets/search/stream", self._stream)
 
     def _search(self, request):
         fault = self._fault(request, "x")
@@ -240,7 +241,8 @@ class _XPool:
 class FakeReddit(_Scripted):
     """OAuth token, search, subreddit listings, comment trees and morechildren."""
 
-    def __init__(self, rsps: responses.RequestsMock, cassettes: Path, threads: Path) -> None:
+    def __init__(self, rsps: responses.RequestsMock, cassettes: Path, threads: Path, *,
+                 oauth: str = REDDIT_OAUTH, site: str = REDDIT_SITE) -> None:
         super().__init__()
         self.auth_fails = False
         self.trees: dict[str, str] = {}  # /comments/... path -> recorded body
@@ -252,10 +254,9 @@ class FakeReddit(_Scripted):
                 self._record(it["request"], it["response"]["body"]["string"])
         for path in sorted(threads.glob("*.json")):
             self._add_tree(f"/comments/{path.stem}/", path.read_text())
-        rsps.add_callback(responses.POST, "https://www.reddit.com/api/v1/access_token",
-                          self._token)
-        rsps.add_callback(responses.GET, re.compile(re.escape(REDDIT_OAUTH) + r"/.*"), self._get)
-        rsps.add_callback(responses.POST, f"{REDDIT_OAUTH}/api/morechildren/", self._morechildren)
+        rsps.add_callback(responses.POST, f"{site}/api/v1/access_token", self._token)
+        rsps.add_callback(responses.POST, f"{oauth}/api/morechildren/", self._morechildren)
+        rsps.add_callback(responses.GET, re.compile(re.escape(oauth) + r"/.*"), self._get)
 
     def _record(self, request: dict, body: str) -> None:
         url = urlparse(request["uri"])
@@ -337,6 +338,22 @@ class FakeReddit(_Scripted):
     def _not_found(self):
         return (404, {"content-type": "application/json"},
                 json.dumps({"message": "Not Found", "error": 404}))
+
+
+def snapshot(store) -> dict[str, set]:
+    """What a collection stored, as sets: equal snapshots mean the same data."""
+    from sqlalchemy import select
+
+    from listener.store import schema
+
+    with store.engine.connect() as conn:
+        return {
+            "posts": set(conn.execute(select(schema.posts.c.platform, schema.posts.c.native_id))),
+            "authors": set(conn.execute(select(schema.authors.c.id))),
+            "interactions": set(conn.execute(select(schema.interactions.c.id))),
+            "tags": set(conn.execute(select(schema.post_brands.c.post_id,
+                                            schema.post_brands.c.brand_id))),
+        }
 
 
 def kill_commits(monkeypatch) -> dict:

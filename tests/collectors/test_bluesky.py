@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import threading
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,18 +22,15 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from atproto_client import models
 from atproto_client.models.utils import get_or_create
-from atproto_client.request import Request
 from click.testing import CliRunner
 
-import listener.store
 from listener.collectors.bluesky import SearchCursor, search_terms
 from listener.errors import ConfigError
 from listener.mapping.bluesky import author_of, map_post_views, map_reposted_by, merge_authors
 from listener.post import Author
 from listener.query import Query
 from listener.settings import Secret
-from tests.collectors.fake_apis import Killed, kill_commits, one_pass
-from tests.collectors.test_kill_resume import snapshot
+from tests.collectors.fake_apis import one_pass
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bluesky"
 HANDLE, PASSWORD = "undertow-test.bsky.social", "abcd-efgh-ijkl-mnop"
@@ -317,48 +313,6 @@ def test_a_malformed_post_is_skipped_with_its_uri_and_a_missing_thread_costs_onl
     assert any(f"thread of {deleted}: not fetched" in s and "NotFound" in s
                for s in result.skipped)
     assert brands.status()["posts"] == POSTS - 1 - 3  # P8, and R1, R1a, R2 of P1's thread
-
-
-@pytest.mark.parametrize("seed", [1, 2])
-def test_killed_at_random_points_then_resumed_equals_a_clean_run(
-        seed, tmp_path, bsky, make, monkeypatch):
-    def open_store(name):
-        store = listener.store.Store.open(f"sqlite:///{tmp_path / name}")
-        store.add_brand("Acme", ACME)
-        store.add_brand("Zephyr", ZEPHYR)
-        return store
-
-    clean = open_store("clean.db")
-    assert one_pass(clean, make("bluesky", max_results=2)).failures == []
-    requests = len(bsky.log)
-    rng = random.Random(seed)
-    store = open_store("killed.db")
-    real_send = Request._send_request
-    countdown = kill_commits(monkeypatch)
-    countdown["http"] = None
-
-    def dying_send(self, *args, **kwargs):
-        if countdown["http"] is not None:
-            countdown["http"] -= 1
-            if countdown["http"] <= 0:
-                countdown["http"] = None
-                raise Killed("killed at a request")
-        return real_send(self, *args, **kwargs)
-
-    monkeypatch.setattr(Request, "_send_request", dying_send)
-    kills = 0
-    for _ in range(5):
-        where = rng.choice(["http", "commit"])
-        countdown[where] = rng.randint(1, requests if where == "http" else 6)
-        try:
-            one_pass(store, make("bluesky", max_results=2))
-        except Killed:
-            kills += 1
-        countdown.update(http=None, commit=None)
-    assert kills >= 3
-    assert one_pass(store, make("bluesky", max_results=2)).failures == []
-    assert snapshot(store) == snapshot(clean)
-    assert store.status() == clean.status()
 
 
 def test_undertow_collect_platform_bluesky(cli, brands, bsky):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import random
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,14 +25,12 @@ import responses
 import yaml
 from click.testing import CliRunner
 
-import listener.store
 from listener.collectors.mastodon import instance_url, parse_tokens
 from listener.errors import ConfigError
 from listener.mapping.mastodon import html_to_text, map_statuses, qualify, status_text
 from listener.query import Query
 from listener.settings import Secret
-from tests.collectors.fake_apis import Killed, kill_commits, one_pass, refused
-from tests.collectors.test_kill_resume import snapshot
+from tests.collectors.fake_apis import Killed, one_pass, refused
 
 BASE = "http://localhost:3000"
 HOST = "localhost:3000"
@@ -339,42 +336,6 @@ def test_a_malformed_status_is_skipped_with_its_id(brands, masto, make):
     result = one_pass(brands, make("mastodon"))
     assert any(HAM_ID in s for s in result.skipped)
     assert brands.status()["posts"] == 4
-
-
-@pytest.mark.parametrize("seed", [1, 2])
-def test_killed_at_random_points_then_resumed_equals_a_clean_run(
-        seed, tmp_path, masto, make, monkeypatch):
-    masto.derive(PLANE, in_reply_to_id=TOOT,
-                 in_reply_to_account_id=masto.statuses[TOOT]["account"]["id"])
-
-    def open_store(name):
-        store = listener.store.Store.open(f"sqlite:///{tmp_path / name}")
-        store.add_brand("Ham", HAM)
-        store.add_brand("TV", TV)
-        return store
-
-    clean = open_store("clean.db")
-    assert one_pass(clean, make("mastodon", limit=2)).failures == []
-    requests_made = len(masto.log)
-    rng = random.Random(seed)
-    store = open_store("killed.db")
-    countdown = kill_commits(monkeypatch)
-    kills = 0
-    for _ in range(5):
-        masto.log = []
-        if rng.random() < 0.5:
-            masto.kill_at = rng.randint(1, requests_made)
-        else:
-            countdown["commit"] = rng.randint(1, 5)
-        try:
-            one_pass(store, make("mastodon", limit=2))
-        except Killed:
-            kills += 1
-        masto.kill_at = countdown["commit"] = None
-    assert kills >= 3
-    assert one_pass(store, make("mastodon", limit=2)).failures == []
-    assert snapshot(store) == snapshot(clean)
-    assert store.status() == clean.status()
 
 
 def test_undertow_collect_platform_mastodon(cli, brands, masto):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import threading
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -22,12 +21,10 @@ import requests
 import responses
 from click.testing import CliRunner
 
-import listener.store
 from listener.collectors import job
 from listener.errors import ConfigError
 from listener.mapping.news import map_feed, outlet
-from tests.collectors.fake_apis import Killed, kill_commits, one_pass, refused
-from tests.collectors.test_kill_resume import snapshot
+from tests.collectors.fake_apis import Killed, one_pass, refused
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "news"
 RSS, ATOM = "https://skyward.example/rss.xml", "https://runway.example/feed.atom"
@@ -210,37 +207,6 @@ def test_settings_errors_name_the_env_var(make, settings):
     settings.news_feeds = "skyward.example/rss.xml"
     with pytest.raises(ConfigError, match="not an http"):
         make("news")
-
-
-@pytest.mark.parametrize("seed", [1, 2])
-def test_killed_at_random_points_then_resumed_equals_a_clean_run(
-        seed, tmp_path, site, make, monkeypatch):
-    def open_store(name):
-        store = listener.store.Store.open(f"sqlite:///{tmp_path / name}")
-        store.add_brand("Acme", ACME)
-        store.add_brand("Zephyr", ZEPHYR)
-        return store
-
-    clean = open_store("clean.db")
-    one_pass(clean, make("news"))
-    rng = random.Random(seed)
-    store = open_store("killed.db")
-    countdown = kill_commits(monkeypatch)
-    kills = 0
-    for _ in range(4):
-        site.log = []
-        if rng.random() < 0.5:
-            site.kill_at = rng.randint(1, 2)
-        else:
-            countdown["commit"] = rng.randint(1, 2)
-        try:
-            one_pass(store, make("news"))
-        except Killed:
-            kills += 1
-        site.kill_at = countdown["commit"] = None
-    assert kills >= 2
-    one_pass(store, make("news"))
-    assert snapshot(store) == snapshot(clean)
 
 
 def test_undertow_collect_platform_news(cli, brands, site):

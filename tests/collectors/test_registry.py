@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterator, Sequence
-from importlib.metadata import EntryPoint
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
 import pytest
@@ -51,13 +51,22 @@ def fresh_registry():
 
 
 def with_plugins(monkeypatch, *eps: EntryPoint) -> None:
+    """The installed entry points as they are, plus `eps` (from no distribution: plugins)."""
+    installed = list(entry_points(group=registry.GROUP))
     monkeypatch.setattr(registry, "entry_points",
-                        lambda group: [e for e in eps if e.group == group])
+                        lambda group: [*installed, *(e for e in eps if e.group == group)])
     registry._entry_points.cache_clear()
 
 
-def test_builtins_are_available_without_installed_metadata(monkeypatch):
-    with_plugins(monkeypatch)
+def declared_in_pyproject() -> dict[str, str]:
+    return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["entry-points"][
+        registry.GROUP]
+
+
+def test_the_builtins_are_the_entry_points_pyproject_declares():
+    installed = {ep.name: ep.value for ep in entry_points(group=registry.GROUP)
+                 if ep.dist is not None and ep.dist.name == "undertow"}
+    assert installed == declared_in_pyproject(), "pyproject.toml changed: run make install"
     assert registry.available() == ["bluesky", "mastodon", "news", "reddit", "x"]
     assert registry.load("x").__name__ == "XCollector"
 
@@ -72,7 +81,7 @@ def test_a_plugin_registers_through_the_same_door(monkeypatch, sqlite_store, set
     assert sqlite_store.get_cursor("echo", "echo:acme") == "done"
 
 
-def test_an_installed_entry_point_replaces_a_builtin(monkeypatch):
+def test_a_plugin_entry_point_replaces_a_builtin(monkeypatch):
     with_plugins(monkeypatch, EntryPoint("x", ECHO, registry.GROUP))
     assert registry.load("x") is EchoCollector
 
@@ -85,9 +94,11 @@ def test_bad_names_and_bad_entry_points_are_config_errors(monkeypatch):
         registry.load("bad")
 
 
-def test_pyproject_declares_every_builtin():
-    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["entry-points"]
-    assert declared.get(registry.GROUP) == {ep.name: ep.value for ep in registry.BUILTIN}
+def test_no_registered_collectors_says_to_install(monkeypatch):
+    monkeypatch.setattr(registry, "entry_points", lambda group: [])
+    registry._entry_points.cache_clear()
+    with pytest.raises(ConfigError, match="make install"):
+        registry.available()
 
 
 @pytest.mark.parametrize("name", registry.available())

@@ -27,7 +27,8 @@ from sqlalchemy import func, or_, select
 from listener.cli import Context
 from listener.cli.compliance import compliance
 from listener.cli.edge import UndertowGroup
-from listener.compliance import RedditChecker, XChecker, check_platform, x_verdicts
+from listener.collectors.x import x_verdicts
+from listener.compliance import check_platform
 from listener.mapping.reddit import map_thread
 from listener.mapping.x import map_page
 from listener.post import Author, Batch, Interaction, Post, stable_id, utcnow
@@ -171,7 +172,7 @@ def test_x_removes_deleted_protected_and_withheld(store, x_data, x_lookup, make,
     assert len(gone) == 15 and gone <= stored
     assert rows_about(store, gone_ids) == 15 + 2 + 2 + 12  # posts, scores, brand tags, replies
 
-    checker = XChecker(make("x"), countries=["in"])
+    checker = make("x").compliance_checker(["in"])
     report = check_platform(store, checker, echo=notes.append)
     assert report.error is None and report.sweep_complete
     assert report.checked == len(stored)
@@ -198,7 +199,7 @@ def test_x_removes_deleted_protected_and_withheld(store, x_data, x_lookup, make,
 def test_x_keeps_what_the_answer_does_not_settle(sqlite_store, x_data, x_lookup, make):
     stored, _ = fill_x(sqlite_store, x_data)
     x_lookup.silent = {"1257786232978968578"}
-    report = check_platform(sqlite_store, XChecker(make("x")), echo=lambda m: None)
+    report = check_platform(sqlite_store, make("x").compliance_checker(), echo=lambda m: None)
     assert report.kept["not answered (asked again next sweep)"] == 1
     assert report.kept["withheld only in other countries: kept"] == 13  # no --country given
     assert report.removed == {"protected": 1, "deleted": 1, "withheld everywhere": 1}
@@ -220,7 +221,7 @@ def test_x_verdicts_ignore_errors_about_expansions():
 
 def test_x_sweep_resumes_and_starts_over(store, x_data, x_lookup, make, sleeps):
     stored, _ = fill_x(store, x_data)
-    checker = XChecker(make("x"), countries=["IN"])
+    checker = make("x").compliance_checker(["IN"])
     x_lookup.plan = ["429"]  # the first request is rate limited: wait for the reset, go on
     first = check_platform(store, checker, limit=150, echo=lambda m: None)
     assert first.checked == 150 and first.rate_limited == 1 and sleeps
@@ -236,7 +237,7 @@ def test_x_sweep_resumes_and_starts_over(store, x_data, x_lookup, make, sleeps):
 
 def test_x_kill_mid_sweep_keeps_committed_batches(sqlite_store, x_data, x_lookup, make):
     stored, _ = fill_x(sqlite_store, x_data)
-    checker = XChecker(make("x"), countries=["IN"])
+    checker = make("x").compliance_checker(["IN"])
     x_lookup.kill_at = 3
     with pytest.raises(Killed):
         check_platform(sqlite_store, checker, echo=lambda m: None)
@@ -358,7 +359,7 @@ def test_reddit_removes_deleted_and_unlinks_deleted_accounts(store, reddit_data,
     unlinked = {d["name"] for d in things if d["author"] in GONE and d["name"] not in gone}
     assert (len(things), len(gone), len(unlinked)) == (110, 15, 7)
     stored_text = {name: text for name, text in _posts(store).items() if name in unlinked}
-    report = check_platform(store, RedditChecker(make("reddit")), echo=notes.append)
+    report = check_platform(store, make("reddit").compliance_checker(), echo=notes.append)
     assert report.checked == 110 and report.sweep_complete and report.error is None
     assert [len(r) for r in reddit_info.requests] == [100, 10]
     assert sum(report.removed.values()) == 15 and report.unlinked == 7
@@ -382,13 +383,13 @@ def test_reddit_removes_deleted_and_unlinks_deleted_accounts(store, reddit_data,
     for payload in threads:
         store.write(map_thread(payload)[0])
     assert not gone & _posts(store).keys()
-    rerun = check_platform(store, RedditChecker(make("reddit")), echo=notes.append)
+    rerun = check_platform(store, make("reddit").compliance_checker(), echo=notes.append)
     assert not rerun.removed and rerun.unlinked == 0
 
 
 def test_reddit_deleted_comment_recording(sqlite_store, reddit_info, make):
     store_comment(sqlite_store, earlier(reddit_info.things[DELETED_COMMENT]))
-    report = check_platform(sqlite_store, RedditChecker(make("reddit")), echo=lambda m: None)
+    report = check_platform(sqlite_store, make("reddit").compliance_checker(), echo=lambda m: None)
     assert reddit_info.requests == [[DELETED_COMMENT]]  # replayed as praw recorded it
     assert report.removed == {"deleted by its author": 1}
     assert sqlite_store.status()["posts"] == 0 and sqlite_store.status()["authors"] == 0
