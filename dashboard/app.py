@@ -62,15 +62,20 @@ def main() -> None:
     if facts["demo"]:
         _demo_banner(facts)
     st.session_state["filters"] = state.sidebar_filters(facts)
+    alerts_page = st.Page("views/alerts.py", title="Alerts", icon=":material/notifications_active:")
     pages = [
         st.Page("views/overview.py", title="Overview", icon=":material/monitoring:", default=True),
-        st.Page("views/alerts.py", title="Alerts", icon=":material/notifications_active:"),
+        alerts_page,
         st.Page("views/posts.py", title="Posts", icon=":material/forum:"),
         st.Page("views/engagement.py", title="Engagement", icon=":material/support_agent:"),
         st.Page("views/influencers.py", title="Influencers", icon=":material/star:"),
         st.Page("views/graph.py", title="Graph explorer", icon=":material/hub:"),
     ]
     page = st.navigation(pages)
+    # The link in every alert email and chat post: UNDERTOW_DASHBOARD_URL/?alert=ID.
+    if "alert" in st.query_params and page is not alerts_page:
+        st.session_state["alert_focus"] = st.query_params["alert"]
+        st.switch_page(alerts_page)
     st.sidebar.button("Refresh data", on_click=state.refresh, icon=":material/refresh:",
                       help=f"Charts and tables are cached for {state.TTL // 60} minutes; alerts "
                            f"for {state.FRESH_TTL} s.")
