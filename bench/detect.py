@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from graph.detector import Detector, DetectorConfig, SignalPost  # noqa: E402
+from graph.levels import REPORT_FROM  # noqa: E402
 
 HORIZON_S = 6 * 3600
 S0_MIN, THETA, TRUNC_MIN = 5.0, 0.2, 30 * 24 * 60.0
@@ -159,7 +160,7 @@ def replay(
 
 
 def _report(config: DetectorConfig, report_from: float | None) -> float:
-    return config.levels[0] if report_from is None else report_from
+    return REPORT_FROM if report_from is None else report_from
 
 
 def replay_curve(posts: list[SignalPost], ranks: dict[int, int], config: DetectorConfig,
@@ -211,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             "false_alerts_per_brand_day": round(len(clean_curve[t]) / (len(brands) * days), 4),
         }, opened, delays
 
-    shipped = config.levels[0]
+    shipped = REPORT_FROM
     res, opened, delays = figures(shipped)
     res["report_from"] = shipped
     res["tradeoff"] = [{"report_from": t, **figures(t)[0]} for t in CURVE]

@@ -79,6 +79,13 @@ def main() -> None:
     page = st.navigation(list(pages.values()))
     wanted = st.session_state.pop("_url_page", None)  # the URL's page=, on a session's first run
     key = next(k for k, p in pages.items() if p.title == page.title)
+    # The link in every alert email and chat post: UNDERTOW_DASHBOARD_URL/?alert=ID, followed
+    # once per session (the parameter stays in the address while the user moves on).
+    if "alert" in st.query_params and not st.session_state.get("_alert_link_followed"):
+        st.session_state["_alert_link_followed"] = True
+        st.session_state["alert_focus"] = st.query_params["alert"]
+        if key != "alerts":
+            st.switch_page(pages["alerts"])
     if wanted in pages and wanted != key:
         st.switch_page(pages[wanted])
     state.sync_url(fl, key)

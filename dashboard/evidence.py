@@ -1,12 +1,7 @@
-"""Reading an alert's evidence JSON into tables the Alerts page can draw.
+"""An alert's `Evidence` as the tables and numbers the Alerts page draws.
 
-The detector writes evidence as a JSON object; the keys read here are:
-``root_post_ids`` [int], ``growth`` [{"t": ISO time, "size": cumulative posts}],
-``forecast`` {"final", "low", "high"}, ``influencers`` [{"author_id", "handle", "rank", "role"}],
-``path`` [{"source": author id, "target": author id, "kind", "t"}], ``themes``
-[{"term", "posts"}], ``coordination`` {"share", "reposts", "coordinated_reposts", "clusters":
-[{"cluster", "accounts", "reposts"}]} (``listener.jobs.coordination``). A few spellings of each are accepted so the page survives small changes in
-the detector; keys it does not know are shown verbatim as JSON.
+The evidence is read by `listener.alerts.evidence.Evidence` (one spelling of every key, the one
+the detect job writes), so the page says what the emails and chat posts say.
 """
 
 from __future__ import annotations
@@ -15,105 +10,45 @@ from typing import Any
 
 import pandas as pd
 
-KNOWN = {"root_post_ids", "root_posts", "roots", "growth", "growth_curve", "forecast",
-         "influencers", "path", "amplification_path", "themes", "coordination"}
+from listener.alerts.evidence import Evidence
+
+__all__ = ["coordination", "forecast", "growth", "influencers", "path", "read", "themes"]
 
 
-def _first(d: dict[str, Any], *keys: str, default: Any = None) -> Any:
-    for k in keys:
-        if k in d and d[k] is not None:
-            return d[k]
-    return default
+def read(stored: dict[str, Any] | None, story_key: str = "") -> Evidence:
+    return Evidence.from_json(stored, story_key)
 
 
-def root_post_ids(ev: dict[str, Any]) -> list[int]:
-    items = _first(ev, "root_post_ids", "root_posts", "roots", default=[])
-    out = []
-    for item in items if isinstance(items, list) else [items]:
-        value = _first(item, "id", "post_id") if isinstance(item, dict) else item
-        try:
-            out.append(int(value))
-        except (TypeError, ValueError):
-            continue
-    return out
-
-
-def growth(ev: dict[str, Any]) -> pd.DataFrame:
+def growth(ev: Evidence) -> pd.DataFrame:
     """Cumulative size over time: columns time (UTC), size."""
-    items = _first(ev, "growth", "growth_curve", default=[])
-    rows = []
-    for item in items if isinstance(items, list) else []:
-        if isinstance(item, dict):
-            rows.append((_first(item, "t", "time", "at"), _first(item, "size", "count", "posts")))
-        elif isinstance(item, list | tuple) and len(item) >= 2:
-            rows.append((item[0], item[1]))
-    df = pd.DataFrame(rows, columns=["time", "size"]).dropna()
-    if df.empty:
-        return df
-    df["time"] = pd.to_datetime(df["time"], utc=True, errors="coerce")
-    df["size"] = pd.to_numeric(df["size"], errors="coerce")
-    return df.dropna().sort_values("time").reset_index(drop=True)
+    return pd.DataFrame({"time": pd.to_datetime([p.t for p in ev.growth], utc=True),
+                         "size": [p.size for p in ev.growth]})
 
 
-def forecast(ev: dict[str, Any]) -> dict[str, float] | None:
-    f = ev.get("forecast")
-    if not isinstance(f, dict):
-        return None
-    out = {"final": _first(f, "final", "final_size", "expected", "size"),
-           "low": _first(f, "low", "lower"), "high": _first(f, "high", "upper")}
-    try:
-        return {k: None if v is None else float(v) for k, v in out.items()}
-    except (TypeError, ValueError):
-        return None
+def forecast(ev: Evidence) -> dict[str, float | None] | None:
+    f = ev.forecast
+    return None if f is None else {"final": f.final, "low": f.low, "high": f.high}
 
 
-def influencers(ev: dict[str, Any]) -> pd.DataFrame:
-    items = ev.get("influencers") or []
-    rows = []
-    for item in items if isinstance(items, list) else []:
-        if isinstance(item, dict):
-            rows.append({"author_id": _first(item, "author_id", "id"),
-                         "handle": item.get("handle"), "rank": item.get("rank"),
-                         "role": item.get("role")})
-        else:
-            rows.append({"author_id": item, "handle": None, "rank": None, "role": None})
-    return pd.DataFrame(rows, columns=["author_id", "handle", "rank", "role"])
+def influencers(ev: Evidence) -> pd.DataFrame:
+    return pd.DataFrame([(i.author_id, i.handle, i.rank, i.role) for i in ev.influencers],
+                        columns=["author_id", "handle", "rank", "role"])
 
 
-def path(ev: dict[str, Any]) -> pd.DataFrame:
+def path(ev: Evidence) -> pd.DataFrame:
     """Amplification steps named in the evidence: source amplified target."""
-    items = _first(ev, "path", "amplification_path", default=[])
-    rows = []
-    for item in items if isinstance(items, list) else []:
-        if isinstance(item, dict):
-            rows.append((_first(item, "source", "from"), _first(item, "target", "to"),
-                         item.get("kind"), _first(item, "t", "time")))
-        elif isinstance(item, list | tuple) and len(item) >= 2:
-            rows.append((item[0], item[1], None, None))
-    return pd.DataFrame(rows, columns=["source", "target", "kind", "time"])
+    return pd.DataFrame([(s.source, s.target, s.kind, s.t) for s in ev.path],
+                        columns=["source", "target", "kind", "time"])
 
 
-def themes(ev: dict[str, Any]) -> pd.DataFrame:
-    items = ev.get("themes") or []
-    if isinstance(items, dict):
-        items = [{"term": k, "posts": v} for k, v in items.items()]
-    rows = []
-    for item in items if isinstance(items, list) else []:
-        if isinstance(item, dict):
-            rows.append((_first(item, "term", "theme", "reason"),
-                         _first(item, "posts", "count", "weight")))
-        else:
-            rows.append((item, None))
-    return pd.DataFrame(rows, columns=["theme", "posts"])
+def themes(ev: Evidence) -> pd.DataFrame:
+    return pd.DataFrame([(t.term, t.posts) for t in ev.themes], columns=["theme", "posts"])
 
 
-def other(ev: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in ev.items() if k not in KNOWN}
-
-
-def coordination(ev: dict[str, Any]) -> dict[str, Any] | None:
-    """Share of the story's reposts from lock-step clusters, and the clusters; None if absent."""
-    c = ev.get("coordination")
+def coordination(ev: Evidence) -> dict[str, Any] | None:
+    """Share of the story's reposts from lock-step clusters, and the clusters; None if absent
+    (``listener.jobs.coordination`` writes it beside the detector's evidence)."""
+    c = ev.extra.get("coordination")
     if not isinstance(c, dict):
         return None
     try:

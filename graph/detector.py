@@ -38,6 +38,7 @@ from graph.cascades import (
     forecast_cascade,
     influencer_involvement,
 )
+from graph.levels import REPORT_FROM, level
 
 __all__ = ["Detector", "DetectorConfig", "SignalPost", "Story"]
 
@@ -76,7 +77,6 @@ class DetectorConfig:
     min_influencer_events: int = 5  # reactions before an influencer's cascade opens a story
     volume: VolumeConfig = field(default_factory=VolumeConfig)
     story_idle_min: float = 120.0  # a story without news for this long goes quiet
-    levels: tuple[float, float] = (0.7, 0.9)  # severity at which "medium" and "high" start
 
 
 @dataclass(slots=True)
@@ -88,7 +88,7 @@ class Story:
     opened_at: float
     updated_at: float
     severity: float
-    level: str  # "low", "medium" or "high"
+    level: str  # its name in graph.levels.LEVELS
     triggers: list[str]  # signals that have fired: "growth", "volume", "influencer"
     root_posts: list[int | str]
     post_count: int
@@ -122,10 +122,9 @@ def _severity(story: Story, config: DetectorConfig) -> tuple[float, str]:
         # Who is involved, not how far it will go: on its own at most the reporting level
         # (medium); "high" needs growth or volume evidence beside it.
         best = min(v.rank for v in story.influencers)
-        parts.append(0.5 + (config.levels[0] - 0.5) * (1 - (best - 1) / max(config.top_n, 1)))
+        parts.append(0.5 + (REPORT_FROM - 0.5) * (1 - (best - 1) / max(config.top_n, 1)))
     sev = 1 - math.prod(1 - p for p in parts)
-    level = "high" if sev >= config.levels[1] else "medium" if sev >= config.levels[0] else "low"
-    return round(sev, 4), level
+    return round(sev, 4), level(sev).name
 
 
 class Detector:

@@ -150,6 +150,10 @@ class Settings:
     smtp_from: str = "undertow@localhost"
     smtp_ca_file: str = ""  # a CA bundle for a server with a private certificate
     alert_recipients: str = ""
+    # Chat webhooks (Slack-compatible): the global one, and named ones a brand can pick
+    # (UNDERTOW_ALERT_WEBHOOK_URL_<NAME>). URLs are secrets: they carry the channel's token.
+    alert_webhook_url: Secret = _secret()
+    alert_webhook_urls: dict[str, Secret] = field(default_factory=dict)
     retention_days: int = 365  # 0 keeps posts forever
     # UNDERTOW_RETENTION_DAYS_<PLATFORM>=N overrides retention_days for one platform.
     retention_overrides: dict[str, int] = field(default_factory=dict)
@@ -214,6 +218,9 @@ class Settings:
             k[len(prefix):].lower(): _whole_number(k, v)
             for k, v in merged.items() if k.startswith(prefix) and v
         }
+        hook = "UNDERTOW_ALERT_WEBHOOK_URL_"
+        values["alert_webhook_urls"] = {k[len(hook):].lower(): Secret(v)
+                                        for k, v in merged.items() if k.startswith(hook) and v}
         security = values.get("smtp_security", "starttls").strip().lower()
         if security not in SMTP_SECURITY:
             # Anything unrecognised must not fall back to a plain-text login.
@@ -237,4 +244,5 @@ class Settings:
         """The secret values that are set: used by tests and log filters to prove none leaks."""
         names = [f.name for f in fields(self) if f.metadata.get("secret")]
         names += [s.name for s in _declared().values() if s.secret]
-        return [getattr(self, name).get() for name in names if getattr(self, name)]
+        return [getattr(self, name).get() for name in names if getattr(self, name)] + [
+            url.get() for url in self.alert_webhook_urls.values()]

@@ -43,8 +43,12 @@ def from_edges(weights, roots: int = 1) -> StoryNumbers:
     return StoryNumbers(roots, int(sum(int(w) for w in weights)))
 
 
-def from_evidence(ev: Mapping[str, Any]) -> StoryNumbers | None:
-    """What an alert recorded; None for an alert whose evidence has no cascade count."""
+def from_evidence(ev: Mapping[str, Any] | Any) -> StoryNumbers | None:
+    """What an alert recorded; None for an alert whose evidence has no cascade count.
+
+    Takes the stored JSON or a read `listener.alerts.evidence.Evidence`."""
+    if not isinstance(ev, Mapping):
+        ev = ev.to_json()
     roots = ev.get("root_post_ids") or ev.get("root_posts") or []
     n_roots = max(len(roots), 1)
     if ev.get("reactions") is not None:

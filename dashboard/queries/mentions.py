@@ -157,10 +157,13 @@ def gold_reasons(engine: Engine, brand_ids: Sequence[int], platforms: Sequence[s
 
 def alerts(engine: Engine, brand_ids: Sequence[int] | None, statuses: Sequence[str],
            since: datetime | None = None, until: datetime | None = None,
-           limit: int = 200) -> pd.DataFrame:
-    """Alerts, most severe first: id, brand_id, story_key, status, severity, title, evidence..."""
+           limit: int = 200, ids: Sequence[int] | None = None) -> pd.DataFrame:
+    """Alerts, most severe first: id, brand_id, story_key, status, severity, title, evidence,
+    who acknowledged or resolved them and when; only `ids` when given (a deep link)."""
     a = s.alerts
     where = [a.c.status.in_(list(statuses))]
+    if ids is not None:
+        where.append(a.c.id.in_(list(ids)))
     if brand_ids is not None:
         where.append(a.c.brand_id.in_(list(brand_ids)))
     if since is not None and until is not None:
@@ -172,7 +175,7 @@ def alerts(engine: Engine, brand_ids: Sequence[int] | None, statuses: Sequence[s
             .limit(limit))
     df = frame(engine, stmt)
     df["evidence"] = df["evidence"].map(lambda v: from_json(v) or {})
-    return utc_cols(df, "opened_at", "updated_at", "resolved_at")
+    return utc_cols(df, "opened_at", "updated_at", "resolved_at", "acknowledged_at")
 
 
 def posts_by_ids(engine: Engine, ids: Sequence[int], model: str | None) -> pd.DataFrame:

@@ -8,6 +8,7 @@ import streamlit as st
 from dashboard import actions, charts, evidence, state, tables
 from dashboard.state import q
 from listener import story_numbers
+from listener.errors import UndertowError
 
 STATUSES = {"open": "Open", "acknowledged": "Acknowledged", "resolved": "Resolved",
             "watch": "Watch (below medium)"}
@@ -31,7 +32,11 @@ if alerts.empty:
 
 
 def _act(fn, alert_id: int) -> None:
-    changed = fn(state.engine(), alert_id)
+    try:
+        changed = fn(state.store(), alert_id, st.session_state.get("alert_by", ""))
+    except UndertowError as exc:
+        st.session_state["alert_notice"] = str(exc)
+        return
     state.refresh()
     st.session_state["alert_notice"] = (
         f"Alert {alert_id} {'updated' if changed else 'was already in that state'}.")
@@ -66,14 +71,25 @@ picked = st.dataframe(
         "opened": st.column_config.DatetimeColumn("Opened (UTC)", format="D MMM, HH:mm"),
         "updated": st.column_config.DatetimeColumn("Updated (UTC)", format="D MMM, HH:mm")})
 rows = picked.selection.rows
-alert = alerts.iloc[rows[0] if rows else 0]
+focus = st.session_state.get("alert_focus")
+if "alert" in st.query_params:  # /alerts?alert=ID
+    focus = st.query_params["alert"]
+try:
+    focus = int(focus) if focus is not None else None
+except ValueError:
+    focus = None
+focused = alerts.index[alerts["id"] == focus] if focus is not None else []
+if not rows and focus is not None and not len(focused):
+    st.warning(f"Alert #{focus} is not in this list (another brand or status, or removed).")
+alert = alerts.iloc[rows[0]] if rows else (alerts.loc[focused[0]] if len(focused)
+                                           else alerts.iloc[0])
 st.caption("Select an alert to see its evidence; the most severe is shown until you do.")
 
-ev = alert["evidence"] or {}
+ev = evidence.read(alert["evidence"], alert["story_key"])
 alert_id = int(alert["id"])
 with st.container(border=True):
     st.subheader(state.md(alert["title"]))
-    roots = evidence.root_post_ids(ev)
+    roots = ev.root_post_ids
     cascade = q("cascade_edges", tuple(roots)) if roots else pd.DataFrame()
     c = st.columns(4)
     c[0].metric("Severity", f"{alert['severity']:.2f}")
@@ -93,11 +109,22 @@ with st.container(border=True):
             f" · resolved {alert['resolved_at']:%d %b %H:%M} UTC"
             if pd.notna(alert["resolved_at"]) else "")))
 
+    for reason in ev.reasons():
+        st.markdown("- " + state.md(reason))
+    if pd.notna(alert.get("acknowledged_at")) and alert.get("acknowledged_by"):
+        st.caption(state.md(f"Acknowledged by {alert['acknowledged_by']} at "
+                            f"{alert['acknowledged_at']:%d %b %H:%M} UTC"))
+    if pd.notna(alert.get("resolved_at")) and alert.get("resolved_by"):
+        st.caption(state.md(f"Resolved by {alert['resolved_by']} at "
+                            f"{alert['resolved_at']:%d %b %H:%M} UTC"))
+    who = st.text_input("Your name", key="alert_by",
+                        help="Recorded on the alert when you acknowledge or resolve it.")
     b1, b2, _ = st.columns([1, 1, 4])
-    b1.button("Acknowledge", key=f"ack_{alert_id}", disabled=alert["status"] != "open",
-              on_click=_act, args=(actions.acknowledge, alert_id))
-    b2.button("Resolve", key=f"resolve_{alert_id}", disabled=alert["status"] == "resolved",
-              on_click=_act, args=(actions.resolve, alert_id), type="primary")
+    b1.button("Acknowledge", key=f"ack_{alert_id}", disabled=alert["status"] != "open"
+              or not who.strip(), on_click=_act, args=(actions.acknowledge, alert_id))
+    b2.button("Resolve", key=f"resolve_{alert_id}", disabled=alert["status"] == "resolved"
+              or not who.strip(), on_click=_act, args=(actions.resolve, alert_id),
+              type="primary")
 
     left, right = st.columns([3, 2])
     with left:
@@ -155,7 +182,7 @@ with st.container(border=True):
                            "again and again, across the stored history (docs/influence.md).")
             st.dataframe(co["clusters"], hide_index=True, width="stretch")
 
-    extra = evidence.other(ev)
+    extra = {k: v for k, v in ev.extra.items() if k != "coordination"}
     if extra:
         with st.expander("Other evidence"):
             st.json(extra)

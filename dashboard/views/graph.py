@@ -44,8 +44,8 @@ elif scope == "Alert":
     wanted = st.session_state.get("graph_alert")
     chosen = c2.selectbox("Alert", ids, format_func=labels.get,
                           index=ids.index(wanted) if wanted in ids else 0)
-    ev = alerts.set_index("id").loc[chosen, "evidence"] or {}
-    roots = tuple(evidence.root_post_ids(ev))
+    row = alerts.set_index("id").loc[chosen]
+    roots = tuple(evidence.read(row["evidence"], row["story_key"]).root_post_ids)
     if not roots:
         st.info("This alert names no root posts, so there is no cascade to draw.")
         st.stop()

@@ -12,9 +12,9 @@ import streamlit as st
 from dashboard import charts, drill, state, tables
 from dashboard.queries import LABELS
 from dashboard.state import q
-from listener.store.alerts import LEVELS
+from graph.levels import named
 
-MARK_FROM = dict((name, bound) for bound, name in LEVELS)["medium"]
+MARK_FROM = named("medium").floor
 MAX_MARKS = 10
 UNSCORED = "None of these mentions is scored yet: run `undertow score`."
 

@@ -107,7 +107,7 @@ if row is not None:
             st.switch_page("views/graph.py")
         if b3.button("Open its alert", key="post_alert", icon=":material/notifications_active:",
                      disabled=not alerts):
-            st.session_state["alert_id"] = alerts[0]
+            st.session_state["alert_focus"] = alerts[0]
             st.switch_page("views/alerts.py", query_params={"alert": str(alerts[0])})
         if len(chain) > 1:
             st.caption(f"Part of the story of post {chain[-1]} ({len(chain) - 1} step"

@@ -1,14 +1,19 @@
-"""Alert email delivery through an outbox: never lost, never sent twice.
+"""Alert delivery through the store's outbox (`listener.store.outbox`): never lost, never sent
+twice, by email (SMTP) and by chat webhook alike.
 
-`enqueue_due` decides, in one transaction with the alert rows, which messages are due (an alert
-opened or climbed a severity level since its last email), claims each such alert with a guarded
-update, and writes one outbox row per recipient, unique on (message key, recipient). `deliver`
-claims each pending row ("sending") before sending it over SMTP, so overlapping runs never both
-send it, and marks it sent the moment the server accepts it. A message the server refuses for
-now (4xx) is retried with backoff and stays pending; one it refuses for good (5xx) is marked
-failed at once; after `MAX_ATTEMPTS` a row is marked failed too. A failure of the connection itself stops the run with every message
-left pending and uncharged: no retry fixes a wrong setting, and an unreachable server is tried
-once per run, not once per message.
+`enqueue_due` queues a message per target of each alert that is due (routing:
+`listener.alerts.routing`); `deliver` claims each pending row before sending it, and marks it
+sent the moment the server accepts it. A message refused for now (SMTP 4xx; HTTP 408/429/5xx,
+timeouts) is retried with backoff and stays pending; one refused for good (SMTP 5xx, HTTP 4xx)
+is marked failed at once; after `MAX_ATTEMPTS` a row is marked failed too. For email, a failure
+of the connection itself stops the email part of the run with every message left pending and
+uncharged: no retry fixes a wrong setting, and an unreachable server is tried once per run, not
+once per message. A webhook without a URL stays pending, uncharged, until it has one.
+
+A crash after the server accepted a message and before it was marked sent leaves the row
+claimed; after `CLAIM_LEASE` it is sent again, with the same Message-ID (email) or
+X-Undertow-Delivery header (webhook), so the receiver can recognise the repeat. That window is
+the one place "never twice" rests on the receiver; every other failure leaves nothing sent.
 """
 
 from __future__ import annotations
@@ -21,22 +26,25 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import distinct, func, select, update
-
+from listener.alerts import webhook
 from listener.alerts.render import alert_message, digest_message
+from listener.alerts.routing import route, webhook_url
 from listener.errors import ConfigError
 from listener.post import utcnow
 from listener.settings import Settings
-from listener.store import Store, schema
-from listener.store.alerts import get, level, level_rank, list_alerts
-from listener.store.sql import as_utc, insert_ignore
+from listener.store import Store
+from listener.store import outbox as box
+from listener.store.alerts import get, list_alerts
+from listener.store.outbox import CLAIM_LEASE, Target
+
+__all__ = ["CLAIM_LEASE", "DeliveryReport", "deliver", "enqueue_digest", "enqueue_due", "outbox",
+           "send"]
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
-# A run that dies mid-send leaves its claim; after this long another run may send the message.
-CLAIM_LEASE = timedelta(minutes=10)
-EMAIL_FROM_LEVEL = 1  # 0 low, 1 medium, 2 high
 sleep = time.sleep  # patched in tests
+DIGEST_MAX = 200  # alerts of each status listed in a digest (its counts are of all of them)
+outbox = box.outbox
 
 
 @dataclass
@@ -45,74 +53,37 @@ class DeliveryReport:
     sent: int = 0
     failed: int = 0
     retry_later: int = 0
-    no_recipients: int = 0  # alerts due an email that nobody is set to receive: kept due
+    no_recipients: int = 0  # alerts due a message that nobody is set to receive: kept due
     errors: list[str] = field(default_factory=list)
 
 
-def recipients_for(store: Store, brand_id: int, settings: Settings) -> list[str]:
-    """A brand's own recipients (brand settings "recipients") or UNDERTOW_ALERT_RECIPIENTS."""
-    for b in store.brands():
-        if b.id == brand_id and b.settings.get("recipients"):
-            return list(b.settings["recipients"])
-    return [r.strip() for r in settings.alert_recipients.split(",") if r.strip()]
+def _routing(store: Store, settings: Settings):
+    """brand id -> (threshold, targets), from each brand's routing read once per run."""
+    routes = {b.id: route(b, settings) for b in store.brands()}
+
+    def targets(brand_id: int) -> tuple[float, list[Target]]:
+        r = routes[brand_id]
+        found: list[Target] = [("email", to) for to in r.recipients]
+        if r.webhook:
+            found.append(("webhook", r.webhook))
+        return r.notify_from, found
+
+    return targets
 
 
 def enqueue_due(store: Store, settings: Settings) -> tuple[int, int]:
-    """Queue an email for each alert that opened or rose a level since it was last emailed.
+    """Queue an email per recipient and a chat post per webhook of each alert that opened or
+    rose a level since it was last notified, at or above its brand's threshold.
 
-    Returns (emails queued, alerts left due because their brand has no recipient): those are
-    not marked as emailed, so setting recipients later still sends them.
+    Returns (messages queued, alerts left due because their brand has nobody to tell).
     """
-    a, n = schema.alerts, schema.alert_notifications
-    queued = unaddressed = 0
-    with store.engine.begin() as conn:
-        rows = conn.execute(select(a.c.id, a.c.brand_id, a.c.severity, a.c.notified_severity)
-                            .where(a.c.status == "open")).all()
-        for r in rows:
-            rank = level_rank(float(r.severity))
-            # Low alerts are for the dashboard; email starts at medium.
-            if rank < EMAIL_FROM_LEVEL or rank <= level_rank(r.notified_severity):
-                continue
-            to = recipients_for(store, r.brand_id, settings)
-            if not to:
-                unaddressed += 1
-                continue
-            # Claim the alert: of two runs that both saw it due, only the one whose update still
-            # finds the severity it read queues the email (the other's update matches no row).
-            claimed = conn.execute(update(a).where(
-                a.c.id == r.id, a.c.status == "open",
-                a.c.notified_severity.is_not_distinct_from(r.notified_severity),
-            ).values(notified_severity=r.severity)).rowcount
-            if claimed != 1:
-                continue
-            # A story that re-opens after its cooldown at a level it was emailed at before is
-            # news again: the key counts earlier emails, or the outbox would skip it as a repeat.
-            earlier = conn.execute(select(func.count(distinct(n.c.key)))
-                                   .where(n.c.alert_id == r.id)).scalar_one()
-            key = f"alert:{r.id}:{level(float(r.severity))}" + (f":{earlier}" if earlier else "")
-            queued += _queue(conn, key, r.id, to)
-    return queued, unaddressed
+    return box.enqueue_due(store, _routing(store, settings))
 
 
 def enqueue_digest(store: Store, settings: Settings, day: str) -> int:
     """Queue the day's digest; returns how many emails are new (0 when it was queued already)."""
     to = [r.strip() for r in settings.alert_recipients.split(",") if r.strip()]
-    with store.engine.begin() as conn:
-        return _queue(conn, f"digest:{day}", None, to)
-
-
-def _queue(conn, key: str, alert_id: int | None, recipients: list[str]) -> int:
-    """Add an outbox row per recipient not yet queued under `key`; returns how many were added.
-
-    The unique (key, recipient) index alone would silently skip repeats, and the report would
-    then claim emails were queued that were not.
-    """
-    n = schema.alert_notifications
-    have = set(conn.execute(select(n.c.recipient).where(n.c.key == key)).scalars())
-    new = [r for r in dict.fromkeys(recipients) if r not in have]
-    insert_ignore(conn, n, [{"key": key, "alert_id": alert_id, "recipient": r, "status": "pending",
-                             "attempts": 0, "created_at": utcnow()} for r in new])
-    return len(new)
+    return box.enqueue(store, f"digest:{day}", [("email", r) for r in to])
 
 
 def _loopback(host: str) -> bool:
@@ -147,8 +118,8 @@ def _connect(settings: Settings) -> smtplib.SMTP:
 def _message(store: Store, settings: Settings, row):
     if row.key.startswith("digest:"):
         day = row.key.split(":", 1)[1]
-        since = utcnow() - timedelta(days=1)
-        alerts = [al for al in list_alerts(store, limit=200) if al.updated_at >= since]
+        alerts = [*list_alerts(store, status="open", limit=DIGEST_MAX),
+                  *list_alerts(store, status="acknowledged", limit=DIGEST_MAX)]
         return digest_message(alerts, settings.smtp_from, row.recipient, settings.dashboard_url,
                               day, [_service(store, settings)])
     return alert_message(get(store, row.alert_id), settings.smtp_from, row.recipient,
@@ -255,47 +226,84 @@ class _Session:
 
 def deliver(store: Store, settings: Settings, retries: int = 3) -> DeliveryReport:
     """Send every pending outbox row; safe to run again after any failure or crash."""
-    n = schema.alert_notifications
     report = DeliveryReport()
-    with store.engine.begin() as conn:
-        # A claim older than the lease belongs to a run that died mid-send: the message is due.
-        conn.execute(update(n).where(n.c.status == "sending",
-                                     n.c.claimed_at < utcnow() - CLAIM_LEASE)
-                     .values(status="pending", claimed_at=None))
-        pending = conn.execute(select(n).where(n.c.status == "pending").order_by(n.c.id)).all()
+    pending = box.pending_rows(store)
+    emails = [r for r in pending if r.channel == "email"]
+    _deliver_emails(store, settings, emails, retries, report)
+    for row in (r for r in pending if r.channel == "webhook"):
+        _claimed(store, row, lambda row=row: _post_row(store, settings, row, retries, report))
+    return report
+
+
+def _claimed(store: Store, row, send) -> bool:
+    """Run `send` on `row` if this run claims it; a stop, a bug or Ctrl-C hands it back."""
+    if not box.claim(store, row.id):
+        return False
+    try:
+        send()
+    except BaseException:
+        box.release(store, row.id, status="pending", only_if_sending=True)
+        raise
+    return True
+
+
+def _deliver_emails(store: Store, settings: Settings, pending: list, retries: int,
+                    report: DeliveryReport) -> None:
     session, left = _Session(settings), len(pending)
     try:
         for row in pending:
-            if _claim(store, row.id):
-                try:
-                    _deliver_row(store, settings, session, row, retries, report)
-                except BaseException:  # a stop, a bug, Ctrl-C: the message is due again
-                    _release(store, row.id, status="pending", only_if_sending=True)
-                    raise
+            _claimed(store, row, lambda row=row: _deliver_row(store, settings, session, row,
+                                                              retries, report))
             left -= 1
     except _Stop as stop:
         report.retry_later += left
         report.errors.append(f"{stop} ({left} messages stay queued)")
     finally:
         session.close(polite=True)
-    return report
 
 
-def _claim(store: Store, row_id: int) -> bool:
-    """Take a pending row for this run; False when another run took (or sent) it first."""
-    n = schema.alert_notifications
-    with store.engine.begin() as conn:
-        return conn.execute(update(n).where(n.c.id == row_id, n.c.status == "pending")
-                            .values(status="sending", claimed_at=utcnow())).rowcount == 1
+def _post_row(store: Store, settings: Settings, row, retries: int,
+              report: DeliveryReport) -> None:
+    """One chat post: the webhook's URL from the settings, retries with backoff, then a mark."""
+    name = f"webhook {row.recipient}"
+    try:
+        url = webhook_url(row.recipient, settings)
+    except ConfigError as exc:  # not the message's fault: kept, uncharged, until it has a URL
+        box.release(store, row.id, status="pending", last_error=str(exc)[:500])
+        report.retry_later += 1
+        report.errors.append(f"{name}: {exc}")
+        return
+    message = webhook.payload(get(store, row.alert_id), settings.dashboard_url)
+    error, refused, wait, attempt = "", False, None, 0
+    for attempt in range(1, retries + 1):
+        if attempt > 1:
+            sleep(min(wait if wait is not None else 2 ** (attempt - 2), 30))
+        try:
+            webhook.post(url, message, row.key)
+        except webhook.Refused as exc:
+            error, refused = str(exc), True
+            break
+        except webhook.Unreachable as exc:
+            error, wait = str(exc), exc.wait_s
+            log.warning("Posting an alert to %s failed (%s); retrying", name, error)
+            continue
+        box.release(store, row.id, status="sent", sent_at=utcnow(), message_id=row.key,
+                    attempts=row.attempts + attempt, last_error=None)
+        report.sent += 1
+        return
+    _failed(store, row, attempt, error, refused, f"{name}: {error}", report)
 
 
-def _release(store: Store, row_id: int, only_if_sending: bool = False, **values) -> None:
-    n = schema.alert_notifications
-    stmt = update(n).where(n.c.id == row_id)
-    if only_if_sending:
-        stmt = stmt.where(n.c.status == "sending")
-    with store.engine.begin() as conn:
-        conn.execute(stmt.values(claimed_at=None, **values))
+def _failed(store: Store, row, attempt: int, error: str, for_good: bool, said: str,
+            report: DeliveryReport) -> None:
+    attempts = row.attempts + attempt
+    status = "failed" if for_good or attempts >= MAX_ATTEMPTS else "pending"
+    box.release(store, row.id, status=status, attempts=attempts, last_error=error[:500])
+    report.errors.append(said)
+    if status == "failed":
+        report.failed += 1
+    else:
+        report.retry_later += 1
 
 
 def _deliver_row(store: Store, settings: Settings, session: _Session, row, retries: int,
@@ -317,27 +325,12 @@ def _deliver_row(store: Store, settings: Settings, session: _Session, row, retri
                 break  # refused for good: a retry gets the same answer
             log.warning("Sending alert email to %s failed (%s); retrying", row.recipient, error)
             continue
-        _release(store, row.id, status="sent", sent_at=utcnow(), message_id=msg["Message-ID"],
-                 attempts=row.attempts + attempt, last_error=None)
+        box.release(store, row.id, status="sent", sent_at=utcnow(),
+                    message_id=msg["Message-ID"], attempts=row.attempts + attempt,
+                    last_error=None)
         report.sent += 1
         return
-    attempts = row.attempts + attempt
-    status = "failed" if (code or 0) >= 500 or attempts >= MAX_ATTEMPTS else "pending"
-    _release(store, row.id, status=status, attempts=attempts, last_error=error[:500])
-    report.errors.append(f"{row.recipient}: {error}")
-    if status == "failed":
-        report.failed += 1
-    else:
-        report.retry_later += 1
-
-
-def outbox(store: Store, status: str | None = None) -> list[dict]:
-    n = schema.alert_notifications
-    stmt = select(n).order_by(n.c.id)
-    if status:
-        stmt = stmt.where(n.c.status == status)
-    with store.engine.connect() as conn:
-        return [dict(r._mapping) | {"sent_at": as_utc(r.sent_at)} for r in conn.execute(stmt)]
+    _failed(store, row, attempt, error, (code or 0) >= 500, f"{row.recipient}: {error}", report)
 
 
 def send(store: Store, settings: Settings, digest_day: str | None = None) -> DeliveryReport:

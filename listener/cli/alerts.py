@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 
 import click
@@ -48,30 +49,59 @@ def alerts_list(ctx: Context, status: str | None, brand: str | None, with_watch:
                    f"{a.opened_at:%Y-%m-%d %H:%M}  {one_line(a.title)}")
 
 
-def _set_alert_status(ctx: Context, alert_id: int, status: str) -> None:
+def _set_alert_status(ctx: Context, alert_id: int, status: str, by: str | None) -> None:
     from listener.store.alerts import change_status
 
-    a, changed = change_status(ctx.store, alert_id, status)
-    if changed:
-        click.echo(f"Alert #{a.id} ({one_line(a.brand)}) is now {a.status}")
-    else:
+    a, changed = change_status(ctx.store, alert_id, status, by or _login())
+    if not changed:
         click.echo(f"Alert #{a.id} ({one_line(a.brand)}) was already {a.status}: nothing changed")
+    elif status == "acknowledged":
+        click.echo(f"Alert #{a.id} ({one_line(a.brand)}) acknowledged by {a.acknowledged_by} at "
+                   f"{a.acknowledged_at:%Y-%m-%d %H:%M} UTC")
+    elif status == "resolved":
+        click.echo(f"Alert #{a.id} ({one_line(a.brand)}) resolved by {a.resolved_by} at "
+                   f"{a.resolved_at:%Y-%m-%d %H:%M} UTC")
+    else:
+        click.echo(f"Alert #{a.id} ({one_line(a.brand)}) is open again")
+
+
+def _login() -> str:
+    """Who runs the command, when --by is not given (the account name; "" if none is known)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in a bare container
+        return ""
+
+
+BY = click.option("--by", default=None, metavar="NAME",
+                  help="Who is acting (recorded on the alert); default: your login name.")
 
 
 @alerts.command("ack")
 @click.argument("alert_id", type=int)
+@BY
 @pass_ctx
-def alerts_ack(ctx: Context, alert_id: int) -> None:
-    """Acknowledge an alert: no more emails unless it climbs a severity level."""
-    _set_alert_status(ctx, alert_id, "acknowledged")
+def alerts_ack(ctx: Context, alert_id: int, by: str | None) -> None:
+    """Acknowledge an alert: no more emails or chat posts unless it climbs a severity level."""
+    _set_alert_status(ctx, alert_id, "acknowledged", by)
 
 
 @alerts.command("resolve")
 @click.argument("alert_id", type=int)
+@BY
 @pass_ctx
-def alerts_resolve(ctx: Context, alert_id: int) -> None:
+def alerts_resolve(ctx: Context, alert_id: int, by: str | None) -> None:
     """Resolve an alert: it stays quiet for its cooldown even if the story goes on."""
-    _set_alert_status(ctx, alert_id, "resolved")
+    _set_alert_status(ctx, alert_id, "resolved", by)
+
+
+@alerts.command("reopen")
+@click.argument("alert_id", type=int)
+@BY
+@pass_ctx
+def alerts_reopen(ctx: Context, alert_id: int, by: str | None) -> None:
+    """Re-open an acknowledged or resolved alert (ends a resolved alert's cooldown)."""
+    _set_alert_status(ctx, alert_id, "open", by)
 
 
 @alerts.command("send")

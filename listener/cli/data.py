@@ -88,15 +88,27 @@ def brand() -> None:
 @click.option("--account", "accounts", multiple=True, metavar="PLATFORM:HANDLE",
               help="The brand's own account (repeatable), e.g. --account x:AskUnited: its posts "
                    "are the brand's voice and answers, never counted as mentions.")
+@click.option("--recipient", "recipients", multiple=True, metavar="EMAIL",
+              help="Who is emailed this brand's alerts (repeatable; replaces the list; default "
+                   "UNDERTOW_ALERT_RECIPIENTS).")
+@click.option("--notify-from", default=None, metavar="LEVEL|SEVERITY",
+              help="Email and post alerts from this level (low, medium, high) or severity 0-1.")
+@click.option("--webhook", default=None, metavar="NAME",
+              help="Chat webhook: NAME means UNDERTOW_ALERT_WEBHOOK_URL_<NAME> (the URL is a "
+                   "secret, kept in the environment or .env), 'default' the global one, 'off' none.")
 @pass_ctx
 def brand_add(ctx: Context, name: str, query: str, group: str | None,
-              accounts: tuple[str, ...]) -> None:
+              accounts: tuple[str, ...], recipients: tuple[str, ...], notify_from: str | None,
+              webhook: str | None) -> None:
     """Add a brand (or change its query) and tag the stored posts that match it."""
     from listener.store.accounts import parse_account
 
     for account in accounts:  # a bad one fails before the brand is written
         parse_account(account)
-    b, matched = ctx.store.add_brand(name, query, group)
+    routing = _routing(recipients, notify_from, webhook)
+    known = {b.name.lower(): b for b in ctx.store.brands()}.get(name.lower())
+    b, matched = ctx.store.add_brand(name, query, group,
+                                     settings=(known.settings if known else {}) | routing)
     if accounts:
         ctx.store.set_accounts(b, accounts)
         matched = ctx.store.brand_post_count(b)
@@ -110,19 +122,57 @@ def brand_add(ctx: Context, name: str, query: str, group: str | None,
 @click.option("--account", "accounts", multiple=True, metavar="PLATFORM:HANDLE",
               help="The brand's own accounts (repeatable): replaces the list it had.")
 @click.option("--no-accounts", is_flag=True, help="Remove every own account of the brand.")
+@click.option("--recipient", "recipients", multiple=True, metavar="EMAIL",
+              help="Who is emailed this brand's alerts (repeatable; replaces the list; default "
+                   "UNDERTOW_ALERT_RECIPIENTS).")
+@click.option("--notify-from", default=None, metavar="LEVEL|SEVERITY",
+              help="Email and post alerts from this level (low, medium, high) or severity 0-1.")
+@click.option("--webhook", default=None, metavar="NAME",
+              help="Chat webhook: NAME means UNDERTOW_ALERT_WEBHOOK_URL_<NAME> (the URL is a "
+                   "secret, kept in the environment or .env), 'default' the global one, 'off' none.")
 @pass_ctx
 def brand_edit(ctx: Context, name: str, query: str | None, group: str | None,
-               accounts: tuple[str, ...], no_accounts: bool) -> None:
-    """Change a brand's query, group or own accounts (only what is given) and re-tag."""
+               accounts: tuple[str, ...], no_accounts: bool, recipients: tuple[str, ...],
+               notify_from: str | None, webhook: str | None) -> None:
+    """Change a brand's query, group, own accounts or alert routing (only what is given)."""
     if accounts and no_accounts:
         raise click.UsageError("give --account or --no-accounts, not both")
     new_accounts = [] if no_accounts else (list(accounts) if accounts else None)
+    routing = _routing(recipients, notify_from, webhook)
     b, matched = ctx.store.edit_brand(name, query, group, new_accounts)
+    if routing:
+        ctx.store.add_brand(b.name, b.query, b.competitor_group, settings=b.settings | routing)
+        b = ctx.store.brand(b.name)
     _brand_summary(ctx, b, matched)
 
 
+def _routing(recipients: tuple[str, ...], notify_from: str | None,
+             webhook: str | None) -> dict:
+    """The brand settings `--recipient --notify-from --webhook` ask for (only those given)."""
+    from listener.alerts.routing import parse_notify_from, parse_webhook_name
+
+    out: dict = {}
+    if recipients:
+        bad = [r for r in recipients if "@" not in r or " " in r.strip()]
+        if bad:
+            raise click.BadParameter(f"not an email address: {', '.join(bad)}",
+                                     param_hint="--recipient")
+        out["recipients"] = [r.strip() for r in recipients]
+    if notify_from is not None:
+        out["notify_from"] = parse_notify_from(notify_from)
+    if webhook is not None:
+        out["webhook"] = parse_webhook_name(webhook)
+    return out
+
+
 def _brand_summary(ctx: Context, b, matched: int) -> None:
+    from listener.alerts.routing import route
+
     click.echo(f"Brand {b.name!r}: {n(matched)} stored posts match {b.query}")
+    r = route(b, ctx.settings)
+    click.echo(f"  alerts from {r.notify_level} ({r.notify_from:.2f}) to "
+               f"{', '.join(r.recipients) or 'nobody by email'}"
+               f"{'' if r.own_recipients else ' (global)'}; chat webhook: {r.webhook or 'none'}")
     own = ctx.store.brand_accounts(b)
     if own:
         click.echo(f"  own accounts: {', '.join(own)} (their posts are the brand's voice, not "

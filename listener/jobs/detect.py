@@ -21,7 +21,7 @@ import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from listener import story_numbers
+from listener.alerts.evidence import Evidence
 from listener.jobs.coordination import flagged_clusters, story_coordination
 from listener.post import stable_id
 from listener.store import Store, schema
@@ -292,70 +293,12 @@ def _handles(store: Store, ids: list[int]) -> dict[int, tuple[str, int | None]]:
     return found
 
 
-def evidence(store: Store, story) -> tuple[str, dict]:
-    """The alert's title and evidence (the shape `listener.alerts.render` and the dashboard read)."""
-    return _evidence(story, _posts(store, _root_ids([story])), _handles(store, _people([story])))
-
-
 def _root_ids(stories) -> list[int]:
     return [int(i) for story in stories for i in story.root_posts[:5]]
 
 
 def _people(stories) -> list[int]:
     return [i.author for story in stories for i in story.influencers]
-
-
-def _evidence(story, roots: dict[int, dict], people: dict[int, tuple]) -> tuple[str, dict]:
-    """`evidence` from posts and authors already read (a page's stories share two lookups)."""
-    first = roots.get(int(story.root_posts[0])) if story.root_posts else None
-    start = datetime.fromisoformat(first["created_at"]) if first else \
-        datetime.fromtimestamp(story.opened_at, UTC)
-    reasons = []
-    if "growth" in story.triggers and story.forecast:
-        f = story.forecast
-        reasons.append(f"growing fast: {f.observed:,} reactions in {f.age_min:.0f} min, forecast "
-                       f"{f.final:,.0f} (80% interval {f.low:,.0f}-{f.high:,.0f}), "
-                       f"P(viral) {f.p_viral:.0%}")
-    if "volume" in story.triggers and story.volume:
-        v = story.volume
-        reasons.append(f"negative volume {v.negative:,} in {v.window_min} min against "
-                       f"{v.negative_baseline:,.1f} usual for this time ({v.baseline})")
-    for inv in story.influencers[:5]:
-        handle = people.get(inv.author, (None, None))[0] or inv.author
-        reasons.append(f"top-{inv.rank} influencer @{handle} is the post's {inv.role}")
-    numbers = story_numbers.from_detector(story.post_count)
-    ev = {
-        "reasons": reasons,
-        "triggers": list(story.triggers),
-        "root_posts": [roots[i] for i in (int(x) for x in story.root_posts[:5]) if i in roots],
-        "growth": [{"t": (start + timedelta(minutes=m)).isoformat(), "size": int(size)}
-                   for m, size in story.growth_curve],
-        "forecast": None if story.forecast is None else {
-            "final": story.forecast.final, "low": story.forecast.low, "high": story.forecast.high,
-            "p_viral": story.forecast.p_viral},
-        "influencers": [{"author_id": inv.author, "handle": people.get(inv.author, (None,))[0],
-                         "followers": people.get(inv.author, (None, None))[1], "rank": inv.rank,
-                         "role": inv.role} for inv in story.influencers[:10]],
-        "themes": [{"term": t, "posts": int(c)} for t, c in story.themes[:8]],
-        "posts": story.post_count, "negative_posts": story.negative_count,
-        "reactions": numbers.reactions if story.kind == "cascade" else None,
-        # The stream time this state describes: a replay after a crash carries older states,
-        # which `upsert_stories` then skips instead of rolling the alert back.
-        "stream_at": story.updated_at,
-    }
-    who = f"@{first['author']}" if first and first.get("author") else "a customer"
-    if story.kind == "cascade":
-        title = (f"Negative post by {who} spreading: {numbers.text()}"
-                 + (f", forecast {story.forecast.final:,.0f}" if story.forecast else ""))
-    else:
-        title = f"Burst of negative posts: {story.negative_count:,} negative mentions"
-        if story.volume is not None:
-            v = story.volume
-            title += (f", {v.negative:,} in {v.window_min} min against {v.negative_baseline:,.1f}"
-                      " usual")
-    if story.themes:
-        title += f" ({story.themes[0][0]})"
-    return title, ev
 
 
 def _record(store: Store, brands: dict[str, int], stories, report: DetectReport) -> None:
@@ -367,10 +310,12 @@ def _record(store: Store, brands: dict[str, int], stories, report: DetectReport)
     clusters = flagged_clusters(store)  # coordination (h23): see listener.jobs.coordination
     updates = []
     for story in stories:
-        title, ev = _evidence(story, roots, people)
-        ev["coordination"] = story_coordination(store, story.root_posts[:5], clusters)
+        ev = Evidence.from_story(story, roots, people)
+        ev.extra["coordination"] = story_coordination(store, story.root_posts[:5], clusters)
+        if story.kind == "cascade":  # the one count of a story's reactions (listener.story_numbers)
+            ev.extra["reactions"] = story_numbers.from_detector(story.post_count).reactions
         updates.append(StoryUpdate(
-            brands[story.brand], story.id, story.severity, title, ev,
+            brands[story.brand], story.id, story.severity, ev.title(), ev.to_json(),
             now=datetime.fromtimestamp(story.updated_at, UTC),
             opened_at=datetime.fromtimestamp(story.opened_at, UTC)))
     for _, outcome in upsert_stories(store, updates):

@@ -16,26 +16,14 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
+from graph.levels import REPORT_FROM, level, rank
 from listener.errors import InvalidTransition, NotFoundError
 from listener.post import utcnow
 from listener.store import Store, schema
 from listener.store.sql import as_utc
 
-# The same bounds as graph.detector.DetectorConfig.levels.
-LEVELS = ((0.9, "high"), (0.7, "medium"), (0.0, "low"))
 DEFAULT_COOLDOWN = timedelta(hours=6)
-REPORT_FROM = 0.7  # severity from which a story is an alert rather than a watch item
 STATUSES = ("watch", "open", "acknowledged", "resolved")
-
-
-def level(severity: float) -> str:
-    return next(name for bound, name in LEVELS if severity >= bound)
-
-
-def level_rank(severity: float | None) -> int:
-    if severity is None:
-        return -1
-    return [name for _, name in reversed(LEVELS)].index(level(severity))
 
 
 @dataclass(frozen=True)
@@ -52,16 +40,19 @@ class Alert:
     updated_at: datetime
     resolved_at: datetime | None
     notified_severity: float | None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    resolved_by: str | None = None
 
     @property
     def level(self) -> str:
-        return level(self.severity)
+        return level(self.severity).name
 
 
 def _row_to_alert(r) -> Alert:
     return Alert(r.id, r.brand_id, r.brand, r.story_key, r.status, float(r.severity), r.title,
                  r.evidence or {}, as_utc(r.opened_at), as_utc(r.updated_at), as_utc(r.resolved_at),
-                 r.notified_severity)
+                 r.notified_severity, as_utc(r.acknowledged_at), r.acknowledged_by, r.resolved_by)
 
 
 def _select():
@@ -150,7 +141,7 @@ def _upsert(conn, u: StoryUpdate, cooldown: timedelta) -> tuple[int, str]:
     values: dict[str, Any] = dict(severity=u.severity, title=u.title, evidence=u.evidence,
                                   updated_at=now)
     outcome = "updated"
-    escalated = level_rank(u.severity) > level_rank(float(row.severity))
+    escalated = rank(u.severity) > rank(float(row.severity))
     if row.status == "watch":
         if reported:
             values["status"], outcome = "open", "opened"
@@ -161,7 +152,8 @@ def _upsert(conn, u: StoryUpdate, cooldown: timedelta) -> tuple[int, str]:
     elif row.status == "resolved":
         quiet_until = as_utc(row.resolved_at) + cooldown
         if now >= quiet_until and u.severity >= float(row.severity):
-            values.update(status="open", resolved_at=None, notified_severity=None)
+            values.update(status="open", resolved_at=None, resolved_by=None,
+                          notified_severity=None)
             outcome = "reopened"
         else:
             values = dict(evidence=u.evidence, updated_at=now)  # quiet: keep the record fresh
@@ -182,20 +174,34 @@ def _stale(new: dict[str, Any] | None, stored: dict[str, Any] | None) -> bool:
     return at is not None and seen is not None and at < seen
 
 
-def set_status(store: Store, alert_id: int, status: str) -> Alert:
-    """Acknowledge, resolve or re-open (dashboard buttons, `undertow alerts ack|resolve`)."""
-    return change_status(store, alert_id, status)[0]
+SYSTEM = "undertow"  # who moves an alert that no person moved
+MAX_WHO = 128
 
 
-def change_status(store: Store, alert_id: int, status: str) -> tuple[Alert, bool]:
-    """Move an alert along open -> acknowledged -> resolved; returns (alert, whether it changed).
+def who(name: str | None) -> str:
+    """A person's name as recorded on an alert: one line, at most MAX_WHO characters.
 
-    Asking for the status an alert already has changes nothing, so resolving twice does not
-    restart the cooldown. Acknowledging a resolved alert is refused: it would silently end the
-    cooldown and make it look live again; re-open it (status "open") if that is what is meant.
+    Required: an acknowledgement nobody can be asked about is worth little to the next shift.
+    """
+    clean = " ".join("".join(c if c.isprintable() else " " for c in name or "").split())
+    if not clean:
+        raise InvalidTransition("Say who is acting: give a name (`--by NAME` on the command line)")
+    return clean[:MAX_WHO]
+
+
+def change_status(store: Store, alert_id: int, status: str, by: str) -> tuple[Alert, bool]:
+    """Move an alert along open -> acknowledged -> resolved, recording who and when; returns
+    (alert, whether it changed). The dashboard's buttons and `undertow alerts ack|resolve|reopen`
+    both come here.
+
+    Asking for the status an alert already has changes nothing (nor who is recorded), so
+    resolving twice does not restart the cooldown. Acknowledging a resolved alert is refused: it
+    would silently end the cooldown and make it look live again; re-open it (status "open") if
+    that is what is meant.
     """
     if status not in ("acknowledged", "resolved", "open"):  # "watch" is the detector's to set
         raise ValueError(status)
+    person = who(by)
     a = schema.alerts
     with store.engine.begin() as conn:
         current = conn.execute(select(a.c.status).where(a.c.id == alert_id).with_for_update()
@@ -207,8 +213,14 @@ def change_status(store: Store, alert_id: int, status: str) -> tuple[Alert, bool
                                     "(it re-opens by itself if the story grows after its cooldown)")
         if current != status:
             now = utcnow()
-            conn.execute(update(a).where(a.c.id == alert_id).values(
-                status=status, updated_at=now, resolved_at=now if status == "resolved" else None))
+            values: dict[str, Any] = dict(status=status, updated_at=now)
+            if status == "acknowledged":
+                values.update(acknowledged_at=now, acknowledged_by=person)
+            elif status == "resolved":
+                values.update(resolved_at=now, resolved_by=person)
+            else:
+                values.update(resolved_at=None, resolved_by=None)
+            conn.execute(update(a).where(a.c.id == alert_id).values(**values))
     return get(store, alert_id), current != status
 
 

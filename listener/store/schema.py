@@ -209,6 +209,10 @@ alerts = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("resolved_at", DateTime(timezone=True)),
     Column("notified_severity", Float),
+    # Who moved it last, and when (a name typed in the dashboard, the CLI user, or "undertow").
+    Column("acknowledged_at", DateTime(timezone=True)),
+    Column("acknowledged_by", String(128)),
+    Column("resolved_by", String(128)),
     UniqueConstraint("brand_id", "story_key", name="uq_alerts_brand_story"),
 )
 Index("ix_alerts_status_severity", alerts.c.status, alerts.c.severity)
@@ -220,6 +224,8 @@ alert_notifications = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("key", String(128), nullable=False),  # alert:<id>:<level> or digest:<date>
+    # "email": recipient is an address; "webhook": recipient names the webhook, never its URL.
+    Column("channel", String(16), nullable=False, server_default="email"),
     Column("alert_id", Integer, ForeignKey("alerts.id", ondelete="CASCADE")),
     Column("recipient", String(320), nullable=False),
     Column("status", String(16), nullable=False),  # pending | sending | sent | failed

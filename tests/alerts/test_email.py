@@ -20,7 +20,7 @@ from listener.store import alerts
 XSS = "<script>alert('x')</script> my bag <img src=x onerror=alert(1)>"
 EVIDENCE = {
     "reasons": ["forecast 2,400 reposts (top quarter)", "quoted by @TravelDeskNews"],
-    "root_posts": [{"author": "critic<b>", "text": XSS, "url": "https://x.com/c/status/1",
+    "root_posts": [{"id": 1, "author": "critic<b>", "text": XSS, "url": "https://x.com/c/status/1",
                     "reposts": 120}],
     "influencers": [{"handle": "TravelDeskNews", "followers": 1_800_000, "rank": 1}],
     "growth": [{"t": "2026-03-01T10:00:00+00:00", "size": 1},
@@ -173,9 +173,19 @@ def test_starttls_with_a_private_ca(sqlite_store, tls_server):
     assert inbox.messages[0][0] == ["tls@brand.test"]
 
 
-def test_daily_digest(sqlite_store, smtp_server):
+def test_daily_digest_counts_and_lists_what_is_open(sqlite_store, smtp_server):
+    """Open alerts whatever their (stream) time: a replayed week's alerts are weeks old."""
     inbox, port = smtp_server
-    open_alert(sqlite_store)
+    first = open_alert(sqlite_store)
+    brand = sqlite_store.brand("United")
+    weeks_ago = datetime(2026, 2, 23, 10, tzinfo=UTC)
+    old, _ = alerts.upsert_story(sqlite_store, brand.id, "story-old", 0.5, "Old <b>story</b>", {},
+                                 now=weeks_ago)
+    seen, _ = alerts.upsert_story(sqlite_store, brand.id, "story-seen", 0.8, "Seen story", {},
+                                  now=weeks_ago)
+    gone, _ = alerts.upsert_story(sqlite_store, brand.id, "story-gone", 0.8, "Gone story", {})
+    alerts.change_status(sqlite_store, seen, "acknowledged", "Ana")
+    alerts.change_status(sqlite_store, gone, "resolved", "Bo")
     day = datetime.now(UTC).date().isoformat()
     s = settings_for(port, alert_recipients="d@b.test")
     delivery.enqueue_due(sqlite_store, s)  # the alert's own email first
@@ -183,19 +193,38 @@ def test_daily_digest(sqlite_store, smtp_server):
     report = delivery.send(sqlite_store, s, digest_day=day)
     assert report.sent == 1
     digest = inbox.messages[-1][1]
-    assert digest["Subject"] == f"[Undertow] Daily digest {day}: 1 alerts"
+    assert digest["Subject"] == f"[Undertow] Daily digest {day}: 2 open alerts, 1 acknowledged"
+    plain = digest.get_body(("plain",)).get_content()
+    page = digest.get_body(("html",)).get_content()
+    for part in (plain, page):
+        for alert_id in (first, old, seen):
+            assert f"http://dash.test:8501/?alert={alert_id}" in part
+        assert "Gone story" not in part and f"?alert={gone}" not in part
+        assert "acknowledged by Ana" in part
+    assert "Old &lt;b&gt;story&lt;/b&gt;" in page and "<b>story" not in page
+    assert plain.index(f"?alert={first}") < plain.index(f"?alert={old}")  # most severe first
     again = delivery.send(sqlite_store, s, digest_day=day)
     assert (again.queued, again.sent) == (0, 0)  # once a day, and not reported as queued
+
+
+def test_a_digest_with_nothing_open_says_so_in_both_parts(sqlite_store, smtp_server):
+    inbox, port = smtp_server
+    s = settings_for(port, alert_recipients="d@b.test")
+    assert delivery.send(sqlite_store, s, digest_day="2026-03-02").sent == 1
+    digest = inbox.messages[-1][1]
+    assert digest["Subject"] == "[Undertow] Daily digest 2026-03-02: 0 open alerts"
+    assert "No open alerts." in digest.get_body(("plain",)).get_content()
+    assert "No open alerts." in digest.get_body(("html",)).get_content()
 
 
 def test_lifecycle_cooldown_and_reopen(sqlite_store):
     brand, _ = sqlite_store.add_brand("JetBlue", "@jetblue", "airlines")
     t0 = datetime(2026, 3, 1, tzinfo=UTC)
     aid, _ = alerts.upsert_story(sqlite_store, brand.id, "k", 0.75, "t", {}, now=t0)
-    assert alerts.set_status(sqlite_store, aid, "acknowledged").status == "acknowledged"
+    assert alerts.change_status(sqlite_store, aid, "acknowledged", "tester")[0].status == "acknowledged"
     assert alerts.upsert_story(sqlite_store, brand.id, "k", 0.8, "t", {}, now=t0)[1] == "updated"
     assert alerts.upsert_story(sqlite_store, brand.id, "k", 0.92, "t", {}, now=t0)[1] == "reopened"
-    resolved = alerts.set_status(sqlite_store, aid, "resolved")
+    resolved = alerts.change_status(sqlite_store, aid, "resolved", "tester")[0]
     soon = resolved.resolved_at + timedelta(hours=1)
     assert alerts.upsert_story(sqlite_store, brand.id, "k", 0.95, "t", {}, now=soon)[1] == "cooling down"
     later = resolved.resolved_at + timedelta(hours=7)
@@ -315,16 +344,16 @@ def test_ack_and_resolve_follow_the_lifecycle(sqlite_store):
 
     brand, _ = sqlite_store.add_brand("JetBlue", "@jetblue", "airlines")
     aid, _ = alerts.upsert_story(sqlite_store, brand.id, "k", 0.75, "t", {})
-    acked, changed = alerts.change_status(sqlite_store, aid, "acknowledged")
+    acked, changed = alerts.change_status(sqlite_store, aid, "acknowledged", "tester")
     assert (acked.status, changed) == ("acknowledged", True)
-    again, changed = alerts.change_status(sqlite_store, aid, "acknowledged")
+    again, changed = alerts.change_status(sqlite_store, aid, "acknowledged", "tester")
     assert (again.status, changed, again.updated_at) == ("acknowledged", False, acked.updated_at)
-    resolved, changed = alerts.change_status(sqlite_store, aid, "resolved")
+    resolved, changed = alerts.change_status(sqlite_store, aid, "resolved", "tester")
     assert (resolved.status, changed) == ("resolved", True)
-    again, changed = alerts.change_status(sqlite_store, aid, "resolved")
+    again, changed = alerts.change_status(sqlite_store, aid, "resolved", "tester")
     assert (changed, again.resolved_at) == (False, resolved.resolved_at)  # cooldown not restarted
     with pytest.raises(alerts.InvalidTransition, match="resolved") as refused:
-        alerts.change_status(sqlite_store, aid, "acknowledged")
+        alerts.change_status(sqlite_store, aid, "acknowledged", "tester")
     assert isinstance(refused.value, UndertowError)
     assert alerts.get(sqlite_store, aid).status == "resolved"
 
@@ -336,7 +365,7 @@ def test_a_story_that_reopens_after_its_cooldown_is_emailed_again(sqlite_store, 
     t0 = datetime(2026, 3, 1, tzinfo=UTC)
     aid, _ = alerts.upsert_story(sqlite_store, brand.id, "k", 0.95, "bags", EVIDENCE, now=t0)
     assert delivery.send(sqlite_store, settings).sent == 1
-    resolved = alerts.set_status(sqlite_store, aid, "resolved")
+    resolved = alerts.change_status(sqlite_store, aid, "resolved", "tester")[0]
     later = resolved.resolved_at + timedelta(hours=7)
     outcome = alerts.upsert_story(sqlite_store, brand.id, "k", 0.95, "bags", EVIDENCE, now=later)
     assert outcome[1] == "reopened"

@@ -56,6 +56,6 @@ def test_the_digest_email_carries_the_section(sqlite_store, smtp_server):  # noq
     digest = inbox.messages[-1][1]
     plain = digest.get_body(("plain",)).get_content()
     html = digest.get_body(("html",)).get_content()
-    assert "No alerts." in plain and "Customer service, the day to 2026-03-01 14:00 UTC" in plain
+    assert "No open alerts." in plain and "Customer service, the day to 2026-03-01 14:00 UTC" in plain
     assert "United: 1 of 2 cases answered (50%)" in plain
     assert "<h3>Customer service" in html and "&lt;b&gt;Delta" in html

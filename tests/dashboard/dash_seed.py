@@ -116,7 +116,7 @@ def _alerts(store: Store, ids: dict[str, int]) -> None:
     acme = store.brand("Acme").id
     globex = store.brand("Globex").id
     growth = [{"t": _at(30 + 5 * k).isoformat(), "size": 1 + 3 * k} for k in range(6)]
-    ev = {"root_post_ids": [ids["x:a0"]], "growth": growth,
+    ev = {"root_posts": [{"id": ids["x:a0"]}], "growth": growth,
           "forecast": {"final": 42.0, "low": 30.0, "high": 60.0},
           "influencers": [{"author_id": stable_id("x", "u0"), "handle": "user0", "rank": 1,
                            "role": "author"}],

@@ -74,12 +74,34 @@ def test_alerts_page_lists_by_severity_with_evidence_and_acts(app, seeded):
     assert list(listing["severity"]) == [0.91, 0.55]
     assert "lost my parcel" in texts(app)
 
+    assert app.button(key=f"ack_{_alert_id(seeded, 'a0')}").disabled  # no name typed yet
+    app.text_input(key="alert_by").input("Ana Lyst").run()
     app.button(key=f"ack_{_alert_id(seeded, 'a0')}").click().run()
     assert not app.exception
     assert _status(seeded, "a0") == "acknowledged"
     app.button(key=f"resolve_{_alert_id(seeded, 'a0')}").click().run()
     assert _status(seeded, "a0") == "resolved"
     assert metrics(app)["Alerts shown"] == "1"
+    with seeded.engine.connect() as conn:
+        row = conn.execute(select(schema.alerts).where(schema.alerts.c.story_key == "a0")).one()
+    assert (row.acknowledged_by, row.resolved_by) == ("Ana Lyst", "Ana Lyst")
+
+
+def test_a_deep_link_opens_that_alert_on_the_alerts_page(seeded):
+    """UNDERTOW_DASHBOARD_URL/?alert=ID, the link of every email and chat post."""
+    at = make_app()
+    target = _alert_id(seeded, "g")  # not the most severe, which the page shows by default
+    at.query_params["alert"] = str(target)
+    at.run()
+    assert not at.exception, at.exception
+    assert any(t.value == "Alerts" for t in at.title)
+    row = _row(seeded, target)
+    assert any(row.title in h.value.replace("\\", "") for h in at.subheader)
+
+
+def _row(store, alert_id: int):
+    with store.engine.connect() as conn:
+        return conn.execute(select(schema.alerts).where(schema.alerts.c.id == alert_id)).one()
 
 
 def _alert_id(store, key: str) -> int:

@@ -76,22 +76,24 @@ def test_complaint_themes_prefer_what_negative_posts_say_more():
     assert "outlet computers" not in set(df["term"]) and list(df["posts"][:2]) == [6, 4]
 
 
-def test_evidence_reads_several_spellings():
-    ev = {"root_posts": [{"post_id": "12"}, 13, "x"],
-          "growth_curve": [["2026-01-01T00:10:00Z", 5], {"time": "2026-01-01T00:00:00Z",
-                                                         "count": 1}],
-          "forecast": {"expected": 40, "lower": 30, "upper": "55"},
-          "influencers": [7, {"id": 8, "handle": "h", "rank": 2, "role": "amplifier"}],
-          "amplification_path": [[1, 2], {"from": 2, "to": 3, "kind": "quote"}],
-          "themes": {"late": 3}, "volume_z": 4.5}
-    assert evidence.root_post_ids(ev) == [12, 13]
+def test_evidence_reads_its_one_spelling_and_skips_what_is_malformed():
+    ev = evidence.read({
+        "root_posts": [{"id": "12"}, {"id": 13}, {"id": "x"}, 14],
+        "growth": [{"t": "2026-01-01T00:10:00Z", "size": 5}, {"t": "2026-01-01T00:00:00Z",
+                                                              "size": 1}, {"t": "never"}],
+        "forecast": {"final": 40, "low": 30, "high": "55"},
+        "influencers": [{"author_id": 8, "handle": "h", "rank": 2, "role": "amplifier"}, 7],
+        "path": [{"source": 2, "target": 3, "kind": "quote"}],
+        "themes": [{"term": "late", "posts": 3}], "volume_z": 4.5})
+    assert ev.root_post_ids == [12, 13]
     assert list(evidence.growth(ev)["size"]) == [1, 5]
     assert evidence.forecast(ev) == {"final": 40.0, "low": 30.0, "high": 55.0}
-    assert list(evidence.influencers(ev)["author_id"]) == [7, 8]
-    assert list(evidence.path(ev)["target"]) == [2, 3]
+    assert list(evidence.influencers(ev)["author_id"]) == [8]
+    assert list(evidence.path(ev)["target"]) == [3]
     assert evidence.themes(ev).to_dict("records") == [{"theme": "late", "posts": 3}]
-    assert evidence.other(ev) == {"volume_z": 4.5}
-    assert evidence.growth({}).empty and evidence.forecast({"forecast": 3}) is None
+    assert ev.extra == {"volume_z": 4.5}
+    assert evidence.growth(evidence.read({})).empty
+    assert evidence.forecast(evidence.read({"forecast": 3})) is None
 
 
 def test_markdown_escaping_leaves_nothing_active():

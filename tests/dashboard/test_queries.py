@@ -9,7 +9,7 @@ from dash_seed import MODEL, T0, seed_small
 from sqlalchemy import select
 
 from dashboard import actions, queries
-from listener.errors import NotFoundError
+from listener.errors import InvalidTransition, NotFoundError
 from listener.post import stable_id
 from listener.store import schema
 
@@ -109,15 +109,19 @@ def test_acknowledge_then_resolve(seeded_any):
     with e.connect() as conn:
         alert_id = conn.execute(select(schema.alerts.c.id)
                                 .where(schema.alerts.c.story_key == "a0")).scalar_one()
-    assert actions.acknowledge(e, alert_id)
-    assert not actions.acknowledge(e, alert_id)  # only an open alert can be acknowledged
-    assert actions.resolve(e, alert_id)
-    assert not actions.resolve(e, alert_id)
+    assert actions.acknowledge(seeded_any, alert_id, "Ana")
+    assert not actions.acknowledge(seeded_any, alert_id, "Bo")  # already: nothing changes
+    assert actions.resolve(seeded_any, alert_id, "  Cy\n ")
+    assert not actions.resolve(seeded_any, alert_id, "Dee")
     with e.connect() as conn:
         row = conn.execute(select(schema.alerts).where(schema.alerts.c.id == alert_id)).one()
     assert row.status == "resolved" and row.resolved_at is not None
+    assert (row.acknowledged_by, row.resolved_by) == ("Ana", "Cy")  # the first to act, tidied
+    assert row.acknowledged_at is not None and row.acknowledged_at <= row.resolved_at
     with pytest.raises(NotFoundError):
-        actions.resolve(e, 10_000)
+        actions.resolve(seeded_any, 10_000, "Ana")
+    with pytest.raises(InvalidTransition, match="name"):
+        actions.resolve(seeded_any, alert_id, " \t")
 
 
 def test_a_deep_cascade_is_followed_to_its_end(sqlite_store):

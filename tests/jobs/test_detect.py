@@ -85,7 +85,7 @@ def test_a_replay_after_a_crash_does_not_roll_alerts_back(store, monkeypatch):
     """A run that dies before saving its state is replayed; its older story states are skipped,
     so an acknowledged alert stays acknowledged and keeps its latest severity."""
     import listener.jobs.detect as job
-    from listener.store.alerts import set_status
+    from listener.store.alerts import change_status
 
     store.add_brand("Acme", "@acme")
     cascade(store, 0, 400)
@@ -98,7 +98,7 @@ def test_a_replay_after_a_crash_does_not_roll_alerts_back(store, monkeypatch):
     with pytest.raises(RuntimeError, match="killed"):
         detect(store)
     [alert] = list_alerts(store)
-    set_status(store, alert.id, "acknowledged")
+    change_status(store, alert.id, "acknowledged", "tester")
     monkeypatch.undo()
     monkeypatch.setattr(job, "PAGE", 20)  # the replay passes the story's earlier, lower states
     report = detect(store)  # replays all 400 posts: nothing was saved
