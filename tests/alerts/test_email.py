@@ -179,7 +179,7 @@ def test_daily_digest_counts_and_lists_what_is_open(sqlite_store, smtp_server):
     first = open_alert(sqlite_store)
     brand = sqlite_store.brand("United")
     weeks_ago = datetime(2026, 2, 23, 10, tzinfo=UTC)
-    old, _ = alerts.upsert_story(sqlite_store, brand.id, "story-old", 0.5, "Old <b>story</b>", {},
+    old, _ = alerts.upsert_story(sqlite_store, brand.id, "story-old", 0.75, "Old <b>story</b>", {},
                                  now=weeks_ago)
     seen, _ = alerts.upsert_story(sqlite_store, brand.id, "story-seen", 0.8, "Seen story", {},
                                   now=weeks_ago)
