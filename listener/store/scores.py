@@ -9,11 +9,15 @@ new model at once, and detection waits for the mentions it has not scored yet.
 Identical texts (a retweet carries its original's text) are scored once per model version
 through `sentiment_cache`. On PostgreSQL several scorers share the work: each claims its batch
 with `FOR UPDATE SKIP LOCKED` and, holding those row locks, re-checks which posts another scorer
-finished meanwhile, so no post is scored twice.
+finished meanwhile, so no post is scored twice; each scorer reads on from its last claim
+(`ClaimCursor`) so a claim costs the same at any backlog. On SQLite two scorers may score the
+same batch (no row locks there); the second insert is ignored, so the stored scores are the
+same, only work is repeated.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -24,10 +28,11 @@ from listener.store import Store, schema
 from listener.store.sql import distinct, insert_ignore
 from listener.store.writer import text_hash
 
-__all__ = ["BatchResult", "Scores", "count_unscored", "current_model_version",
+__all__ = ["BatchResult", "ClaimCursor", "Scores", "count_unscored", "current_model_version",
            "record_model_version", "score_batch"]
 
 MODEL_KEY = "sentiment_model_version"
+LOCKED_WAIT_S = 0.2  # a scorer that finds only posts others are scoring looks again this soon
 
 # (label, negative, neutral, positive): what a model returns for one text
 Scores = tuple[str, float, float, float]
@@ -65,19 +70,45 @@ def count_unscored(store: Store, version: str) -> int:
         return int(conn.execute(select(func.count()).select_from(p).where(cond)).scalar() or 0)
 
 
-def _claim(conn: Connection, version: str, size: int) -> list[tuple[int, str]]:
+@dataclass
+class ClaimCursor:
+    """Where a scorer's next claim starts: after the last post id it claimed.
+
+    Reading from the start each time walked past every post already scored, so a claim cost
+    grew with the work done (3 ms at the start, 59 ms at 200k). Starting after the previous
+    claim costs the same at any backlog. Post ids are hashes, so a post stored during the run
+    can land behind the cursor: at the end the scan wraps around once, and a scorer stops only
+    when a pass from the start finds nothing unscored.
+    """
+
+    after: int | None = None
+    wrapped: bool = False
+
+
+def _claim(conn: Connection, version: str, size: int,
+           after: int | None) -> tuple[list[tuple[int, str]], int | None]:
+    """(claimable unscored posts after `after`, the last id the claim covered)."""
     p, cond = _unscored(version)
     stmt = select(p.c.id, p.c.text).where(cond).order_by(p.c.id).limit(size)
+    if after is not None:
+        stmt = stmt.where(p.c.id > after)
     if conn.dialect.name != "postgresql":
-        return [tuple(r) for r in conn.execute(stmt)]
+        rows = [tuple(r) for r in conn.execute(stmt)]
+        return rows, rows[-1][0] if rows else None
     rows = [tuple(r) for r in conn.execute(stmt.with_for_update(of=p, skip_locked=True))]
     if not rows:
-        return rows
+        return rows, None
     # A fresh statement sees scores committed after our first one started.
     s = schema.sentiment_scores
     finished = set(conn.execute(select(s.c.post_id).where(
         s.c.model_version == version, s.c.post_id.in_([r[0] for r in rows]))).scalars())
-    return [r for r in rows if r[0] not in finished]
+    return [r for r in rows if r[0] not in finished], rows[-1][0]
+
+
+def _any_unscored(conn: Connection, version: str) -> bool:
+    """Whether any post lacks a score, locked by another scorer or not (read at the end only)."""
+    p, cond = _unscored(version)
+    return conn.execute(select(p.c.id).where(cond).limit(1)).first() is not None
 
 
 @dataclass(frozen=True)
@@ -88,17 +119,30 @@ class BatchResult:
 
 def score_batch(store: Store, version: str, size: int,
                 model: Callable[[Sequence[str]], Sequence[Scores]],
-                prepare: Callable[[str], str] = lambda t: t) -> BatchResult | None:
+                prepare: Callable[[str], str] = lambda t: t,
+                cursor: ClaimCursor | None = None) -> BatchResult | None:
     """Claim up to `size` unscored posts, score them and commit, in one transaction.
 
     `prepare` turns a post's text into what the model reads; texts already in the cache (by
-    hash of the prepared text) are not sent to `model`. None when nothing is left to claim.
+    hash of the prepared text) are not sent to `model`. None only when no post is left without
+    a score: a claim whose posts another scorer finished meanwhile is an empty batch, not the
+    end, and posts another scorer holds are waited for (its crash hands them back to us).
     """
+    cursor = cursor or ClaimCursor()
     c = schema.sentiment_cache
     with store.engine.begin() as conn:
-        rows = _claim(conn, version, size)
-        if not rows:
+        rows, last = _claim(conn, version, size, cursor.after)
+        if last is None:
+            if cursor.after is not None:  # reached the end: one more pass from the start
+                cursor.after, cursor.wrapped = None, True
+                return BatchResult(0, 0)
+            if conn.dialect.name == "postgresql" and _any_unscored(conn, version):
+                time.sleep(LOCKED_WAIT_S)  # others hold the rest: wait for them, not quit
+                return BatchResult(0, 0)
             return None
+        cursor.after = last
+        if not rows:
+            return BatchResult(0, 0)
         texts = {pid: prepare(text) for pid, text in rows}
         hashes = {pid: text_hash(t) for pid, t in texts.items()}
         cached: dict[str, Scores] = {
