@@ -182,21 +182,29 @@ def airline(shared_data) -> Path:
     return path
 
 
+def _head(airline: Path, rows: int, out: Path) -> Path:
+    import csv
+
+    with airline.open(encoding="utf-8", newline="") as src, \
+            out.open("w", encoding="utf-8", newline="") as dst:
+        w = csv.writer(dst)
+        for i, row in enumerate(csv.reader(src)):
+            if i > rows:
+                break
+            w.writerow(row)
+    return out
+
+
 @pytest.fixture(scope="session")
 def small_airline(airline, tmp_path_factory) -> Path:
     """The first 3,000 tweets: enough for two jobs to overlap, small enough for CI."""
-    out = tmp_path_factory.mktemp("airline") / "Tweets.csv"
-    with airline.open(encoding="utf-8", newline="") as src:
-        import csv
+    return _head(airline, 3000, tmp_path_factory.mktemp("airline") / "Tweets.csv")
 
-        reader = csv.reader(src)
-        with out.open("w", encoding="utf-8", newline="") as dst:
-            w = csv.writer(dst)
-            for i, row in enumerate(reader):
-                if i > 3000:
-                    break
-                w.writerow(row)
-    return out
+
+@pytest.fixture(scope="session")
+def scoring_airline(airline, tmp_path_factory) -> Path:
+    """The first 600 tweets: three scorers on two cores still take turns many times."""
+    return _head(airline, 600, tmp_path_factory.mktemp("airline600") / "Tweets.csv")
 
 
 @pytest.fixture(scope="session")

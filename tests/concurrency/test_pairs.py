@@ -15,10 +15,10 @@ def _brands(env) -> None:
 
 
 @pytest.fixture(scope="module")
-def seeded(stores, small_airline, airline):
+def seeded(stores, small_airline, scoring_airline, airline):
     """Seeds: `imported` (posts, no brands) and `detectable` (brands and gold scores too)."""
     def imported(env):
-        env.run("import", str(small_airline))
+        env.run("import", str(scoring_airline))
 
     def detectable(env):  # the whole week: bursts need it
         env.run("import", str(airline))
@@ -30,6 +30,10 @@ def seeded(stores, small_airline, airline):
     stores.seed("imported", imported)
     stores.seed("detectable", detectable)
     return stores
+
+
+def _score(model) -> tuple[str, ...]:
+    return ("score", "--model", str(model), "--threads", "1", "--batch-size", "64")
 
 
 def _snap(env) -> dict:
@@ -91,30 +95,31 @@ def test_two_detects_at_once_give_one_runs_alerts(seeded):
 
 def test_three_scorers_score_everything_once(seeded, tiny_model):
     ref = seeded.fresh("imported")
-    ref.run("score", "--model", str(tiny_model))
+    ref.run(*_score(tiny_model))
     expected = _snap(ref)
 
     env = seeded.fresh("imported")
-    no_traceback(finish(*[env.start("score", "--model", str(tiny_model), "--batch-size", "64")
+    no_traceback(finish(*[env.start(*_score(tiny_model))
                           for _ in range(3)]))
     got = _snap(env)
     assert len(got["scores"]) == len(got["posts"]) == len(expected["posts"])
     assert got["scores"] == expected["scores"]
 
 
-def test_import_beside_score_loses_and_doubles_nothing(seeded, small_airline, tiny_model):
+def test_import_beside_score_loses_and_doubles_nothing(seeded, scoring_airline, tiny_model):
+    small_airline = scoring_airline
     ref = seeded.fresh()
     ref.run("import", str(small_airline))
-    ref.run("score", "--model", str(tiny_model))
+    ref.run(*_score(tiny_model))
     expected = _snap(ref)
 
     env = seeded.fresh()
     env.run("init")
     importing = env.start("import", str(small_airline))
     time.sleep(0.5)
-    scoring = env.start("score", "--model", str(tiny_model))
+    scoring = env.start(*_score(tiny_model))
     no_traceback(finish(importing, scoring))
-    env.run("score", "--model", str(tiny_model))  # what arrived after the scorer finished
+    env.run(*_score(tiny_model))  # what arrived after the scorer finished
     got = _snap(env)
     assert got["posts"] == expected["posts"]
     assert got["scores"] == expected["scores"]
