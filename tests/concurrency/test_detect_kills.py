@@ -41,12 +41,12 @@ def test_ten_kills_during_detect_give_the_clean_runs_alerts(pg_stores, airline):
     killed = 0
     for _ in range(10):
         proc = env.start("detect")
-        time.sleep(rng.uniform(0.1, max(0.2, clean_s * 0.9)))
+        time.sleep(rng.uniform(0.05, max(0.1, clean_s * 0.5)))
         if proc.returncode is None:
             proc.kill()
         proc.communicate()
         killed += proc.returncode == -9
-    assert killed >= 5, "most kills land while detect runs"
+    assert killed >= 5, f"most kills land while detect runs (a clean run: {clean_s:.1f} s)"
     env.run("detect")
     store = env.store()
     got = snapshot(store)["alerts"]

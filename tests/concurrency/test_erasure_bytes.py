@@ -50,7 +50,7 @@ def _database_bytes(store, env) -> list[tuple[str, bytes]]:
             "WHERE n.nspname IN ('public', 'pg_toast') AND c.relkind IN ('r', 'i', 't') "
             "AND pg_relation_filepath(c.oid) IS NOT NULL")).all()
         for name, path in rows:
-            data = conn.execute(text("SELECT pg_read_binary_file(:p, 0, 1 << 30, true)"),
+            data = conn.execute(text("SELECT pg_read_binary_file(:p)"),
                                 {"p": path}).scalar()
             if data:
                 found.append((name, bytes(data)))

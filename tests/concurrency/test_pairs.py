@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from sqlalchemy import text
 
 from tests.concurrency.conftest import BRANDS, finish, gold_scores, no_traceback, snapshot
 
@@ -70,7 +71,7 @@ def test_brand_retag_repairs_missing_tags(stores, small_airline):
     expected = _snap(env)["tags"]
     store = env.store()
     with store.engine.begin() as conn:  # what an older version's race left behind
-        conn.exec_driver_sql("DELETE FROM post_brands WHERE post_id % 3 = 0")
+        conn.execute(text("DELETE FROM post_brands WHERE post_id % 3 = 0"))
     store.close()
     assert _snap(env)["tags"] != expected
     out = env.run("brand", "retag")
