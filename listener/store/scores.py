@@ -32,6 +32,7 @@ __all__ = ["BatchResult", "ClaimCursor", "Scores", "count_unscored", "current_mo
            "record_model_version", "score_batch"]
 
 MODEL_KEY = "sentiment_model_version"
+WINDOW = 512  # post ids a claim looks at (at least twice the batch): a bounded amount of work
 LOCKED_WAIT_S = 0.2  # a scorer that finds only posts others are scoring looks again this soon
 
 # (label, negative, neutral, positive): what a model returns for one text
@@ -82,27 +83,43 @@ class ClaimCursor:
     """
 
     after: int | None = None
-    wrapped: bool = False
+    found: bool = False  # this pass claimed something
 
 
 def _claim(conn: Connection, version: str, size: int,
            after: int | None) -> tuple[list[tuple[int, str]], int | None]:
-    """(claimable unscored posts after `after`, the last id the claim covered)."""
-    p, cond = _unscored(version)
-    stmt = select(p.c.id, p.c.text).where(cond).order_by(p.c.id).limit(size)
+    """(claimable unscored posts after `after`, the last id the claim covered).
+
+    A claim looks at a window of at most `WINDOW` post ids after the cursor and reads which of
+    them have scores by primary-key range, then locks the first `size` unscored ones: every
+    step is bounded by the window whatever plan the database picks (PostgreSQL chose a hash
+    anti-join over every score for the open-ended NOT EXISTS query).
+    """
+    p, s = schema.posts, schema.sentiment_scores
+    window = select(p.c.id).order_by(p.c.id).limit(max(WINDOW, 2 * size))
     if after is not None:
-        stmt = stmt.where(p.c.id > after)
+        window = window.where(p.c.id > after)
+    ids = list(conn.execute(window).scalars())
+    if not ids:
+        return [], None
+    # By post id range only: with the model version in the WHERE the planners scanned the
+    # (model_version, label) index, every score of that model.
+    scored = {pid for pid, v in conn.execute(select(s.c.post_id, s.c.model_version).where(
+        s.c.post_id >= ids[0], s.c.post_id <= ids[-1])) if v == version}
+    todo = [i for i in ids if i not in scored][:size]
+    last = todo[-1] if len(todo) == size else ids[-1]
+    if not todo:
+        return [], last
+    stmt = select(p.c.id, p.c.text).where(p.c.id.in_(todo)).order_by(p.c.id)
     if conn.dialect.name != "postgresql":
-        rows = [tuple(r) for r in conn.execute(stmt)]
-        return rows, rows[-1][0] if rows else None
-    rows = [tuple(r) for r in conn.execute(stmt.with_for_update(of=p, skip_locked=True))]
+        return [tuple(r) for r in conn.execute(stmt)], last
+    rows = [tuple(r) for r in conn.execute(stmt.with_for_update(skip_locked=True))]
     if not rows:
-        return rows, None
+        return rows, last
     # A fresh statement sees scores committed after our first one started.
-    s = schema.sentiment_scores
     finished = set(conn.execute(select(s.c.post_id).where(
         s.c.model_version == version, s.c.post_id.in_([r[0] for r in rows]))).scalars())
-    return [r for r in rows if r[0] not in finished], rows[-1][0]
+    return [r for r in rows if r[0] not in finished], last
 
 
 def _any_unscored(conn: Connection, version: str) -> bool:
@@ -132,9 +149,9 @@ def score_batch(store: Store, version: str, size: int,
     c = schema.sentiment_cache
     with store.engine.begin() as conn:
         rows, last = _claim(conn, version, size, cursor.after)
-        if last is None:
-            if cursor.after is not None:  # reached the end: one more pass from the start
-                cursor.after, cursor.wrapped = None, True
+        if last is None:  # the end of the ids: a pass is over
+            found, cursor.after, cursor.found = cursor.found, None, False
+            if found:  # one more pass: posts stored meanwhile can sit behind the cursor
                 return BatchResult(0, 0)
             if conn.dialect.name == "postgresql" and _any_unscored(conn, version):
                 time.sleep(LOCKED_WAIT_S)  # others hold the rest: wait for them, not quit
@@ -143,6 +160,7 @@ def score_batch(store: Store, version: str, size: int,
         cursor.after = last
         if not rows:
             return BatchResult(0, 0)
+        cursor.found = True
         texts = {pid: prepare(text) for pid, text in rows}
         hashes = {pid: text_hash(t) for pid, t in texts.items()}
         cached: dict[str, Scores] = {
