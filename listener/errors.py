@@ -6,6 +6,7 @@
     ├── ImportFormatError  our side: a file is not in a format we can read
     ├── NotFoundError      our side: a named brand, author or alert does not exist
     ├── InvalidTransition  our side: a status change the alert lifecycle does not allow
+    ├── JobBusy            our side: a single-writer job (detect) is already running on this store
     └── SourceError        their side: an API refused, failed or rate-limited us
         └── AuthError      their side: credentials rejected (says which env var to set)
 """
@@ -37,6 +38,10 @@ class NotFoundError(UndertowError):
 
 
 class InvalidTransition(UndertowError):
+    pass
+
+
+class JobBusy(UndertowError):
     pass
 
 

@@ -179,6 +179,25 @@ def _brand_summary(ctx: Context, b, matched: int) -> None:
                    "mentions)")
 
 
+@brand.command("retag")
+@click.argument("names", nargs=-1)
+@pass_ctx
+def brand_retag(ctx: Context, names: tuple[str, ...]) -> None:
+    """Re-evaluate brand queries over every stored post (all brands, or those named).
+
+    Repairs tags that a crash or an older version's race with an import left incomplete; safe
+    while imports run.
+    """
+    chosen = [ctx.store.brand(name) for name in names] if names else ctx.store.brands()
+    if not chosen:
+        click.echo("No brands yet: add one with undertow brand add NAME --query '...'")
+    for b in chosen:
+        before = ctx.store.brand_post_count(b)
+        matched = ctx.store.retag(b)
+        click.echo(f"Retagged {b.name!r}: {n(matched)} stored posts match "
+                   f"({matched - before:+,} against the tags it had)")
+
+
 @brand.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx

@@ -35,6 +35,7 @@ from listener.jobs.coordination import flagged_clusters, story_coordination
 from listener.post import stable_id
 from listener.store import Store, schema
 from listener.store.alerts import StoryUpdate, upsert_stories
+from listener.store.locks import job_lock
 from listener.store.scores import current_model_version
 from listener.store.sql import as_utc
 
@@ -76,7 +77,9 @@ def _rows(engine: Engine, since: str | None, version: str | None,
                f"LEFT JOIN post_themes pt ON pt.post_id = p.id AND pt.brand_id = pb.brand_id "
                f"LEFT JOIN sentiment_scores s ON s.post_id = p.id AND s.model_version = {mark} "
                + _where(bounds)
-               + "ORDER BY p.created_at, p.id")
+               # Total order: a post that mentions two brands comes in the same brand order on
+               # every plan and every run, so its story opens under the same brand each time.
+               + "ORDER BY p.created_at, p.id, b.name")
         params = (version or "", *values)
         # The driver's own cursor: plain tuples, without a SQLAlchemy Row per mention.
         cursor = conn.connection.dbapi_connection.cursor()
@@ -333,8 +336,15 @@ def detect(store: Store, reset: bool = False, echo: Callable[[str], None] = prin
            read_ahead: bool = False) -> DetectReport:
     """Feed posts newer than the saved cursor to the detector and record its stories as alerts.
 
-    `read_ahead` lets a big run read in a child process, a page ahead.
+    `read_ahead` lets a big run read in a child process, a page ahead. One run at a time per
+    store (the state is one row): a second one raises JobBusy before it reads anything.
     """
+    with job_lock(store.engine, "detect"):
+        return _detect(store, reset, echo, read_ahead)
+
+
+def _detect(store: Store, reset: bool, echo: Callable[[str], None],
+            read_ahead: bool) -> DetectReport:
     from graph.detector import Detector, DetectorConfig, SignalPost
 
     started = time.monotonic()

@@ -18,7 +18,12 @@ from tqdm import tqdm
 from listener.errors import ConfigError
 from listener.post import RETWEET_PREFIX
 from listener.store import Store
-from listener.store.scores import count_unscored, record_model_version, score_batch
+from listener.store.scores import (
+    ClaimCursor,
+    count_unscored,
+    record_model_version,
+    score_batch,
+)
 
 
 def scoring_text(text: str) -> str:
@@ -54,15 +59,19 @@ def score_posts(store: Store, scorer, *, batch_size: int = 256, limit: int | Non
                smoothing=0.1)
     started = time.monotonic()
     batches = 0
+    cursor = ClaimCursor()
     while limit is None or report.scored < limit:
         size = batch_size if limit is None else min(batch_size, limit - report.scored)
-        done = score_batch(store, report.model_version, size, _model(scorer), scoring_text)
+        done = score_batch(store, report.model_version, size, _model(scorer), scoring_text,
+                           cursor)
         if done is None:
             break
         report.scored += done.scored
         report.model_calls += done.model_calls
         report.from_cache += done.scored - done.model_calls
         bar.update(done.scored)
+        if not done.scored:
+            continue
         batches += 1
         if crash_after is not None and batches >= crash_after:
             raise RuntimeError(f"simulated crash after {batches} batches")

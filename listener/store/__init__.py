@@ -21,6 +21,7 @@ from listener.privacy import drop_erased, pseudonymise
 from listener.query import Query
 from listener.store import accounts as owned_accounts
 from listener.store import db, schema, sql
+from listener.store.locks import tag_lock
 from listener.store.writer import WriteResult, write_batch
 
 __all__ = ["Brand", "Privacy", "Store", "WriteResult"]
@@ -144,7 +145,9 @@ class Store:
     def _write_once(self, batch: Batch, cursor: tuple[str, str, str] | None) -> WriteResult:
         owned = self._owned_in(batch) if len(batch) or batch.authors else {}
         with self.engine.begin() as conn:
-            result = write_batch(conn, batch, self.brand_matcher(), self._known_authors, owned) \
+            tag_lock(conn)
+            result = write_batch(conn, batch, None, self._known_authors, owned,
+                                 matcher_for=self.brand_matcher) \
                 if (batch.posts or batch.authors or batch.interactions) else WriteResult()
             if cursor is not None:
                 self.set_cursor(*cursor, conn)
@@ -203,20 +206,24 @@ class Store:
         self, name: str, query: str, competitor_group: str | None = None,
         settings: dict[str, Any] | None = None,
     ) -> tuple[Brand, int]:
-        """Create or update a brand, then (re)tag every stored post; returns (brand, posts matched)."""
+        """Create or update a brand, then (re)tag every stored post; returns (brand, posts matched).
+
+        The brand row and its re-tag are one transaction under the exclusive tag lock, so an
+        import running meanwhile loses no tag (`listener.store.locks`); two `brand add` of the
+        same name at once both succeed (the row is inserted-or-kept, then updated).
+        """
         Query(query)  # fail before writing anything
         t = schema.brands
+        values = dict(query=query, competitor_group=competitor_group, settings=settings or {})
         with self.engine.begin() as conn:
-            row = conn.execute(select(t.c.id, t.c.query).where(t.c.name == name)).first()
-            existing, unchanged = (row.id, row.query == query) if row else (None, False)
-            values = dict(query=query, competitor_group=competitor_group, settings=settings or {})
-            if existing is None:
-                conn.execute(insert(t).values(name=name, created_at=utcnow(), **values))
-            else:
-                conn.execute(update(t).where(t.c.id == existing).values(**values))
+            tag_lock(conn, exclusive=True)
+            sql.insert_ignore(conn, t, [dict(name=name, created_at=utcnow(), **values)])
+            conn.execute(update(t).where(t.c.name == name).values(**values))
+            row = conn.execute(select(t).where(t.c.name == name)).one()
+            brand = Brand(row.id, row.name, row.query, row.competitor_group, row.settings or {})
+            matched = self._retag_in(conn, brand)
         self._matcher = None
-        brand = self.brand(name)
-        return brand, (self.brand_post_count(brand) if unchanged else self.retag(brand))
+        return brand, matched
 
     def edit_brand(self, name: str, query: str | None = None, competitor_group: str | None = None,
                    accounts: Iterable[str] | None = None) -> tuple[Brand, int]:
@@ -226,16 +233,18 @@ class Store:
             Query(query)
         if query is not None or competitor_group is not None:
             with self.engine.begin() as conn:
+                tag_lock(conn, exclusive=True)
                 conn.execute(update(schema.brands).where(schema.brands.c.id == brand.id).values(
                     query=brand.query if query is None else query,
                     competitor_group=(brand.competitor_group if competitor_group is None
                                       else competitor_group or None)))
+                if query is not None and query != brand.query:
+                    self._retag_in(conn, Brand(brand.id, brand.name, query,
+                                               brand.competitor_group, brand.settings))
             self._matcher = None
         if accounts is not None:
             self.set_accounts(brand, accounts)
         changed = self.brand(brand.name)
-        if query is not None and query != brand.query:
-            return changed, self.retag(changed)
         return changed, self.brand_post_count(changed)
 
     def brand_post_count(self, brand: Brand) -> int:
@@ -247,6 +256,7 @@ class Store:
     def remove_brand(self, name: str) -> None:
         brand = self.brand(name)
         with self.engine.begin() as conn:
+            tag_lock(conn, exclusive=True)
             conn.execute(delete(schema.post_brands).where(schema.post_brands.c.brand_id == brand.id))
             conn.execute(delete(schema.brands).where(schema.brands.c.id == brand.id))
         self._matcher = None
@@ -291,19 +301,24 @@ class Store:
             owned_accounts.replace_accounts(conn, brand.id, parsed)
         self._owned = None
         after = self.owned_authors()
-        match = self.brand_matcher()
         with self.engine.begin() as conn:
+            tag_lock(conn, exclusive=True)
+            match = self.brand_matcher(conn)
             owned_accounts.retag_authors(conn, before | set(after), set(after), match)
             return owned_accounts.posts_by(conn, [a for a, b in after.items() if b == brand.id])
 
-    def brand_matcher(self) -> Callable[[str], list[int]] | None:
+    def brand_matcher(self, conn=None) -> Callable[[str], list[int]] | None:
         """A function text -> ids of matching brands.
 
         The brands are read on every call (a tiny table), so a brand added by another process,
         e.g. `undertow brand add` while `undertow listen` runs, tags the very next batch; the
         compiled queries are reused while the brands stay the same.
         """
-        key = tuple((b.id, b.query) for b in self.brands())
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.brand_matcher(own)
+        b = schema.brands
+        key = tuple(tuple(r) for r in conn.execute(select(b.c.id, b.c.query).order_by(b.c.name)))
         if not key:
             return None
         if self._matcher is None or self._matcher[0] != key:
@@ -317,29 +332,42 @@ class Store:
         return self._matcher[1]
 
     def retag(self, brand: Brand) -> int:
-        """Re-evaluate one brand's query over every stored post, in pages."""
+        """Re-evaluate one brand's query over every stored post; returns the posts it matches.
+
+        Safe beside running imports (exclusive tag lock) and idempotent: `undertow brand retag`
+        repairs a store whose tags a crash or an older version left incomplete.
+        """
+        with self.engine.begin() as conn:
+            tag_lock(conn, exclusive=True)
+            return self._retag_in(conn, brand)
+
+    def _retag_in(self, conn, brand: Brand) -> int:
+        """`retag` inside the caller's transaction, which holds the exclusive tag lock.
+
+        Posts are read in primary-key pages (keyset, so each page costs the same); the tags are
+        replaced in the same transaction, so readers see the old set or the new one.
+        """
         q = Query(brand.query)
         p, pb = schema.posts, schema.post_brands
         matched, last_id = 0, None
         owned = self.owned_authors()
-        with self.engine.begin() as conn:
-            conn.execute(delete(pb).where(pb.c.brand_id == brand.id))
-            while True:
-                stmt = (select(p.c.id, p.c.text, p.c.created_at, p.c.author_id)
-                        .order_by(p.c.id).limit(_RETAG_PAGE))
-                if last_id is not None:
-                    stmt = stmt.where(p.c.id > last_id)
-                rows = conn.execute(stmt).all()
-                if not rows:
-                    break
-                last_id = rows[-1].id
-                hits = [
-                    {"post_id": r.id, "brand_id": brand.id, "created_at": r.created_at}
-                    for r in rows if r.author_id not in owned and q.root.matches(r.text.lower())
-                ]
-                if hits:
-                    conn.execute(insert(pb), hits)
-                    matched += len(hits)
+        conn.execute(delete(pb).where(pb.c.brand_id == brand.id))
+        while True:
+            stmt = (select(p.c.id, p.c.text, p.c.created_at, p.c.author_id)
+                    .order_by(p.c.id).limit(_RETAG_PAGE))
+            if last_id is not None:
+                stmt = stmt.where(p.c.id > last_id)
+            rows = conn.execute(stmt).all()
+            if not rows:
+                break
+            last_id = rows[-1].id
+            hits = [
+                {"post_id": r.id, "brand_id": brand.id, "created_at": r.created_at}
+                for r in rows if r.author_id not in owned and q.root.matches(r.text.lower())
+            ]
+            # A writer that held the shared lock before us may have tagged some already.
+            sql.insert_ignore(conn, pb, hits)
+            matched += len(hits)
         return matched
 
     # -- cursors and meta ------------------------------------------------------------------

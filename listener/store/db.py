@@ -21,6 +21,9 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
+    # Deleted content is overwritten, not left in free pages (erasure depends on it; some
+    # builds enable it by default, none should be relied on).
+    cur.execute("PRAGMA secure_delete=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     # Row ids are hashes, so inserts land all over the B-trees: a roomy page cache keeps them
     # in memory (256 MB at most; SQLite only takes what it uses).

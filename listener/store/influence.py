@@ -67,7 +67,10 @@ def edge_columns(store: Store, brand_id: int | None = None, since: datetime | No
                                  "i.source_post_id, i.target_post_id")
         sql = (f"SELECT i.source_author_id, i.target_author_id, i.kind, "
                f"{epoch(conn, 'i.created_at')}, COALESCE(i.source_post_id, -1), "
-               f"COALESCE(i.target_post_id, -1) FROM interactions i{where}")
+               f"COALESCE(i.target_post_id, -1) FROM interactions i{where} "
+               # A fixed edge order: ties in ranking and community ids come out the same on
+               # every plan (PostgreSQL's parallel scans return rows in any order).
+               "ORDER BY i.id")
         rows = conn.exec_driver_sql(sql, tuple(params)).fetchall()
     if not rows:
         return None

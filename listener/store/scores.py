@@ -9,11 +9,15 @@ new model at once, and detection waits for the mentions it has not scored yet.
 Identical texts (a retweet carries its original's text) are scored once per model version
 through `sentiment_cache`. On PostgreSQL several scorers share the work: each claims its batch
 with `FOR UPDATE SKIP LOCKED` and, holding those row locks, re-checks which posts another scorer
-finished meanwhile, so no post is scored twice.
+finished meanwhile, so no post is scored twice; each scorer reads on from its last claim
+(`ClaimCursor`) so a claim costs the same at any backlog. On SQLite two scorers may score the
+same batch (no row locks there); the second insert is ignored, so the stored scores are the
+same, only work is repeated.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -24,10 +28,12 @@ from listener.store import Store, schema
 from listener.store.sql import distinct, insert_ignore
 from listener.store.writer import text_hash
 
-__all__ = ["BatchResult", "Scores", "count_unscored", "current_model_version",
+__all__ = ["BatchResult", "ClaimCursor", "Scores", "count_unscored", "current_model_version",
            "record_model_version", "score_batch"]
 
 MODEL_KEY = "sentiment_model_version"
+WINDOW = 512  # post ids a claim looks at (at least twice the batch): a bounded amount of work
+LOCKED_WAIT_S = 0.2  # a scorer that finds only posts others are scoring looks again this soon
 
 # (label, negative, neutral, positive): what a model returns for one text
 Scores = tuple[str, float, float, float]
@@ -65,19 +71,61 @@ def count_unscored(store: Store, version: str) -> int:
         return int(conn.execute(select(func.count()).select_from(p).where(cond)).scalar() or 0)
 
 
-def _claim(conn: Connection, version: str, size: int) -> list[tuple[int, str]]:
-    p, cond = _unscored(version)
-    stmt = select(p.c.id, p.c.text).where(cond).order_by(p.c.id).limit(size)
+@dataclass
+class ClaimCursor:
+    """Where a scorer's next claim starts: after the last post id it claimed.
+
+    Reading from the start each time walked past every post already scored, so a claim cost
+    grew with the work done (3 ms at the start, 59 ms at 200k). Starting after the previous
+    claim costs the same at any backlog. Post ids are hashes, so a post stored during the run
+    can land behind the cursor: at the end the scan wraps around once, and a scorer stops only
+    when a pass from the start finds nothing unscored.
+    """
+
+    after: int | None = None
+    found: bool = False  # this pass claimed something
+
+
+def _claim(conn: Connection, version: str, size: int,
+           after: int | None) -> tuple[list[tuple[int, str]], int | None]:
+    """(claimable unscored posts after `after`, the last id the claim covered).
+
+    A claim looks at a window of at most `WINDOW` post ids after the cursor and reads which of
+    them have scores by primary-key range, then locks the first `size` unscored ones: every
+    step is bounded by the window whatever plan the database picks (PostgreSQL chose a hash
+    anti-join over every score for the open-ended NOT EXISTS query).
+    """
+    p, s = schema.posts, schema.sentiment_scores
+    window = select(p.c.id).order_by(p.c.id).limit(max(WINDOW, 2 * size))
+    if after is not None:
+        window = window.where(p.c.id > after)
+    ids = list(conn.execute(window).scalars())
+    if not ids:
+        return [], None
+    # By post id range only: with the model version in the WHERE the planners scanned the
+    # (model_version, label) index, every score of that model.
+    scored = {pid for pid, v in conn.execute(select(s.c.post_id, s.c.model_version).where(
+        s.c.post_id >= ids[0], s.c.post_id <= ids[-1])) if v == version}
+    todo = [i for i in ids if i not in scored][:size]
+    last = todo[-1] if len(todo) == size else ids[-1]
+    if not todo:
+        return [], last
+    stmt = select(p.c.id, p.c.text).where(p.c.id.in_(todo)).order_by(p.c.id)
     if conn.dialect.name != "postgresql":
-        return [tuple(r) for r in conn.execute(stmt)]
-    rows = [tuple(r) for r in conn.execute(stmt.with_for_update(of=p, skip_locked=True))]
+        return [tuple(r) for r in conn.execute(stmt)], last
+    rows = [tuple(r) for r in conn.execute(stmt.with_for_update(skip_locked=True))]
     if not rows:
-        return rows
+        return rows, last
     # A fresh statement sees scores committed after our first one started.
-    s = schema.sentiment_scores
     finished = set(conn.execute(select(s.c.post_id).where(
         s.c.model_version == version, s.c.post_id.in_([r[0] for r in rows]))).scalars())
-    return [r for r in rows if r[0] not in finished]
+    return [r for r in rows if r[0] not in finished], last
+
+
+def _any_unscored(conn: Connection, version: str) -> bool:
+    """Whether any post lacks a score, locked by another scorer or not (read at the end only)."""
+    p, cond = _unscored(version)
+    return conn.execute(select(p.c.id).where(cond).limit(1)).first() is not None
 
 
 @dataclass(frozen=True)
@@ -88,17 +136,31 @@ class BatchResult:
 
 def score_batch(store: Store, version: str, size: int,
                 model: Callable[[Sequence[str]], Sequence[Scores]],
-                prepare: Callable[[str], str] = lambda t: t) -> BatchResult | None:
+                prepare: Callable[[str], str] = lambda t: t,
+                cursor: ClaimCursor | None = None) -> BatchResult | None:
     """Claim up to `size` unscored posts, score them and commit, in one transaction.
 
     `prepare` turns a post's text into what the model reads; texts already in the cache (by
-    hash of the prepared text) are not sent to `model`. None when nothing is left to claim.
+    hash of the prepared text) are not sent to `model`. None only when no post is left without
+    a score: a claim whose posts another scorer finished meanwhile is an empty batch, not the
+    end, and posts another scorer holds are waited for (its crash hands them back to us).
     """
+    cursor = cursor or ClaimCursor()
     c = schema.sentiment_cache
     with store.engine.begin() as conn:
-        rows = _claim(conn, version, size)
-        if not rows:
+        rows, last = _claim(conn, version, size, cursor.after)
+        if last is None:  # the end of the ids: a pass is over
+            found, cursor.after, cursor.found = cursor.found, None, False
+            if found:  # one more pass: posts stored meanwhile can sit behind the cursor
+                return BatchResult(0, 0)
+            if conn.dialect.name == "postgresql" and _any_unscored(conn, version):
+                time.sleep(LOCKED_WAIT_S)  # others hold the rest: wait for them, not quit
+                return BatchResult(0, 0)
             return None
+        cursor.after = last
+        if not rows:
+            return BatchResult(0, 0)
+        cursor.found = True
         texts = {pid: prepare(text) for pid, text in rows}
         hashes = {pid: text_hash(t) for pid, t in texts.items()}
         cached: dict[str, Scores] = {

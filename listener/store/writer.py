@@ -118,9 +118,14 @@ def _author_rows(batch: Batch, now, t, b, known: set[int]) -> tuple[list[tuple],
 
 
 def write_batch(conn: Connection, batch: Batch, brand_matcher=None,
-                known_authors: set[int] | None = None, owned: Collection[int] = ()) -> WriteResult:
+                known_authors: set[int] | None = None, owned: Collection[int] = (),
+                matcher_for=None) -> WriteResult:
     """Upsert one batch inside the caller's transaction and tag its posts with matching brands.
 
+    `matcher_for(conn)`, when given, builds the matcher from the brands as this transaction sees
+    them once its rows are written (it then holds SQLite's write lock, or on PostgreSQL the
+    shared tag lock the caller took): a brand added meanwhile is then either seen here or its
+    re-tag sees these posts (`listener.store.locks`).
     `known_authors` are ids surely stored already (their stubs are skipped); the result's
     `author_ids` are what this batch wrote, for the caller to add once the transaction commits.
     Posts by `owned` authors (brands' own accounts) are the brands' voice: never tagged.
@@ -191,6 +196,8 @@ def write_batch(conn: Connection, batch: Batch, brand_matcher=None,
             _upsert_sql(conn, "interactions", _INTERACTION_COLS, "id", ""), inter_rows
         )
 
+    if matcher_for is not None and keyed:
+        brand_matcher = matcher_for(conn)
     if brand_matcher is not None and keyed:
         tag_rows = [
             (pid, brand_id, row[6])
