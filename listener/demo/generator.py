@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from listener.errors import ConfigError
-from listener.mapping.text import clean_text
+from listener.mapping.text import LEGACY, clean_text
 from listener.post import Author, Batch, Interaction, Post
 
 SEED = 20150217
@@ -75,7 +75,7 @@ def corpus_path() -> Path:
 
 
 def load_corpus(path: Path | None = None) -> tuple[list[CorpusRow], int]:
-    """The corpus rows and how many had bytes that were not UTF-8 (replaced, and counted)."""
+    """The corpus rows and how many had bytes that were not UTF-8 (read as cp1252, and counted)."""
     raw = (path or corpus_path()).read_bytes()
     replaced = 0
     lines = []
@@ -84,7 +84,7 @@ def load_corpus(path: Path | None = None) -> tuple[list[CorpusRow], int]:
             lines.append(line.decode("utf-8"))
         except UnicodeDecodeError:
             replaced += 1
-            lines.append(line.decode("utf-8", errors="replace"))
+            lines.append(line.decode("utf-8", errors=LEGACY))
     rows = []
     for i, rec in enumerate(csv.DictReader(io.StringIO("\n".join(lines)))):
         text, _ = clean_text(rec.get("text") or "")

@@ -7,7 +7,6 @@ record is reported with its line and the rest of the file is still imported.
 
 from __future__ import annotations
 
-import codecs
 import gzip
 import zlib
 from collections import Counter
@@ -29,6 +28,7 @@ from listener.importers import (
 )
 from listener.importers.base import ImportFormat
 from listener.mapping.report import MapReport, describe
+from listener.mapping.text import LEGACY
 from listener.post import Batch
 
 FORMATS: list[ImportFormat] = [
@@ -46,14 +46,6 @@ MAX_LISTED_PROBLEMS = 20  # what the CLI prints; the report keeps up to MAX_KEPT
 MAX_KEPT_PROBLEMS = 1_000_000
 
 
-def _legacy(exc: UnicodeDecodeError) -> tuple[str, int]:
-    """Decode bytes that are not UTF-8 as Windows-1252 (Latin-1 where cp1252 has a hole)."""
-    chunk = exc.object[exc.start : exc.end]
-    return "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in chunk), exc.end
-
-
-LEGACY = "undertow-legacy"
-codecs.register_error(LEGACY, _legacy)
 
 
 @dataclass

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import codecs
 import html
 from datetime import UTC, datetime
 
 import ftfy
+
+
+def _legacy(exc: UnicodeDecodeError) -> tuple[str, int]:
+    """Decode bytes that are not UTF-8 as Windows-1252 (Latin-1 where cp1252 has a hole)."""
+    chunk = exc.object[exc.start : exc.end]
+    return "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in chunk), exc.end
+
+
+# `raw.decode("utf-8", errors=LEGACY)`: valid UTF-8 stays, the other bytes are read as the
+# legacy encoding real archives nearly always hold, instead of becoming U+FFFD.
+LEGACY = "undertow-legacy"
+codecs.register_error(LEGACY, _legacy)
 
 # Only what is broken: mojibake (UTF-8 read as Latin-1/cp1252, possibly twice), C1 controls
 # that are really cp1252 punctuation. Curly quotes, full-width punctuation, ligatures, CR and
