@@ -97,7 +97,10 @@ def support(shared: Path, encoder, top: int) -> dict:
         texts = group.text.tolist()
         if len(texts) < 8:
             continue
-        model = fit(texts, vectors[pos], [company], k_range=(5, 12))
+        try:
+            model = fit(texts, vectors[pos], [company], k_range=(5, 12))
+        except ValueError:  # too few shared words to name themes by
+            continue
         ranked = sorted(model.themes, key=lambda t: -t.size)[:top]
         out[company] = {
             "posts": len(texts),

@@ -213,6 +213,9 @@ def fit(texts: Sequence[str], vectors: np.ndarray, skip: Iterable[str] = (),
     vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=min(3, len(uniq)),
                                  stop_words="english", sublinear_tf=True)
     tfidf = vectorizer.fit_transform([u.lower() for u in uniq])
+    if tfidf.shape[1] < 2:
+        raise ValueError("themes need posts that share at least two words (a few posts, "
+                         f"{tfidf.shape[1]} shared)")
     svd = TruncatedSVD(min(LSA_DIM, max(1, min(tfidf.shape) - 1)), random_state=SEED).fit(tfidf)
     mean = vecs.astype(np.float64).mean(0)
     feats = _features(uniq, vecs, vectorizer, svd, mean)
