@@ -20,7 +20,15 @@ _WIDER = (("authors", "native_id", 128, 512), ("posts", "native_id", 128, 512),
           ("posts", "lang", 16, 64))
 
 
+def _sqlite() -> bool:
+    """SQLite does not enforce VARCHAR lengths, and a batch alter there rebuilds the table:
+    dropping the old `posts` would cascade to every score, brand tag and interaction."""
+    return op.get_bind().dialect.name == "sqlite"
+
+
 def upgrade() -> None:
+    if _sqlite():
+        return
     for table, column, old, new in _WIDER:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.alter_column(column, existing_type=sa.String(length=old),
@@ -28,6 +36,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if _sqlite():
+        return
     for table, column, old, new in _WIDER:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.alter_column(column, existing_type=sa.String(length=new),
