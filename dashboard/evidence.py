@@ -45,10 +45,10 @@ def themes(ev: Evidence) -> pd.DataFrame:
     return pd.DataFrame([(t.term, t.posts) for t in ev.themes], columns=["theme", "posts"])
 
 
-def coordination(ev: Evidence) -> dict[str, Any] | None:
+def coordination(ev: Evidence | dict[str, Any]) -> dict[str, Any] | None:
     """Share of the story's reposts from lock-step clusters, and the clusters; None if absent
     (``listener.jobs.coordination`` writes it beside the detector's evidence)."""
-    c = ev.extra.get("coordination")
+    c = (ev if isinstance(ev, dict) else ev.extra).get("coordination")
     if not isinstance(c, dict):
         return None
     try:

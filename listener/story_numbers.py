@@ -53,7 +53,7 @@ def from_evidence(ev: Mapping[str, Any] | Any) -> StoryNumbers | None:
     n_roots = max(len(roots), 1)
     if ev.get("reactions") is not None:
         return StoryNumbers(n_roots, int(ev["reactions"]))
-    if ev.get("posts") is not None:
+    if ev.get("posts"):  # 0 or absent: no count was recorded (a story has at least its root)
         return from_detector(int(ev["posts"]), n_roots)
     return None
 

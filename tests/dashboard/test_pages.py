@@ -96,7 +96,8 @@ def test_a_deep_link_opens_that_alert_on_the_alerts_page(seeded):
     assert not at.exception, at.exception
     assert any(t.value == "Alerts" for t in at.title)
     row = _row(seeded, target)
-    assert any(row.title in h.value.replace("\\", "") for h in at.subheader)
+    # md() escapes punctuation and puts a word joiner after dots, colons and @ (no autolinks)
+    assert any(row.title in h.value.replace("\\", "").replace("\u2060", "") for h in at.subheader)
 
 
 def _row(store, alert_id: int):

@@ -159,9 +159,10 @@ def test_kill_stops_the_server_the_command_started(tmp_path):
 def test_evidence_reads_the_coordination_share():
     ev = {"coordination": {"share": 0.25, "reposts": 40, "coordinated_reposts": 10,
                            "clusters": [{"cluster": 0, "accounts": [1, 2, 3], "reposts": 10}]}}
-    co = evidence.coordination(ev)
+    read = evidence.read(ev)  # the stored JSON, as the Alerts page reads it
+    co = evidence.coordination(read)
     assert co["share"] == 0.25 and co["reposts"] == 40
     assert co["clusters"].to_dict("records") == [{"cluster": 0, "accounts": 3, "reposts": 10}]
-    assert evidence.other(ev) == {}
+    assert set(read.extra) == {"coordination"}  # its own section, not "Other evidence"
     assert evidence.coordination({}) is None
     assert evidence.coordination({"coordination": {"share": "x"}}) is None
