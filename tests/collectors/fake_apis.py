@@ -367,8 +367,8 @@ def kill_commits(monkeypatch) -> dict:
     real_write = listener.store.write_batch
     countdown: dict = {"commit": None}
 
-    def dying_write(*args):
-        result = real_write(*args)
+    def dying_write(*args, **kwargs):
+        result = real_write(*args, **kwargs)
         if countdown["commit"] is not None:
             countdown["commit"] -= 1
             if countdown["commit"] <= 0:
