@@ -3,6 +3,8 @@ volume chart's spike lists the posts behind it, two clicks from the Overview to 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from dash_seed import seed_small
 from test_browser import ARGS, ARTIFACTS, CHROMIUM, _settle, _shot, need_chromium, serve
@@ -50,8 +52,9 @@ def test_a_url_range_and_a_drill_down_from_the_spike(base):
         page.wait_for_timeout(2000)
         _settle(page)
         expect(page.get_by_text("Posts behind the selection:")).to_be_visible()
-        expect(page.get_by_text("05 Jan 2026 00:00 to 05 Jan 2026 01:00 UTC").first
-               ).to_be_visible()
+        # md() puts an invisible word joiner after each colon (no autolinks in untrusted text)
+        window = re.compile("05 Jan 2026 00:\u2060?00 to 05 Jan 2026 01:\u2060?00 UTC")
+        expect(page.get_by_text(window).first).to_be_visible()
         _shot(page, "overview-drill")
         page.get_by_role("button", name="Open all of them in Posts").click()
         _settle(page)
