@@ -6,6 +6,7 @@ Serves `undertow dashboard` on the store at --url (default: the configured one, 
 after `undertow demo`) on a free loopback port, opens each page with the URL query --query
 (e.g. "brand=United&range=all"), waits for the charts and writes <out>/<page>.png of the whole
 page; then clicks the volume chart's highest point and writes overview-drill.png.
+`--readme` writes only the README's picture, docs/overview.png (after `make demo`).
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ def main() -> None:
     ap.add_argument("--url", default=None, help="store URL (default: the configured store)")
     ap.add_argument("--out", type=Path, default=REPO / "screenshots")
     ap.add_argument("--query", default="", help="URL query for every page, e.g. range=all")
+    ap.add_argument("--readme", action="store_true",
+                    help="only the README's picture: the Overview's first screen, docs/overview.png")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -107,6 +110,13 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
             page = browser.new_page(viewport={"width": WIDTH, "height": 1000})
+            if args.readme:
+                page.set_viewport_size({"width": WIDTH, "height": 900})
+                page.goto(f"{base}/?{'&'.join(q for q in ('page=overview', args.query) if q)}")
+                settle(page)
+                page.screenshot(path=str(REPO / "docs" / "overview.png"))
+                print(f"Wrote {REPO / 'docs' / 'overview.png'}")
+                return
             for name in PAGES:
                 query = "&".join(q for q in (f"page={name}", args.query) if q)
                 page.goto(f"{base}/?{query}")
