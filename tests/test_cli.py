@@ -111,3 +111,13 @@ def test_a_file_in_the_wrong_format_fails_and_brands_match_any_case(run, tmp_pat
     status = [line for line in run("status").output.splitlines()
               if line.startswith(("  platform", "  brand"))]
     assert len(status) == 2 and status[0].index(" posts") == status[1].index(" posts")  # aligned
+
+
+def test_the_command_line_loads_without_torch():
+    """Every `undertow` call paid seconds for importing torch; only scoring and training need it."""
+    import subprocess
+    import sys
+
+    probe = "import sys, listener.cli; print('torch' in sys.modules, 'transformers' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

@@ -37,7 +37,7 @@ def nlp() -> None:
 
 def _train_options(command):
     """One option per tunable TrainConfig field, typed and defaulted from the dataclass."""
-    from nlp.train import OPTION_HELP, TrainConfig
+    from nlp.train_config import OPTION_HELP, TrainConfig
 
     defaults = TrainConfig()
     for f in reversed([f for f in fields(TrainConfig) if f.name in OPTION_HELP]):
