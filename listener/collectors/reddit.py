@@ -124,7 +124,10 @@ class RedditCollector(Collector, ChecksCompliance):
             wait = headers.get("x-ratelimit-reset") or exc.retry_after
             return Fault("rate_limit", "429 Too Many Requests",
                          time.time() + float(wait) if wait else None)
-        if isinstance(exc, prawcore.ServerError | prawcore.BadJSON):
+        if isinstance(exc, prawcore.ServerError | prawcore.BadJSON) or (
+                # The token endpoint's 5xx reaches us as a bare ResponseException.
+                isinstance(exc, prawcore.ResponseException)
+                and exc.response.status_code >= 500):
             return Fault("transient", str(exc))
         if isinstance(exc, prawcore.RequestException):  # no answer: the connection failed
             return Fault(connection_fault(exc).kind, str(exc))

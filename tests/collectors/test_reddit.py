@@ -148,6 +148,15 @@ def test_server_errors_are_retried(sqlite_store, reddit_api, make, sleeps, notes
     assert any("retrying in" in m for m in notes)
 
 
+def test_a_token_endpoint_outage_is_retried_not_fatal(sqlite_store, reddit_api, make, sleeps,
+                                                     notes):
+    sqlite_store.add_brand("Debunk", "debunk")
+    reddit_api.plan = ["503"]  # the token request itself fails once (prawcore does not retry it)
+    result = one_pass(sqlite_store, make("reddit"), notes)
+    assert result.failures == [] and result.error is None and result.inserted > 0
+    assert any("retrying in" in m for m in notes)
+
+
 def test_auth_failure_names_the_env_vars(sqlite_store, reddit_api, make):
     sqlite_store.add_brand("Debunk", "debunk")
     reddit_api.auth_fails = True
