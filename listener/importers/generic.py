@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 from typing import Any
 
 from listener.importers.airline import mentions
-from listener.importers.base import ImportFormat, guarded
+from listener.importers.base import ImportFormat, first_json, guarded, json_lines
 from listener.mapping.report import MapReport
 from listener.mapping.text import as_int, clean_text, parse_time
 from listener.post import SENTIMENT_LABELS, Author, Batch, Post
@@ -78,29 +77,16 @@ def _read_csv(lines, report: MapReport):
 
 
 def _sniff_jsonl(name: str, head: list[str]) -> bool:
-    for line in head:
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            continue
-        return isinstance(obj, dict) and all(c in obj for c in REQUIRED)
-    return False
+    obj = first_json(head)
+    return isinstance(obj, dict) and all(c in obj for c in REQUIRED)
+
+
+def _map_object(obj: Any, report: MapReport) -> Batch | str:
+    return map_record(obj, report) if isinstance(obj, dict) else "not a JSON object"
 
 
 def _read_jsonl(lines, report: MapReport):
-    for number, line in lines:
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except ValueError as exc:
-            yield number, f"not valid JSON ({exc.msg} at column {exc.colno})"
-            continue
-        except RecursionError:
-            yield number, "JSON nested too deeply to read"
-            continue
-        yield number, guarded(map_record, obj, report) if isinstance(obj, dict) \
-            else "not a JSON object"
+    yield from json_lines(lines, _map_object, report)
 
 
 CSV_FORMAT = ImportFormat("csv", "Plain CSV with text and created_at columns", _sniff_csv, _read_csv)

@@ -8,10 +8,9 @@ remembered to turn replies into reply interactions across lines.
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 
-from listener.importers.base import ImportFormat, guarded
+from listener.importers.base import ImportFormat, first_json, json_lines
 from listener.mapping import reddit
 from listener.mapping.report import MapReport
 from listener.post import Batch, Interaction
@@ -30,13 +29,8 @@ def kind_of(obj) -> str | None:
 
 
 def sniff(name: str, head: list[str]) -> bool:
-    for line in head:
-        try:
-            obj = json.loads(line)
-        except (ValueError, RecursionError):
-            continue
-        return kind_of(obj) is not None and "created_utc" in obj
-    return False
+    obj = first_json(head)
+    return kind_of(obj) is not None and "created_utc" in obj
 
 
 def read(lines, report: MapReport):
@@ -60,18 +54,7 @@ def read(lines, report: MapReport):
             authors.popitem(last=False)
         return batch
 
-    for number, line in lines:
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except ValueError as exc:
-            yield number, f"not valid JSON ({exc.msg} at column {exc.colno})"
-            continue
-        except RecursionError:
-            yield number, "JSON nested too deeply to read"
-            continue
-        yield number, guarded(map_line, obj, report)
+    yield from json_lines(lines, map_line, report)
 
 
 FORMAT = ImportFormat(

@@ -7,9 +7,7 @@ that mixes them still imports.
 
 from __future__ import annotations
 
-import json
-
-from listener.importers.base import ImportFormat, guarded
+from listener.importers.base import ImportFormat, first_json, json_lines
 from listener.mapping import x, x_shapes
 from listener.mapping.report import MapReport
 from listener.post import Batch
@@ -28,13 +26,8 @@ def _shape(obj) -> str | None:
 
 
 def sniff(name: str, head: list[str]) -> bool:
-    for line in head:
-        try:
-            obj = json.loads(line)
-        except (ValueError, RecursionError):
-            continue
-        return _shape(obj) is not None
-    return False
+    obj = first_json(head)
+    return _shape(obj) is not None
 
 
 def map_line(obj, report: MapReport) -> Batch | str:
@@ -49,18 +42,7 @@ def map_line(obj, report: MapReport) -> Batch | str:
 
 
 def read(lines, report: MapReport):
-    for number, line in lines:
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except ValueError as exc:
-            yield number, f"not valid JSON ({exc.msg} at column {exc.colno})"
-            continue
-        except RecursionError:
-            yield number, "JSON nested too deeply to read"
-            continue
-        yield number, guarded(map_line, obj, report)
+    yield from json_lines(lines, map_line, report)
 
 
 FORMAT = ImportFormat(name="twarc", description="X as twarc writes it (JSONL): v2 pages, flattened v2 tweets or v1.1 statuses",
