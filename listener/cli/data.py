@@ -79,6 +79,24 @@ def brand() -> None:
     """Manage brands and their boolean queries."""
 
 
+def _routing_options(command):
+    """`brand add` and `brand edit` route alerts with the same three options."""
+    for option in reversed([
+        click.option("--recipient", "recipients", multiple=True, metavar="EMAIL",
+                     help="Who is emailed this brand's alerts (repeatable; replaces the list; "
+                          "default UNDERTOW_ALERT_RECIPIENTS)."),
+        click.option("--notify-from", default=None, metavar="LEVEL|SEVERITY",
+                     help="Email and post alerts from this level (low, medium, high) or "
+                          "severity 0-1."),
+        click.option("--webhook", default=None, metavar="NAME",
+                     help="Chat webhook: NAME means UNDERTOW_ALERT_WEBHOOK_URL_<NAME> (the URL is "
+                          "a secret, kept in the environment or .env), 'default' the global one, "
+                          "'off' none."),
+    ]):
+        command = option(command)
+    return command
+
+
 @brand.command("add")
 @click.argument("name")
 @click.option("--query", required=True,
@@ -88,14 +106,7 @@ def brand() -> None:
 @click.option("--account", "accounts", multiple=True, metavar="PLATFORM:HANDLE",
               help="The brand's own account (repeatable), e.g. --account x:AskUnited: its posts "
                    "are the brand's voice and answers, never counted as mentions.")
-@click.option("--recipient", "recipients", multiple=True, metavar="EMAIL",
-              help="Who is emailed this brand's alerts (repeatable; replaces the list; default "
-                   "UNDERTOW_ALERT_RECIPIENTS).")
-@click.option("--notify-from", default=None, metavar="LEVEL|SEVERITY",
-              help="Email and post alerts from this level (low, medium, high) or severity 0-1.")
-@click.option("--webhook", default=None, metavar="NAME",
-              help="Chat webhook: NAME means UNDERTOW_ALERT_WEBHOOK_URL_<NAME> (the URL is a "
-                   "secret, kept in the environment or .env), 'default' the global one, 'off' none.")
+@_routing_options
 @pass_ctx
 def brand_add(ctx: Context, name: str, query: str, group: str | None,
               accounts: tuple[str, ...], recipients: tuple[str, ...], notify_from: str | None,
@@ -122,14 +133,7 @@ def brand_add(ctx: Context, name: str, query: str, group: str | None,
 @click.option("--account", "accounts", multiple=True, metavar="PLATFORM:HANDLE",
               help="The brand's own accounts (repeatable): replaces the list it had.")
 @click.option("--no-accounts", is_flag=True, help="Remove every own account of the brand.")
-@click.option("--recipient", "recipients", multiple=True, metavar="EMAIL",
-              help="Who is emailed this brand's alerts (repeatable; replaces the list; default "
-                   "UNDERTOW_ALERT_RECIPIENTS).")
-@click.option("--notify-from", default=None, metavar="LEVEL|SEVERITY",
-              help="Email and post alerts from this level (low, medium, high) or severity 0-1.")
-@click.option("--webhook", default=None, metavar="NAME",
-              help="Chat webhook: NAME means UNDERTOW_ALERT_WEBHOOK_URL_<NAME> (the URL is a "
-                   "secret, kept in the environment or .env), 'default' the global one, 'off' none.")
+@_routing_options
 @pass_ctx
 def brand_edit(ctx: Context, name: str, query: str | None, group: str | None,
                accounts: tuple[str, ...], no_accounts: bool, recipients: tuple[str, ...],
