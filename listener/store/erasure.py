@@ -157,10 +157,13 @@ def _record(conn, digest: str, kind: str) -> None:
     conn.execute(e.insert().values(subject_hash=digest, kind=kind, erased_at=utcnow()))
 
 
-def _scrub_exports(folder: Path | None, who: _Subject, report: ErasureReport) -> None:
+def _scrub_exports(folder: Path | None, who: _Subject, report: ErasureReport,
+                   legacy: set[int] = frozenset()) -> None:
+    """Delete exported files naming them; `legacy` are their unkeyed ids, which exports made
+    before the re-keying of migration 0014 hold."""
     if folder is None or not folder.is_dir():
         return
-    terms = who.like_terms() | {str(i) for i in who.ids}
+    terms = who.like_terms() | {str(i) for i in who.ids | legacy}
     for path in sorted(folder.rglob("*")):
         if path.is_file():
             content = path.read_bytes().decode("utf-8", "replace").lower()
@@ -216,7 +219,7 @@ def erase_author(store: Store, platform: str, ident: str, key: bytes,
         for term in {t for r in rows for t in (r.native_id.lstrip("@"), r.handle) if t}:
             _record(conn, subject_hash(key, "term", platform, term), "term")
     store.forget_erasures()
-    _scrub_exports(exports, who, report)
+    _scrub_exports(exports, who, report, {stable_id(platform, r.native_id) for r in rows})
     compact(store)
     return report
 
