@@ -53,6 +53,7 @@ class Brand:
 
 
 ID_KEY_CHECK = "id_key_check"  # the key's fingerprint (`listener.ids.key_check`), never the key
+COMPACT_PENDING = "compact_pending"  # a migration freed pages that hold personal data
 
 
 class Store:
@@ -92,7 +93,18 @@ class Store:
         except ConfigError:
             engine.dispose()
             raise
+        if store.get_meta(COMPACT_PENDING):
+            store._compact_after_migration()
         return store
+
+    def _compact_after_migration(self) -> None:
+        """Overwrite the pages a migration freed (0014: the unkeyed ids), once; an open that
+        is interrupted here does it again next time."""
+        from listener.store.erasure import compact
+
+        compact(self)
+        with self.engine.begin() as conn:
+            conn.execute(delete(schema.meta).where(schema.meta.c.key == COMPACT_PENDING))
 
     def _check_id_key(self) -> None:
         """Refuse a key other than the one the stored ids were made with: mixed ids would split

@@ -172,9 +172,16 @@ def test_a_0010_store_upgrades_and_keeps_every_relationship(url, tweets, tmp_pat
     assert all(i == stable_id(p, n) for i, (p, n, _) in before["authors"].items())
     assert len(old_ids) > 1000 and len(before["interactions"]) > 1000
 
-    store = Store.open(url, id_key=KEY)  # migrates
+    store = Store.open(url, id_key=KEY)  # migrates, then overwrites the freed pages
+    sample = sorted(old_ids)[::len(old_ids) // 40]
+    needles = [n for i in sample for n in (str(i).encode(), struct.pack(">q", i),
+                                            struct.pack("<q", i))]
+    left = [(where, n) for where, data in _database_bytes(store, url) for n in needles
+            if n in data]
     store.close()
+    assert left == [], "no unkeyed id is left in the database files"
     after = read_all(url)
+    assert "compact_pending" not in after["meta"]
     assert after["version"] == "0014"
     ids = AuthorIds(KEY)
     # Every author row: the id a fresh import under this key gives, none unkeyed any more.

@@ -4,8 +4,9 @@ Author row ids were `stable_id(platform, native_id)`, an unkeyed hash anyone can
 a handle's native id. This re-keys them, in every author-id column and every JSON copy, with
 the key `listener.id_key` finds outside the database (`listener.store.rekey`), in this
 migration's one transaction: a crash leaves the old ids, and the next open runs it again.
-It also records the key's fingerprint in meta (a store then refuses another key) and drops a
-per-store erasure salt that no erasure record needs.
+It also records the key's fingerprint in meta (a store then refuses another key), asks
+`Store.open` to overwrite the freed pages that still hold the old ids, and drops a per-store
+erasure salt that no erasure record needs.
 
 Revision ID: 0014
 Revises: 0010
@@ -32,6 +33,9 @@ def upgrade() -> None:
     mark = "%s" if conn.dialect.name == "postgresql" else "?"
     conn.exec_driver_sql(f"INSERT INTO meta (key, value) VALUES ('id_key_check', {mark})",
                          (key_check(key),))
+    # The old ids' bytes are overwritten by `Store.open` right after (VACUUM cannot run here).
+    conn.exec_driver_sql("DELETE FROM meta WHERE key = 'compact_pending'")
+    conn.exec_driver_sql("INSERT INTO meta (key, value) VALUES ('compact_pending', '0014')")
     if not conn.exec_driver_sql("SELECT COUNT(*) FROM erasures").scalar():
         conn.exec_driver_sql("DELETE FROM meta WHERE key = 'erasure_salt'")
 
