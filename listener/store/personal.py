@@ -31,8 +31,9 @@ JSON_COLUMNS: tuple[tuple[str, str], ...] = (
     ("influence_runs", "params"),
 )
 
-# `meta` values that are JSON copies holding author ids: the detector's state.
-META_JSON_KEYS: tuple[str, ...] = ("detect_state",)
+# `meta` values that are JSON copies naming people: the detector's state (author and post ids),
+# the coordination flag's clusters (author ids), the demo's facts (the story post's text).
+META_JSON_KEYS: tuple[str, ...] = ("detect_state", "coordination", "demo_facts")
 
 # Columns named like a person that are not one: a brand's own account is the brand's voice.
 NOT_PERSONAL: tuple[tuple[str, str], ...] = (

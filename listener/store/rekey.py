@@ -47,19 +47,22 @@ def _create_map(conn: Connection) -> None:
 
 def _fill_map(conn: Connection, ids: AuthorIds, batch: int) -> int:
     union = " UNION ".join(f"SELECT {c} AS id FROM {t}" for t, c in AUTHOR_ID_COLUMNS)
-    old = [r[0] for r in conn.exec_driver_sql(f"SELECT id FROM ({union}) u ORDER BY id")]
     mark = "%s" if conn.dialect.name == "postgresql" else "?"
     sql = f"INSERT INTO {MAP_TABLE} (old, new) VALUES ({mark}, {mark})"
-    for start in range(0, len(old), batch):
-        page = old[start:start + batch]
-        conn.exec_driver_sql(sql, [(o, ids.of_unkeyed(o)) for o in page])
-        log.info("re-keying author ids: mapped %d of %d", start + len(page), len(old))
+    # Streamed (a server-side cursor on PostgreSQL): memory holds one page, whatever the store.
+    distinct = conn.exec_driver_sql(f"SELECT id FROM ({union}) u", execution_options={
+        "stream_results": True, "max_row_buffer": batch})
+    mapped = 0
+    for page in distinct.partitions(batch):
+        conn.exec_driver_sql(sql, [(r[0], ids.of_unkeyed(r[0])) for r in page])
+        mapped += len(page)
+        log.info("re-keying author ids: mapped %d", mapped)
     overlap = conn.exec_driver_sql(
         f"SELECT COUNT(*) FROM {MAP_TABLE} a JOIN {MAP_TABLE} b ON a.new = b.old").scalar()
     if overlap:  # about one chance in 2**63 per pair of ids; refused rather than mixed
         raise RuntimeError(f"{overlap} keyed author ids equal unkeyed ones: re-keying would "
                            "map some twice; run again with another UNDERTOW_ID_KEY")
-    return len(old)
+    return mapped
 
 
 def _rekey_columns(conn: Connection, counts: Counter) -> None:

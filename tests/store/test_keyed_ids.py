@@ -92,6 +92,7 @@ def fill_at_0010(url: str, tweets: Path, rows: int | None = None) -> None:
         "influencers": [{"author_id": top[0], "handle": "h", "rank": 1}],
         "path": [{"source": top[1], "target": top[2], "kind": "repost"}],
         "by_author": {str(top[1]): 4}, "note": f"ids {top[2]} and {post}"})
+    store.set_meta({"coordination": json.dumps({"clusters": [top]})})  # as `flag` saves it
     store.close()
 
 
@@ -118,8 +119,9 @@ def read_all(url: str) -> dict:
             out[f"{table}.{column}"] = {r[0]: _json(r[1]) if column != "title" else r[1]
                                         for r in conn.execute(text(
                                             f"SELECT id, {column} FROM {table} ORDER BY id"))}
-        state = conn.execute(text("SELECT value FROM meta WHERE key = 'detect_state'")).scalar()
-        out["detect_state"] = json.loads(state) if state else None
+        for key in ("detect_state", "coordination"):
+            value = conn.execute(text("SELECT value FROM meta WHERE key = :k"), {"k": key}).scalar()
+            out[key] = json.loads(value) if value else None
         out["version"] = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         out["meta"] = dict(conn.execute(text("SELECT key, value FROM meta")).all())
     engine.dispose()
@@ -199,10 +201,13 @@ def test_a_0010_store_upgrades_and_keeps_every_relationship(url, tweets, tmp_pat
     assert authors_of == {pid: before["authors"][a][1] for pid, a in before["posts"].items()}
     # JSON copies: only author ids changed, each to its keyed id.
     changed = {name: json_changes(before[name], after[name], old_ids, KEY)
-               for name in ("alerts.evidence", "influence_runs.params", "detect_state")}
+               for name in ("alerts.evidence", "influence_runs.params", "detect_state",
+                            "coordination")}
     assert changed["alerts.evidence"] >= 5 and changed["influence_runs.params"] >= 10
+    assert changed["coordination"] == 3
     assert changed["detect_state"] >= 1000  # each mention's author
-    every_number = {v for name in ("alerts.evidence", "influence_runs.params", "detect_state")
+    every_number = {v for name in ("alerts.evidence", "influence_runs.params", "detect_state",
+                                   "coordination")
                     for _, v in leaves(after[name]) if isinstance(v, int)}
     assert not every_number & old_ids
 
@@ -271,6 +276,8 @@ def test_erasure_by_handle_after_the_upgrade_leaves_no_byte(url, tweets, tmp_pat
         others = {tuple(r) for r in conn.execute(text(
             "SELECT id, native_id, handle FROM authors WHERE id <> :a"), {"a": author})}
     assert author == store.author_id("x", native) != stable_id("x", native)
+    bystander = next(iter(others))[0]
+    store.set_meta({"coordination": json.dumps({"clusters": [[author, bystander]]})})
     exports = tmp_path / "exports"
     exports.mkdir()
     (exports / "edges-before-0014.csv").write_text(f"source,target\n{stable_id('x', native)},1\n")
@@ -280,6 +287,7 @@ def test_erasure_by_handle_after_the_upgrade_leaves_no_byte(url, tweets, tmp_pat
     with store.engine.connect() as conn:
         assert {tuple(r) for r in conn.execute(text(
             "SELECT id, native_id, handle FROM authors"))} == others
+    assert json.loads(store.get_meta("coordination")) == {"clusters": [[bystander]]}
     needles = [handle.encode(), str(author).encode(), struct.pack(">q", author),
                struct.pack("<q", author), str(stable_id("x", native)).encode()]
     needles += [t.encode() for t in texts if len(t) >= 40]
@@ -307,7 +315,7 @@ _CRASHING_OPEN = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("moment", ["mapped 300 of", "posts.author_id", "interactions.target",
+@pytest.mark.parametrize("moment", ["mapped 300", "posts.author_id", "interactions.target",
                                     "alerts.evidence"])
 def test_a_migration_killed_midway_leaves_the_old_ids_and_runs_again(url, tweets, moment):
     fill_at_0010(url, tweets, rows=800)
