@@ -34,7 +34,8 @@ def _hash_id(platform: str, native_id: str) -> int:
 
 @lru_cache(maxsize=1 << 18)
 def stable_id(platform: str, native_id: str) -> int:
-    """A 63-bit row id derived from (platform, native id).
+    """A 63-bit row id derived from (platform, native id): the row id of posts, and the
+    unkeyed id that `listener.ids.keyed` turns into an author's row id.
 
     Deriving the key instead of asking the database for one lets bulk imports write posts,
     authors and interactions in one pass without looking ids up, and keeps ids stable across
@@ -54,10 +55,8 @@ class Author:
     following: int | None = None
     verified: bool | None = None
     created_at: datetime | None = None
-
-    @property
-    def id(self) -> int:
-        return stable_id(self.platform, self.native_id)
+    # No `id` here: an author's row id is keyed (`listener.ids`), so only the store, which
+    # holds the key, can tell it (`Store.author_id`).
 
 
 @dataclass(slots=True)
@@ -87,9 +86,6 @@ class Post:
     def id(self) -> int:
         return stable_id(self.platform, self.native_id)
 
-    @property
-    def author_id(self) -> int:
-        return stable_id(self.platform, self.author_native_id)
 
 
 @dataclass(slots=True)

@@ -160,6 +160,10 @@ class Settings:
     pseudonymise: bool = False
     pseudonym_threshold: int = 5000  # followers at which an account counts as public
     pseudonym_key: Secret = _secret()
+    # The key of author ids (`listener.id_key`): this, else the key file (default
+    # UNDERTOW_HOME/id.key, generated once with mode 0600). Never in the database.
+    id_key: Secret = _secret()
+    id_key_file: str = ""
     compliance_countries: str = ""  # where the data is shown: X posts withheld there go
     # The collectors' declared settings read so far, by name.
     collector_values: dict[str, Any] = field(default_factory=dict)

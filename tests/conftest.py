@@ -18,6 +18,10 @@ from sqlalchemy import create_engine, text
 from listener.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
+# One author-id key for the run (a fixed test value, no secret): stores opened in this process
+# and in the CLI processes tests start then agree (`listener.id_key`). Tests of the key file
+# itself unset it.
+os.environ.setdefault("UNDERTOW_ID_KEY", "test-author-id-key-not-a-secret")
 ADMIN_URL = os.environ.get("UNDERTOW_TEST_PG_ADMIN_URL",
                            "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from listener import id_key
 from listener.errors import UndertowError
 from listener.logs import configure as configure_logs
 from listener.settings import Settings
@@ -73,7 +74,7 @@ class Context:
         if self._store is None:
             s = self.settings
             privacy = Privacy(s.pseudonymise, s.pseudonym_threshold, s.pseudonym_key.get().encode())
-            self._store = Store.open(s.db_url, privacy)
+            self._store = Store.open(s.db_url, privacy, id_key.load(s))
         return self._store
 
 

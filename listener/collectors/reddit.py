@@ -37,11 +37,11 @@ from listener.collectors.base import (
 from listener.collectors.retry import Fault, RetryPolicy, Unavailable, connection_fault
 from listener.errors import AuthError, ConfigError, SourceError
 from listener.mapping.praw_objects import map_praw, thing_data
-from listener.post import Batch, stable_id, utcnow
+from listener.post import Batch, utcnow
 from listener.query import Query
 from listener.settings import Setting, Settings
 from listener.store import Brand
-from listener.store.compliance import DELETED_AUTHOR, StoredPost
+from listener.store.compliance import StoredPost
 
 __all__ = ["RedditChecker", "RedditCollector", "reddit_verdict"]
 
@@ -263,7 +263,6 @@ class RedditChecker:
         self.title = collector.title
         self.policy = collector.policy
         self.reddit = collector.reddit
-        self.anonymous = stable_id("reddit", DELETED_AUTHOR)
 
     def check(self, posts: Sequence[StoredPost]) -> dict[int, Verdict]:
         names = [p.native_id for p in posts if p.native_id[:3] in ("t1_", "t3_")]
@@ -278,7 +277,7 @@ class RedditChecker:
         for p in posts:
             verdict = found.get(p.native_id) or Verdict(
                 "keep", NO_ANSWER if p.native_id in names else NOT_AN_ID)
-            if verdict.action == "unlink" and p.author_id == self.anonymous:
+            if verdict.action == "unlink" and p.anonymous:
                 verdict = KEEP  # stored without its author already
             out[p.id] = verdict
         return out

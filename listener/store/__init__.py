@@ -6,7 +6,6 @@ back plain data (normalised types, dicts, tuples), so the libraries never see a 
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +13,9 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
+from listener import id_key as id_keys
 from listener.errors import ConfigError, NotFoundError
+from listener.ids import AuthorIds
 from listener.mapping.fit import fit_batch
 from listener.post import Batch, utcnow
 from listener.privacy import drop_erased, pseudonymise
@@ -51,10 +52,16 @@ class Brand:
     settings: dict[str, Any]
 
 
+ID_KEY_CHECK = "id_key_check"  # the key's fingerprint (`listener.ids.key_check`), never the key
+COMPACT_PENDING = "compact_pending"  # a migration freed pages that hold personal data
+
+
 class Store:
-    def __init__(self, engine: Engine, privacy: Privacy | None = None) -> None:
+    def __init__(self, engine: Engine, privacy: Privacy | None = None,
+                 id_key: bytes | None = None) -> None:
         self.engine = engine
         self.privacy = privacy or Privacy()
+        self._author_ids = AuthorIds(id_key) if id_key else None
         if self.privacy.pseudonymise and not self.privacy.key:
             raise ConfigError("Pseudonymisation needs a key: set UNDERTOW_PSEUDONYM_KEY")
         self._matcher: tuple[tuple, Callable[[str], list[int]]] | None = None
@@ -64,10 +71,12 @@ class Store:
         self._owned: tuple[dict, dict[int, int]] | None = None
 
     @classmethod
-    def open(cls, url: str, privacy: Privacy | None = None) -> Store:
+    def open(cls, url: str, privacy: Privacy | None = None, id_key: bytes | None = None) -> Store:
+        """Open and migrate; `id_key` defaults to `listener.id_key.load()` (env or key file)."""
+        key = id_key if id_key is not None else id_keys.load()
         engine = db.create(url)
         try:
-            db.migrate(engine)
+            db.migrate(engine, key)
         except Exception as exc:
             engine.dispose()
             # The driver's own first line says what failed; SQLAlchemy's wrapper adds the SQL
@@ -78,7 +87,47 @@ class Store:
                 f"Cannot open the database ({type(cause).__name__}): {reason} "
                 "(check UNDERTOW_DATABASE_URL or --database)"
             ) from exc
-        return cls(engine, privacy)
+        store = cls(engine, privacy, key)
+        try:
+            store._check_id_key()
+        except ConfigError:
+            engine.dispose()
+            raise
+        if store.get_meta(COMPACT_PENDING):
+            store._compact_after_migration()
+        return store
+
+    def _compact_after_migration(self) -> None:
+        """Overwrite the pages a migration freed (0014: the unkeyed ids), once; an open that
+        is interrupted here does it again next time."""
+        from listener.store.erasure import compact
+
+        compact(self)
+        with self.engine.begin() as conn:
+            conn.execute(delete(schema.meta).where(schema.meta.c.key == COMPACT_PENDING))
+
+    def _check_id_key(self) -> None:
+        """Refuse a key other than the one the stored ids were made with: mixed ids would split
+        every returning author in two and break erasure."""
+        check = self.author_ids.check
+        stored = self.get_meta(ID_KEY_CHECK)
+        if stored is None:
+            self.set_meta({ID_KEY_CHECK: check})
+        elif stored != check:
+            raise ConfigError(
+                "This database's author ids were made with another author-id key: set "
+                "UNDERTOW_ID_KEY or UNDERTOW_ID_KEY_FILE to that key (see "
+                "docs/data-protection.md, 'The author-id key')")
+
+    @property
+    def author_ids(self) -> AuthorIds:
+        """(platform, native id) -> the author's row id, keyed (`listener.ids`)."""
+        if self._author_ids is None:
+            self._author_ids = AuthorIds(id_keys.load())
+        return self._author_ids
+
+    def author_id(self, platform: str, native_id: str) -> int:
+        return self.author_ids(platform, native_id)
 
     @property
     def dialect(self) -> str:
@@ -90,14 +139,19 @@ class Store:
     # -- writing ---------------------------------------------------------------------------
 
     def erasure_key(self) -> bytes:
-        """The pseudonym key if set, else a random per-store salt kept in meta."""
+        """The key of erasure records: the pseudonym key if set, else one derived from the
+        author-id key, so the database alone cannot test a guessed handle against them.
+
+        Stores that recorded erasures before migration 0014 keep using the per-store salt those
+        records were made with (`erasure_salt` in meta): they cannot be re-hashed without the
+        erased ids, which are gone (docs/data-protection.md says so).
+        """
         if self.privacy.key:
             return self.privacy.key
         salt = self.get_meta("erasure_salt")
-        if salt is None:
-            salt = secrets.token_hex(16)
-            self.set_meta({"erasure_salt": salt})
-        return salt.encode()
+        if salt is not None:
+            return salt.encode()
+        return self.author_ids.derive(b"erasure records")
 
     def forget_erasures(self) -> None:
         """Drop caches that deletions make stale (erasure list, authors known to be stored)."""
@@ -147,7 +201,7 @@ class Store:
         with self.engine.begin() as conn:
             tag_lock(conn)
             result = write_batch(conn, batch, None, self._known_authors, owned,
-                                 matcher_for=self.brand_matcher) \
+                                 matcher_for=self.brand_matcher, author_id=self.author_ids) \
                 if (batch.posts or batch.authors or batch.interactions) else WriteResult()
             if cursor is not None:
                 self.set_cursor(*cursor, conn)
@@ -287,7 +341,7 @@ class Store:
             for a in batch.authors:
                 brand = owned_accounts.author_matches(a, accounts)
                 if brand is not None:
-                    owned[a.id] = brand
+                    owned[self.author_ids(a.platform, a.native_id)] = brand
         return owned
 
     def set_accounts(self, brand: Brand, accounts: Iterable[str]) -> int:

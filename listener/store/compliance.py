@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 
-from listener.post import stable_id, utcnow
+from listener.post import utcnow
 from listener.privacy import subject_hash
 from listener.store import Store, schema
 from listener.store.retention import delete_posts
@@ -35,6 +35,7 @@ class StoredPost:
     id: int
     native_id: str
     author_id: int
+    anonymous: bool = False  # stored under the "[deleted]" author already
 
 
 def _cursor_name(platform: str) -> str:
@@ -68,8 +69,10 @@ def next_posts(store: Store, platform: str, after: int | None, limit: int) -> li
             .order_by(p.c.id).limit(limit))
     if after is not None:
         stmt = stmt.where(p.c.id > after)
+    anonymous = store.author_id(platform, DELETED_AUTHOR)
     with store.engine.connect() as conn:
-        return [StoredPost(r.id, r.native_id, r.author_id) for r in conn.execute(stmt)]
+        return [StoredPost(r.id, r.native_id, r.author_id, r.author_id == anonymous)
+                for r in conn.execute(stmt)]
 
 
 def _refers_to(value: Any, ids: set[str], urls: set[str]) -> bool:
@@ -126,7 +129,7 @@ def _linked_authors(conn, post_ids: list[int]) -> set[int]:
     return found
 
 
-def _unlink(conn, platform: str, fresh: Mapping[int, dict[str, Any] | None],
+def _unlink(conn, anonymous: int, fresh: Mapping[int, dict[str, Any] | None],
             removed: Counter) -> None:
     """Move posts to the anonymous author; the raw payload becomes the API's current one.
 
@@ -136,7 +139,6 @@ def _unlink(conn, platform: str, fresh: Mapping[int, dict[str, Any] | None],
     ids = list(fresh)
     removed["interactions"] += conn.execute(delete(i).where(or_(
         i.c.source_post_id.in_(ids), i.c.target_post_id.in_(ids)))).rowcount
-    anonymous = stable_id(platform, DELETED_AUTHOR)
     for row in conn.execute(select(p.c.id, p.c.raw).where(p.c.id.in_(ids))).all():
         values: dict[str, Any] = {"author_id": anonymous}
         stored = json.loads(row.raw) if row.raw else None
@@ -156,7 +158,7 @@ def apply_batch(store: Store, platform: str, *, remove: Iterable[StoredPost],
     removed: Counter = Counter()
     gone = list(remove)
     p, e = schema.posts, schema.erasures
-    key = store.erasure_key()  # before the transaction: it may write the per-store salt
+    key = store.erasure_key()
     with store.engine.begin() as conn:
         if gone or unlink:
             affected = _linked_authors(conn, [g.id for g in gone] + list(unlink))
@@ -171,7 +173,7 @@ def apply_batch(store: Store, platform: str, *, remove: Iterable[StoredPost],
                                       for h in sorted(hashes)])
             _scrub_alerts(conn, {g.native_id for g in gone} | {str(i) for i in ids}, urls, removed)
         if unlink:
-            _unlink(conn, platform, unlink, removed)
+            _unlink(conn, store.author_id(platform, DELETED_AUTHOR), unlink, removed)
         if gone or unlink:
             _drop_orphans(conn, affected, removed)
         store.set_cursor(_cursor_name(platform), CURSOR_KEY, json.dumps(state, sort_keys=True),

@@ -51,14 +51,16 @@ def create(url: str) -> Engine:
     raise ConfigError(f"Unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (idempotent)."""
+def migrate(engine: Engine, id_key: bytes | None = None, revision: str = "head") -> None:
+    """Bring the schema to `revision` (idempotent); `id_key` is what migration 0014 re-keys
+    author ids with (`listener.id_key.load()` when not given)."""
     cfg = Config()
+    cfg.attributes["id_key"] = id_key
     logging.getLogger("alembic").setLevel(logging.WARNING)
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, revision)
 
 
 def safe_url(url: str) -> str:

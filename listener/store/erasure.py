@@ -20,7 +20,9 @@ any backups are outside the database and age out on the server's schedule).
 from __future__ import annotations
 
 import json
+import logging
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,11 +33,12 @@ from listener.errors import NotFoundError
 from listener.post import RETWEET_PREFIX, stable_id, utcnow
 from listener.privacy import subject_hash
 from listener.store import Store, schema
-from listener.store.personal import AUTHOR_ID_COLUMNS, JSON_COLUMNS
+from listener.store.personal import AUTHOR_ID_COLUMNS, JSON_COLUMNS, META_JSON_KEYS
 from listener.store.retention import delete_posts
 from listener.store.writer import text_hash
 
 REDACTED = "[erased]"
+log = logging.getLogger(__name__)
 _DETECTOR_KEYS = ("detect_state", "detect_cursor")
 _MIN_QUOTE = 20  # words of theirs shorter than this are too common to hunt in others' texts
 
@@ -136,6 +139,17 @@ def _redact_everywhere(conn, who: _Subject, report: ErasureReport) -> None:
             if json.dumps(new, sort_keys=True) != json.dumps(value, sort_keys=True):
                 conn.execute(update(table).where(pk == row[0]).values({column: new}))
                 report.redacted[table_name] += 1
+    m = schema.meta
+    for key in META_JSON_KEYS:
+        if key in _DETECTOR_KEYS:
+            continue  # dropped whole: the next detect replays the store
+        raw = conn.execute(select(m.c.value).where(m.c.key == key)).scalar()
+        if raw:
+            value = json.loads(raw)
+            new = scrub_json(value, who.ids, redact)
+            if new != value:
+                conn.execute(update(m).where(m.c.key == key).values(value=json.dumps(new)))
+                report.redacted[f"meta {key}"] += 1
 
 
 def _forget_derived(conn, who: _Subject, report: ErasureReport) -> None:
@@ -157,10 +171,13 @@ def _record(conn, digest: str, kind: str) -> None:
     conn.execute(e.insert().values(subject_hash=digest, kind=kind, erased_at=utcnow()))
 
 
-def _scrub_exports(folder: Path | None, who: _Subject, report: ErasureReport) -> None:
+def _scrub_exports(folder: Path | None, who: _Subject, report: ErasureReport,
+                   legacy: set[int] = frozenset()) -> None:
+    """Delete exported files naming them; `legacy` are their unkeyed ids, which exports made
+    before the re-keying of migration 0014 hold."""
     if folder is None or not folder.is_dir():
         return
-    terms = who.like_terms() | {str(i) for i in who.ids}
+    terms = who.like_terms() | {str(i) for i in who.ids | legacy}
     for path in sorted(folder.rglob("*")):
         if path.is_file():
             content = path.read_bytes().decode("utf-8", "replace").lower()
@@ -180,8 +197,25 @@ def compact(store: Store) -> None:
     tables = sorted({t for t, _ in AUTHOR_ID_COLUMNS} | {t for t, _ in JSON_COLUMNS}
                     | {"posts", "post_brands", "sentiment_scores", "sentiment_cache", "meta"})
     with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        _wait_for_older_snapshots(conn)
         for table in tables:
             conn.execute(text(f"VACUUM FULL {table}"))
+
+
+def _wait_for_older_snapshots(conn, timeout: float = 60.0) -> None:
+    """VACUUM FULL copies the dead rows that a snapshot older than the deletion may still see
+    (an auto-analyze, a dashboard query that began before it): wait for those to end."""
+    older = text("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+                 "AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL "
+                 "AND xact_start < :since")
+    since = conn.execute(text("SELECT clock_timestamp()")).scalar()
+    deadline = time.monotonic() + timeout
+    while conn.execute(older, {"since": since}).scalar():
+        if time.monotonic() > deadline:
+            log.warning("Sessions that began before the erasure are still open on this "
+                        "database: the bytes they can still see may survive this VACUUM FULL")
+            return
+        time.sleep(0.2)
 
 
 def erase_author(store: Store, platform: str, ident: str, key: bytes,
@@ -216,7 +250,7 @@ def erase_author(store: Store, platform: str, ident: str, key: bytes,
         for term in {t for r in rows for t in (r.native_id.lstrip("@"), r.handle) if t}:
             _record(conn, subject_hash(key, "term", platform, term), "term")
     store.forget_erasures()
-    _scrub_exports(exports, who, report)
+    _scrub_exports(exports, who, report, {stable_id(platform, r.native_id) for r in rows})
     compact(store)
     return report
 

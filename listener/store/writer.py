@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
@@ -89,7 +89,11 @@ _INTERACTION_COLS = ("id", "platform", "kind", "source_author_id", "target_autho
                      "source_post_id", "target_post_id", "created_at")
 
 
-def _author_rows(batch: Batch, now, t, b, known: set[int]) -> tuple[list[tuple], list[tuple]]:
+AuthorIdOf = Callable[[str, str], int]  # (platform, native id) -> row id: `Store.author_ids`
+
+
+def _author_rows(batch: Batch, now, t, b, known: set[int],
+                 author_id: AuthorIdOf) -> tuple[list[tuple], list[tuple]]:
     """(full records, stubs): every author a post or interaction points at gets a row.
 
     A stub (only the id is known) is needed just once: `known` holds ids already committed, so
@@ -97,7 +101,7 @@ def _author_rows(batch: Batch, now, t, b, known: set[int]) -> tuple[list[tuple],
     """
     rows: dict[int, tuple] = {}
     for a in batch.authors:
-        key = stable_id(a.platform, a.native_id)
+        key = author_id(a.platform, a.native_id)
         row = (key, a.platform, a.native_id, a.handle, a.display_name,
                a.followers, a.following, b(a.verified), t(a.created_at), now)
         before = rows.get(key)
@@ -111,7 +115,7 @@ def _author_rows(batch: Batch, now, t, b, known: set[int]) -> tuple[list[tuple],
         refs.append((i.platform, i.target_author_native_id))
     stubs: dict[int, tuple] = {}
     for platform, native in refs:
-        key = stable_id(platform, native)
+        key = author_id(platform, native)
         if key not in rows and key not in known and key not in stubs:
             stubs[key] = (key, platform, native, None, None, None, None, None, None, now)
     return list(rows.values()), list(stubs.values())
@@ -119,7 +123,7 @@ def _author_rows(batch: Batch, now, t, b, known: set[int]) -> tuple[list[tuple],
 
 def write_batch(conn: Connection, batch: Batch, brand_matcher=None,
                 known_authors: set[int] | None = None, owned: Collection[int] = (),
-                matcher_for=None) -> WriteResult:
+                matcher_for=None, *, author_id: AuthorIdOf) -> WriteResult:
     """Upsert one batch inside the caller's transaction and tag its posts with matching brands.
 
     `matcher_for(conn)`, when given, builds the matcher from the brands as this transaction sees
@@ -129,6 +133,7 @@ def write_batch(conn: Connection, batch: Batch, brand_matcher=None,
     `known_authors` are ids surely stored already (their stubs are skipped); the result's
     `author_ids` are what this batch wrote, for the caller to add once the transaction commits.
     Posts by `owned` authors (brands' own accounts) are the brands' voice: never tagged.
+    `author_id` gives authors' row ids: keyed (`listener.ids`), so the caller's key.
     """
     known = known_authors if known_authors is not None else set()
     engine = conn.engine
@@ -149,7 +154,7 @@ def write_batch(conn: Connection, batch: Batch, brand_matcher=None,
     def b(v):
         return None if v is None else (int(v) if sqlite else bool(v))
 
-    author_rows, stub_rows = _author_rows(batch, now, t, b, known)
+    author_rows, stub_rows = _author_rows(batch, now, t, b, known, author_id)
     if author_rows:
         sql = _upsert_sql(conn, "authors", _AUTHOR_COLS, "id", _AUTHOR_UPDATE)
         conn.exec_driver_sql(sql, author_rows)
@@ -164,7 +169,7 @@ def write_batch(conn: Connection, batch: Batch, brand_matcher=None,
     edited = [pid for pid, p in keyed.items()
               if pid in stored_hash and stored_hash[pid] != text_hash(p.text)]
     post_rows = [
-        (pid, p.platform, p.native_id, stable_id(p.platform, p.author_native_id), p.text, p.lang,
+        (pid, p.platform, p.native_id, author_id(p.platform, p.author_native_id), p.text, p.lang,
          t(p.created_at), p.url,
          p.likes, p.reposts, p.replies, p.quotes, p.views, p.parent_native_id, p.conversation_id,
          p.gold_label, p.gold_reason,
@@ -182,8 +187,8 @@ def write_batch(conn: Connection, batch: Batch, brand_matcher=None,
                 f"DELETE FROM sentiment_scores WHERE post_id {in_list(conn, chunk)}", tuple(chunk))
 
     inter_rows = list({
-        i.id: (i.id, i.platform, i.kind, stable_id(i.platform, i.source_author_native_id),
-               stable_id(i.platform, i.target_author_native_id),
+        i.id: (i.id, i.platform, i.kind, author_id(i.platform, i.source_author_native_id),
+               author_id(i.platform, i.target_author_native_id),
                None if i.source_post_native_id is None
                else stable_id(i.platform, i.source_post_native_id),
                None if i.target_post_native_id is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -67,6 +68,7 @@ def sleeps(monkeypatch) -> list[float]:
 def settings(tmp_path) -> Settings:
     s = Settings.load(env={
         "UNDERTOW_HOME": str(tmp_path),
+        "UNDERTOW_ID_KEY": os.environ["UNDERTOW_ID_KEY"],  # the key the test stores use
         "UNDERTOW_X_BEARER_TOKEN": "test-bearer-token",
         "UNDERTOW_REDDIT_CLIENT_ID": "test-client-id",
         "UNDERTOW_REDDIT_CLIENT_SECRET": "test-client-secret",

@@ -14,7 +14,7 @@ import streamlit as st
 from sqlalchemy import insert, select
 from streamlit.testing.v1 import AppTest
 
-from listener.post import Author, Batch, Interaction, Post, stable_id
+from listener.post import Author, Batch, Interaction, Post
 from listener.store import Store, schema
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
@@ -92,7 +92,7 @@ def seed_small(store: Store) -> None:
                          "negative": 0.0, "neutral": 0.0, "positive": 1.0,
                          "scored_at": _at(1000)})
         conn.execute(insert(schema.sentiment_scores), rows)
-    _runs(store, [stable_id("x", f"u{i}") for i in range(20)])
+    _runs(store, [store.author_id("x", f"u{i}") for i in range(20)])
     _alerts(store, ids)
 
 
@@ -118,9 +118,9 @@ def _alerts(store: Store, ids: dict[str, int]) -> None:
     growth = [{"t": _at(30 + 5 * k).isoformat(), "size": 1 + 3 * k} for k in range(6)]
     ev = {"root_posts": [{"id": ids["x:a0"]}], "growth": growth,
           "forecast": {"final": 42.0, "low": 30.0, "high": 60.0},
-          "influencers": [{"author_id": stable_id("x", "u0"), "handle": "user0", "rank": 1,
+          "influencers": [{"author_id": store.author_id("x", "u0"), "handle": "user0", "rank": 1,
                            "role": "author"}],
-          "path": [{"source": stable_id("x", "u1"), "target": stable_id("x", "u0"),
+          "path": [{"source": store.author_id("x", "u1"), "target": store.author_id("x", "u0"),
                     "kind": "repost"}],
           "themes": [{"term": "lost parcel", "posts": 12}], "volume_z": 4.2}
     rows = [

@@ -57,7 +57,7 @@ def test_a_lock_step_group_is_flagged_and_shown_in_the_alert(store):
     report = flag(store)
     assert report.clusters == 1 and report.flagged == len(GROUP)
     clusters = flagged_clusters(store)
-    assert set(clusters) == {stable_id("x", bot) for bot in GROUP}
+    assert set(clusters) == {store.author_id("x", bot) for bot in GROUP}
     ev = story_coordination(store, [stable_id("x", "root")])
     assert ev["reposts"] == 45 and ev["coordinated_reposts"] == 5
     assert ev["share"] == round(5 / 45, 4)

@@ -368,7 +368,7 @@ def test_reddit_removes_deleted_and_unlinks_deleted_accounts(store, reddit_data,
     after = _posts(store)
     assert not gone & after.keys()
     assert {name: after[name] for name in unlinked} == stored_text  # the text stays
-    anonymous = stable_id("reddit", "[deleted]")
+    anonymous = store.author_id("reddit", "[deleted]")
     p, i, a = schema.posts, schema.interactions, schema.authors
     ids = [stable_id("reddit", name) for name in unlinked]
     with store.engine.connect() as conn:

@@ -16,6 +16,7 @@ SECRETS = {
     "UNDERTOW_SMTP_PASSWORD": "smtp-pw-555777",
     "UNDERTOW_DASHBOARD_PASSWORD": "dash-pw-246810",
     "UNDERTOW_PSEUDONYM_KEY": "pseudo-key-13579",
+    "UNDERTOW_ID_KEY": "id-key-secret-1122334455",
 }
 # Every secret a collector declares, whatever collectors there are.
 SECRETS |= {s.env: f"{s.name}-secret-24680" for s in declared_settings().values() if s.secret

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from listener.post import Author, Batch, Interaction, Post, stable_id
+from listener.post import Author, Batch, Interaction, Post
 from listener.store import schema
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -44,7 +44,7 @@ def test_stub_author_does_not_erase_known_fields(store):
     store.write(Batch(posts=[Post("x", "p1", "7", "hi @known", T0)], interactions=[mention]))
     with store.engine.connect() as conn:
         row = conn.execute(select(schema.authors).where(
-            schema.authors.c.id == stable_id("x", "42"))).one()
+            schema.authors.c.id == store.author_id("x", "42"))).one()
     assert (row.handle, row.followers, row.verified) == ("known", 1000, True)
     assert counts(store) == (1, 2, 1)
 
