@@ -5,7 +5,7 @@ from __future__ import annotations
 from dash_seed import T0, XSS_HANDLE, XSS_TEXTS, make_app
 from sqlalchemy import insert, select
 
-from listener.post import Author, Batch, Post, stable_id
+from listener.post import Author, Batch, Post
 from listener.store import schema
 
 PAGES = ["views/overview.py", "views/alerts.py", "views/posts.py", "views/influencers.py",
@@ -134,13 +134,13 @@ def test_posts_page_filters_searches_and_sorts(app):
     assert df["link"].iloc[0] == "https://example.com/reddit/a59"  # 59 % 6 == 5: reddit
 
 
-def test_influencers_page_ranks_with_components_and_opens_an_author(app):
+def test_influencers_page_ranks_with_components_and_opens_an_author(app, seeded):
     open_page(app, "views/influencers.py")
     df = app.dataframe[0].value
     assert list(df["handle"][:3]) == ["user0", "user1", "user2"]
     assert list(df["change"][:2]) == ["+19", "-1"]  # user0 was 20th in the previous run
     assert {"c_audience", "c_amplification", "c_cascade_reach", "c_pagerank"} <= set(df.columns)
-    app.session_state["author_id"] = stable_id("x", "u0")  # what selecting the row does
+    app.session_state["author_id"] = seeded.author_id("x", "u0")  # what selecting the row does
     app.run()
     assert not app.exception
     assert metrics(app)["Followers"] == "100" and metrics(app)["Current rank"] == "1"

@@ -84,7 +84,7 @@ def test_influencers_with_components_and_rank_change(seeded_any):
     assert list(df["handle"]) == ["user0", "user1", "user2", "user3", "user4"]
     assert list(df["previous_rank"]) == [20, 1, 2, 3, 4]
     assert df["c_audience"].iloc[0] == 2000
-    history = queries.rank_history(e, stable_id("x", "u0"), None)
+    history = queries.rank_history(e, seeded_any.author_id("x", "u0"), None)
     assert list(history["rank"]) == [20, 1]
 
 
@@ -98,10 +98,11 @@ def test_graph_edges(seeded_any):
                           .where(schema.posts.c.native_id == "a0")).scalar_one()
     cascade = queries.cascade_edges(e, (a0,))
     assert cascade["weight"].sum() == 17  # 12 direct reposts, 5 reposts of a repost
-    ego = queries.ego_edges(e, stable_id("x", "u1"), SINCE, UNTIL)
+    author = seeded_any.author_id
+    ego = queries.ego_edges(e, author("x", "u1"), SINCE, UNTIL)
     assert set(zip(ego["source"], ego["target"], strict=True)) == {
-        (stable_id("x", "u1"), stable_id("x", "u0"))} | {
-        (stable_id("x", f"u{i}"), stable_id("x", "u1")) for i in range(13, 18)}
+        (author("x", "u1"), author("x", "u0"))} | {
+        (author("x", f"u{i}"), author("x", "u1")) for i in range(13, 18)}
 
 
 def test_acknowledge_then_resolve(seeded_any):
