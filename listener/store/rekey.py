@@ -8,7 +8,7 @@ too, and the result is what a fresh import under the same key writes.
 It runs inside the migration's one transaction, so a crash (or `kill -9`) at any point leaves
 the store as it was, at revision 0010 with its old ids, and the next open runs it again from the
 start: never a mix of old and new ids. The work is batched so memory stays bounded: old ids go
-to a temporary map table in pages of `BATCH`, each column is then re-keyed by one set-based
+to a temporary map table in pages of `BATCH`, each table is then re-keyed by one set-based
 UPDATE joined to that map (no row is ever mapped twice: the map is checked to share no id
 between its old and new sides first), and JSON rows are read in pages.
 """
@@ -66,12 +66,21 @@ def _fill_map(conn: Connection, ids: AuthorIds, batch: int) -> int:
 
 
 def _rekey_columns(conn: Connection, counts: Counter) -> None:
+    """One UPDATE per table, joining the map once per author-id column: a row gets one new
+    version however many of its columns name authors (the columns are NOT NULL, and the map
+    holds every value they hold)."""
+    by_table: dict[str, list[str]] = {}
     for table, column in AUTHOR_ID_COLUMNS:
-        n = conn.exec_driver_sql(
-            f"UPDATE {table} SET {column} = m.new FROM {MAP_TABLE} AS m "
-            f"WHERE {table}.{column} = m.old").rowcount
-        counts[f"{table}.{column}"] += n
-        log.info("re-keying author ids: %s.%s, %d rows", table, column, n)
+        by_table.setdefault(table, []).append(column)
+    for table, columns in by_table.items():
+        sets = ", ".join(f"{c} = m{i}.new" for i, c in enumerate(columns))
+        maps = ", ".join(f"{MAP_TABLE} AS m{i}" for i in range(len(columns)))
+        joins = " AND ".join(f"{table}.{c} = m{i}.old" for i, c in enumerate(columns))
+        n = conn.exec_driver_sql(f"UPDATE {table} SET {sets} FROM {maps} WHERE {joins}").rowcount
+        names = ", ".join(f"{table}.{c}" for c in columns)
+        for c in columns:
+            counts[f"{table}.{c}"] += n
+        log.info("re-keying author ids: %s, %d rows", names, n)
 
 
 def _candidates(value, found: set[int]) -> None:

@@ -1,7 +1,8 @@
 """The store's tables, as SQLAlchemy Core metadata (the Alembic migrations create the same shape).
 
 Row ids of authors, posts and interactions are derived from (platform, native id) by
-`listener.post.stable_id`, so bulk writes need no id look-ups and ids are stable across runs. The
+`listener.post.stable_id` (authors' then keyed: `listener.ids`), so bulk writes need no id
+look-ups and ids are stable across runs. The
 primary key *is* the (platform, native id) key: upserts conflict on it, and a second unique index
 on the pair would only slow every write.
 `post_brands` repeats the post time so the dashboard's "brand x time range" queries are one index scan.
