@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from listener.errors import ConfigError
+from listener.store import rollup
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -59,6 +60,7 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+        rollup.ensure(conn)
 
 
 def safe_url(url: str) -> str:
