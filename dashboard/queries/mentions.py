@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import (
+    Engine,
+    String,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
 
 from dashboard import themes
 from dashboard.queries._sql import (
@@ -25,7 +36,7 @@ from listener.store import rollup
 from listener.store import schema as s
 from listener.store.alerts import story_size
 from listener.store.scores import current_model_version
-from listener.store.sql import as_utc
+from listener.store.sql import as_utc, driver_time
 
 # -- what the store holds ---------------------------------------------------------------
 
@@ -150,29 +161,41 @@ def mention_counts_raw(engine: Engine, model: str | None, brand_ids: Sequence[in
 
 
 def _newest_per_brand(engine: Engine, columns, joins, cond, brand_ids: Sequence[int],
-                      since: datetime, until: datetime, limit: int) -> list[tuple]:
-    """The newest `limit` rows over the brands, in two passes of index-ordered queries (one
-    query over all brands would sort the whole window): first each brand's newest `limit`
-    times alone, read from the indexes, which fix the time the newest `limit` overall reach
-    back to; then only the rows from that time on, with their (wide) columns. The second pass
-    reads about `limit` rows in all instead of `limit` per brand."""
+                      since: datetime, until: datetime, limit: int,
+                      start: datetime | None = None) -> list[tuple]:
+    """The newest `limit` rows over the brands, from index-ordered queries per brand (one
+    query over all brands would sort the whole window). The newest `limit` overall reach
+    back to some time: `start` when the caller knows a time they surely reach (from the
+    rollup), else a first pass finds it from each brand's newest `limit` times alone, read
+    from the indexes. Then only rows from that time on are read with their (wide) columns:
+    about `limit` rows in all instead of `limit` per brand."""
     pb = s.post_brands
+    # Times as stored (text on SQLite, which then sorts and compares them as text): parsing
+    # tens of thousands of them into datetimes would cost more than the texts saved.
+    when = type_coerce(pb.c.created_at, String)
 
-    def newest(cols, brand_id: int, start: datetime):
+    def newest(cols, brand_id: int, start):
         source = pb
         for table, on in joins:
             source = source.join(table, on)
-        return (select(pb.c.created_at, *cols).select_from(source)
-                .where(pb.c.brand_id == brand_id, pb.c.created_at >= bound_time(engine, start),
+        return (select(when, *cols).select_from(source)
+                .where(pb.c.brand_id == brand_id, when >= start,
                        pb.c.created_at < bound_time(engine, until), cond)
                 .order_by(pb.c.created_at.desc()).limit(limit))
 
+    def stored(dt: datetime):
+        return driver_time(engine, dt) if engine.dialect.name == "sqlite" \
+            else bound_time(engine, dt)
+
     with engine.connect() as conn:
-        times = sorted((r[0] for b in brand_ids for r in conn.execute(newest([], b, since))),
-                       reverse=True)
-        if not times:
-            return []
-        cutoff = as_utc(times[min(limit, len(times)) - 1])
+        if start is not None:
+            cutoff = stored(max(start, since))
+        else:
+            times = sorted((r[0] for b in brand_ids
+                            for r in conn.execute(newest([], b, stored(since)))), reverse=True)
+            if not times:
+                return []
+            cutoff = times[min(limit, len(times)) - 1]
         rows: list[tuple] = []
         for brand_id in brand_ids:
             rows.extend(tuple(r) for r in conn.execute(newest(columns, brand_id, cutoff)))
@@ -188,12 +211,47 @@ def negative_texts(engine: Engine, model: str, brand_ids: Sequence[int],
     joins = [(ss, and_(ss.c.post_id == pb.c.post_id, ss.c.model_version == model)),
              (p, p.c.id == pb.c.post_id)]
     out = []
-    for cond in (ss.c.label == "negative", ss.c.label != "negative"):
+    for negative in (True, False):
+        cond = ss.c.label == "negative" if negative else ss.c.label != "negative"
         if platforms is not None:
             cond = and_(cond, p.c.platform.in_(list(platforms)))
-        rows = _newest_per_brand(engine, [p.c.text], joins, cond, brand_ids, since, until, limit)
+        start = _reach_back(engine, model, negative, brand_ids, platforms, since, until, limit)
+        rows = _newest_per_brand(engine, [p.c.text], joins, cond, brand_ids, since, until, limit,
+                                 start)
         out.append([r[1] for r in rows])
     return out[0], out[1]
+
+
+def _reach_back(engine: Engine, model: str, negative: bool, brand_ids: Sequence[int],
+                platforms: Sequence[str] | None, since: datetime, until: datetime,
+                limit: int) -> datetime:
+    """The latest hour from which the window's whole hours hold at least `limit` mentions
+    (negative, or not) by the rollup; `since` when they hold fewer. The newest `limit` such
+    mentions are all at or after it (the part-hours at the edges only add to them)."""
+    lo, hi = rollup.ceil_hour(since), rollup.floor_hour(until)
+    if lo >= hi:
+        return since
+    r, d = s.mention_rollup, s.mention_deltas
+
+    def part(t, count):
+        where = [t.c.brand_id.in_(list(brand_ids)), t.c.hour >= rollup.hour_key(lo),
+                 t.c.hour < rollup.hour_key(hi), t.c.model_version == model,
+                 t.c.label == "negative" if negative else
+                 and_(t.c.label != "", t.c.label != "negative")]
+        if platforms is not None:
+            where.append(t.c.platform.in_(list(platforms)))
+        return select(t.c.hour, count.label("posts")).where(*where)
+
+    both = union_all(part(r, r.c.posts), part(d, d.c.n)).subquery()
+    stmt = (select(both.c.hour, func.sum(both.c.posts)).group_by(both.c.hour)
+            .order_by(both.c.hour.desc()))
+    total = 0
+    with engine.connect() as conn:
+        for hour, posts in conn.execute(stmt):
+            total += int(posts)
+            if total >= limit:
+                return datetime.strptime(hour, rollup.HOUR_FORMAT).replace(tzinfo=UTC)
+    return since
 
 
 def complaint_themes(engine: Engine, model: str, brand_ids: Sequence[int],

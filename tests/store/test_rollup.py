@@ -14,12 +14,13 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from dashboard.queries import mention_counts, mention_counts_raw
+from dashboard.queries import mention_counts, mention_counts_raw, negative_texts
 from listener.post import Author, Batch, Post
 from listener.store import rollup
 from listener.store.erasure import erase_post
 from listener.store.retention import prune
 from listener.store.scores import ClaimCursor, score_batch
+from listener.store.sql import as_utc
 
 T0 = datetime(2026, 2, 1, tzinfo=UTC)
 MODEL = "rule-v1"
@@ -175,3 +176,30 @@ def test_hour_keys_match_the_bucket_of_stored_times(store, when):
     with store.engine.connect() as conn:
         hours = [r[0] for r in conn.execute(text("SELECT hour FROM mention_rollup"))]
     assert hours == [rollup.hour_key(when)]
+
+
+def test_the_newest_texts_read_from_where_the_rollup_says_are_the_newest(store):
+    """negative_texts starts reading where the rollup says the newest `limit` reach back to;
+    what it returns must be what sorting every scored mention in the window would give."""
+    store.add_brand("Acme", "acme", None)
+    store.add_brand("Globex", "globex", None)
+    store.write(_posts(200))
+    _score(store)
+    ids = tuple(b.id for b in store.brands())
+    since, until = T0 + timedelta(hours=3, minutes=20), T0 + timedelta(hours=100, minutes=5)
+    with store.engine.connect() as conn:
+        every = conn.execute(text(
+            "SELECT p.created_at, p.text, s.label, p.platform FROM post_brands pb "
+            "JOIN posts p ON p.id = pb.post_id JOIN sentiment_scores s ON s.post_id = p.id "
+            "WHERE s.model_version = :m"), {"m": MODEL}).all()
+    for platforms in (None, ("x",)):
+        for limit in (3, 17, 1000):
+            neg, other = negative_texts(store.engine, MODEL, ids, platforms, since, until, limit)
+            for got, negative in ((neg, True), (other, False)):
+                rows = sorted(((as_utc(r[0]) if not isinstance(r[0], str) else
+                                datetime.fromisoformat(r[0]).replace(tzinfo=UTC)), r[1])
+                              for r in every if (r[2] == "negative") == negative
+                              and (platforms is None or r[3] in platforms))
+                rows = [r for r in rows if since <= r[0] < until][::-1][:limit]
+                assert len(got) == len(rows) > 0
+                assert sorted(got) == sorted(t for _, t in rows)
