@@ -11,8 +11,9 @@ each page twice. `first_load` is the Overview with every cache empty (Python alr
 Streamlit's components discovered, as in a running server);
 `first_visit` is a page's first render (its queries run against the database);
 `pages` is the render after that, served from the TTL cache as a user moving between pages or
-clicking within one gets it (the goal at 1M posts: first load under 2 s, each page under 1 s). `peak_mb` is the peak memory of
-the process that ran the app (the store is filled in a child process). `--db` keeps the store
+clicking within one gets it (the goal at 1M posts: first load under 2 s, each page under 1 s);
+`drill` is the read behind each drill-down, cold (AppTest cannot click a chart). `peak_mb` is
+the peak memory of the process that ran the app (the store is filled in a child process). `--db` keeps the store
 to rerun. AppTest runs the page scripts and serialises what they draw, without a browser.
 """
 
@@ -214,7 +215,30 @@ def time_pages(url: str) -> dict:
         at.run()
         one[key] = round(time.perf_counter() - t, 3)
     return {"first_load": round(first_load, 3), "first_visit": first, "pages": warm,
-            "overview_one_brand": one}
+            "overview_one_brand": one, "drill": time_drill(url)}
+
+
+def time_drill(url: str) -> dict:
+    """The read behind each drill-down (AppTest cannot click a Vega chart): the posts of a
+    volume point (one brand's hour), of a sentiment point (a label's hour over all brands) and
+    of a share-of-voice bar (one brand's week), cold, as `tables.drill_posts` asks for them."""
+    from dashboard import queries
+
+    store = Store.open(url)
+    facts = queries.store_facts(store.engine)
+    ids = tuple(b["id"] for b in facts["brands"])
+    end = facts["last"].replace(minute=0, second=0, microsecond=0) - timedelta(hours=5)
+    out = {}
+    for name, brands, span, labels in (("volume_point", ids[:1], timedelta(hours=1), None),
+                                       ("sentiment_point", ids, timedelta(hours=1),
+                                        ("negative",)),
+                                       ("voice_bar", ids[:1], timedelta(days=7), None)):
+        t = time.perf_counter()
+        queries.search_posts(store.engine, facts["model"], brands, None, end - span, end,
+                             labels=labels)
+        out[name] = round(time.perf_counter() - t, 3)
+    store.close()
+    return out
 
 
 def main() -> None:
@@ -260,6 +284,7 @@ def main() -> None:
                   f"{result['pages'][name]:>6.2f} s")
         one = result["overview_one_brand"]
         print(f"overview, one brand: {one['first_visit']:.2f} s first, {one['after']:.2f} s after")
+        print("drill-down reads: " + ", ".join(f"{k} {v:.2f} s" for k, v in result["drill"].items()))
         print(f"peak memory {result['peak_mb']:,} MB")
     if tmp is not None:
         tmp.cleanup()

@@ -68,7 +68,7 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     out: dict = {"posts": args.posts}
-    for rnd in range(2):
+    for _round in range(2):
         for triggers in (True, False):
             with tempfile.TemporaryDirectory() as tmp:
                 key = f"sqlite_{'with' if triggers else 'without'}"
