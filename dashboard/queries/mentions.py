@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, and_, case, func, literal, or_, select
+from sqlalchemy import (
+    Engine,
+    String,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
 
 from dashboard import themes
 from dashboard.queries._sql import (
@@ -21,10 +32,11 @@ from dashboard.queries._sql import (
     parse_bucket,
     utc_cols,
 )
+from listener.store import rollup
 from listener.store import schema as s
 from listener.store.alerts import story_size
 from listener.store.scores import current_model_version
-from listener.store.sql import as_utc
+from listener.store.sql import as_utc, driver_time
 
 # -- what the store holds ---------------------------------------------------------------
 
@@ -61,13 +73,76 @@ def sentiment_model(engine: Engine) -> str | None:
 def mention_counts(engine: Engine, model: str | None, brand_ids: Sequence[int],
                    platforms: Sequence[str] | None, since: datetime, until: datetime,
                    previous_since: datetime, unit: str) -> pd.DataFrame:
-    """Mentions per brand, period and hour/day, in one range scan of post_brands.
+    """Mentions per brand, period and hour/day.
 
     Columns: brand_id, period ('current' = [since, until), 'previous' = [previous_since, since)),
-    time, label, posts. Without `model` the labels are None and the scan reads the index alone
-    (fast at any size); with it, only mentions that model scored are counted, per label (one
-    score look-up per mention: the Overview's slowest read, so it draws the volume first).
+    time, label, posts. Without `model` the labels are None; with it, only mentions that model
+    scored are counted, per label. Whole hours come from `mention_rollup` (plus its pending
+    deltas), so the cost follows the hours shown, not the posts; a window edge inside an hour
+    (a URL may give minutes) is counted from the posts, so the numbers are the raw ones.
     """
+    frames = []
+    for period, start, end in (("previous", previous_since, since), ("current", since, until)):
+        if start >= end:
+            continue
+        lo, hi = rollup.ceil_hour(start), rollup.floor_hour(end)
+        if lo >= hi:
+            frames.append(_raw_period(engine, model, brand_ids, platforms, start, end, unit,
+                                      period))
+            continue
+        frames.append(_rollup_period(engine, model, brand_ids, platforms, lo, hi, unit, period))
+        for a, b in ((start, lo), (hi, end)):
+            if a < b:
+                frames.append(_raw_period(engine, model, brand_ids, platforms, a, b, unit,
+                                          period))
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame({"brand_id": pd.Series(dtype=int), "period": pd.Series(dtype=str),
+                             "label": pd.Series(dtype=object), "posts": pd.Series(dtype=int),
+                             "time": pd.Series(dtype="datetime64[ns, UTC]")})
+    df = pd.concat(frames, ignore_index=True)
+    key = ["brand_id", "period", "time", "label"]
+    df = df.groupby(key, dropna=False, sort=False)["posts"].sum().reset_index()
+    df = df[df["posts"] != 0].reset_index(drop=True)
+    df["label"] = df["label"].astype(object).where(df["label"].notna(), None)
+    return df[["brand_id", "period", "label", "posts", "time"]]
+
+
+def _raw_period(engine, model, brand_ids, platforms, start, end, unit, period) -> pd.DataFrame:
+    df = mention_counts_raw(engine, model, brand_ids, platforms, end, end, start, unit)
+    return df.assign(period=period)
+
+
+def _rollup_period(engine: Engine, model: str | None, brand_ids: Sequence[int],
+                   platforms: Sequence[str] | None, lo: datetime, hi: datetime, unit: str,
+                   period: str) -> pd.DataFrame:
+    """The whole hours [lo, hi) from the rollup and the deltas not yet folded into it."""
+    r, d = s.mention_rollup, s.mention_deltas
+
+    def part(t, count):
+        where = [t.c.brand_id.in_(list(brand_ids)), t.c.hour >= rollup.hour_key(lo),
+                 t.c.hour < rollup.hour_key(hi), t.c.model_version == (model or ""),
+                 t.c.label != "" if model else t.c.label == ""]
+        if platforms is not None:
+            where.append(t.c.platform.in_(list(platforms)))
+        return select(t.c.brand_id, t.c.hour, t.c.label, count.label("posts")).where(*where)
+
+    both = union_all(part(r, r.c.posts), part(d, d.c.n)).subquery()
+    b = func.substr(both.c.hour, 1, 13 if unit == "hour" else 10).label("bucket")
+    stmt = (select(both.c.brand_id, b, both.c.label, func.sum(both.c.posts).label("posts"))
+            .group_by(both.c.brand_id, b, both.c.label))
+    df = frame(engine, stmt)
+    df["posts"] = df["posts"].astype(int)
+    df["label"] = df["label"] if model else None
+    df["time"] = parse_bucket(df["bucket"]) if len(df) else pd.Series(dtype="datetime64[ns, UTC]")
+    return df.drop(columns="bucket").assign(period=period)
+
+
+def mention_counts_raw(engine: Engine, model: str | None, brand_ids: Sequence[int],
+                   platforms: Sequence[str] | None, since: datetime, until: datetime,
+                   previous_since: datetime, unit: str) -> pd.DataFrame:
+    """`mention_counts` from the posts themselves: one range scan of post_brands (and a score
+    look-up per mention with `model`). The rollup's reference, and its reader for part-hours."""
     pb, ss = s.post_brands, s.sentiment_scores
     source, where = brand_scope(engine, brand_ids, platforms, previous_since, until)
     period = case((pb.c.created_at >= bound_time(engine, since), literal("current")),
@@ -86,21 +161,44 @@ def mention_counts(engine: Engine, model: str | None, brand_ids: Sequence[int],
 
 
 def _newest_per_brand(engine: Engine, columns, joins, cond, brand_ids: Sequence[int],
-                      since: datetime, until: datetime, limit: int) -> list[tuple]:
-    """The newest `limit` rows over the brands: one index-ordered query per brand, each stopping
-    after `limit` hits (one query over all brands would sort the whole window)."""
+                      since: datetime, until: datetime, limit: int,
+                      start: datetime | None = None) -> list[tuple]:
+    """The newest `limit` rows over the brands, from index-ordered queries per brand (one
+    query over all brands would sort the whole window). The newest `limit` overall reach
+    back to some time: `start` when the caller knows a time they surely reach (from the
+    rollup), else a first pass finds it from each brand's newest `limit` times alone, read
+    from the indexes. Then only rows from that time on are read with their (wide) columns:
+    about `limit` rows in all instead of `limit` per brand."""
     pb = s.post_brands
-    rows: list[tuple] = []
-    for brand_id in brand_ids:
+    # Times as stored (text on SQLite, which then sorts and compares them as text): parsing
+    # tens of thousands of them into datetimes would cost more than the texts saved.
+    when = type_coerce(pb.c.created_at, String)
+
+    def newest(cols, brand_id: int, start):
         source = pb
         for table, on in joins:
             source = source.join(table, on)
-        stmt = (select(pb.c.created_at, *columns).select_from(source)
-                .where(pb.c.brand_id == brand_id, pb.c.created_at >= bound_time(engine, since),
+        return (select(when, *cols).select_from(source)
+                .where(pb.c.brand_id == brand_id, when >= start,
                        pb.c.created_at < bound_time(engine, until), cond)
                 .order_by(pb.c.created_at.desc()).limit(limit))
-        with engine.connect() as conn:
-            rows.extend(tuple(r) for r in conn.execute(stmt))
+
+    def stored(dt: datetime):
+        return driver_time(engine, dt) if engine.dialect.name == "sqlite" \
+            else bound_time(engine, dt)
+
+    with engine.connect() as conn:
+        if start is not None:
+            cutoff = stored(max(start, since))
+        else:
+            times = sorted((r[0] for b in brand_ids
+                            for r in conn.execute(newest([], b, stored(since)))), reverse=True)
+            if not times:
+                return []
+            cutoff = times[min(limit, len(times)) - 1]
+        rows: list[tuple] = []
+        for brand_id in brand_ids:
+            rows.extend(tuple(r) for r in conn.execute(newest(columns, brand_id, cutoff)))
     rows.sort(key=lambda r: r[0], reverse=True)
     return rows[:limit]
 
@@ -113,12 +211,47 @@ def negative_texts(engine: Engine, model: str, brand_ids: Sequence[int],
     joins = [(ss, and_(ss.c.post_id == pb.c.post_id, ss.c.model_version == model)),
              (p, p.c.id == pb.c.post_id)]
     out = []
-    for cond in (ss.c.label == "negative", ss.c.label != "negative"):
+    for negative in (True, False):
+        cond = ss.c.label == "negative" if negative else ss.c.label != "negative"
         if platforms is not None:
             cond = and_(cond, p.c.platform.in_(list(platforms)))
-        rows = _newest_per_brand(engine, [p.c.text], joins, cond, brand_ids, since, until, limit)
+        start = _reach_back(engine, model, negative, brand_ids, platforms, since, until, limit)
+        rows = _newest_per_brand(engine, [p.c.text], joins, cond, brand_ids, since, until, limit,
+                                 start)
         out.append([r[1] for r in rows])
     return out[0], out[1]
+
+
+def _reach_back(engine: Engine, model: str, negative: bool, brand_ids: Sequence[int],
+                platforms: Sequence[str] | None, since: datetime, until: datetime,
+                limit: int) -> datetime:
+    """The latest hour from which the window's whole hours hold at least `limit` mentions
+    (negative, or not) by the rollup; `since` when they hold fewer. The newest `limit` such
+    mentions are all at or after it (the part-hours at the edges only add to them)."""
+    lo, hi = rollup.ceil_hour(since), rollup.floor_hour(until)
+    if lo >= hi:
+        return since
+    r, d = s.mention_rollup, s.mention_deltas
+
+    def part(t, count):
+        where = [t.c.brand_id.in_(list(brand_ids)), t.c.hour >= rollup.hour_key(lo),
+                 t.c.hour < rollup.hour_key(hi), t.c.model_version == model,
+                 t.c.label == "negative" if negative else
+                 and_(t.c.label != "", t.c.label != "negative")]
+        if platforms is not None:
+            where.append(t.c.platform.in_(list(platforms)))
+        return select(t.c.hour, count.label("posts")).where(*where)
+
+    both = union_all(part(r, r.c.posts), part(d, d.c.n)).subquery()
+    stmt = (select(both.c.hour, func.sum(both.c.posts)).group_by(both.c.hour)
+            .order_by(both.c.hour.desc()))
+    total = 0
+    with engine.connect() as conn:
+        for hour, posts in conn.execute(stmt):
+            total += int(posts)
+            if total >= limit:
+                return datetime.strptime(hour, rollup.HOUR_FORMAT).replace(tzinfo=UTC)
+    return since
 
 
 def complaint_themes(engine: Engine, model: str, brand_ids: Sequence[int],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import actions, charts, evidence, state, tables
+from dashboard import actions, charts, evidence, routing, state, tables
 from dashboard.state import q
 from listener import story_numbers
 from listener.errors import UndertowError
@@ -25,6 +25,17 @@ chosen = st.segmented_control("Status", list(STATUSES), format_func=STATUSES.get
                               key="alert_status")
 alerts = q("alerts", fl.brand_ids, tuple(chosen or STATUSES))
 st.caption(f"{fl.brand} · all times · most severe first")
+with st.expander("Routing: who is told, from which severity", icon=":material/alt_route:"):
+    shown = [b for b in state.store().brands() if b.id in fl.brand_ids]
+    st.dataframe(routing.routing_table(shown, state.settings()), hide_index=True,
+                 width="stretch", key="routing_table", column_config={
+                     "brand": "Brand", "email": "Email to",
+                     "from": st.column_config.TextColumn(
+                         "Sent from", help="The lowest severity emailed and posted"),
+                     "webhook": st.column_config.TextColumn(
+                         "Chat webhook", help="Only the host: the URL's path is a secret")})
+    st.caption("Set with `undertow brand edit NAME --recipient EMAIL --notify-from LEVEL "
+               "--webhook NAME`.")
 if alerts.empty:
     st.info("No alerts with this status. Alerts appear when `undertow detect` (run by "
             "`undertow listen`) finds negative word-of-mouth that is spreading.")
@@ -87,6 +98,10 @@ st.caption("Select an alert to see its evidence; the most severe is shown until 
 
 ev = evidence.read(alert["evidence"], alert["story_key"])
 alert_id = int(alert["id"])
+if (rows or len(focused)) and st.query_params.get("alert") != str(alert_id):
+    # The address names the alert shown (a followed link, a selected row), so a reload or a
+    # copied address opens it again; switching pages had dropped the link's parameter.
+    st.query_params["alert"] = str(alert_id)
 with st.container(border=True):
     st.subheader(state.md(alert["title"]))
     roots = ev.root_post_ids

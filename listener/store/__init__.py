@@ -21,7 +21,7 @@ from listener.post import Batch, utcnow
 from listener.privacy import drop_erased, pseudonymise
 from listener.query import Query
 from listener.store import accounts as owned_accounts
-from listener.store import db, schema, sql
+from listener.store import db, rollup, schema, sql
 from listener.store.locks import tag_lock
 from listener.store.writer import WriteResult, write_batch
 
@@ -194,7 +194,13 @@ class Store:
         except DBAPIError:
             result = self._write_each(batch, cursor)
         result.skipped = skipped + result.skipped
+        if batch.posts:
+            self.compact_rollup()
         return result
+
+    def compact_rollup(self) -> None:
+        """Fold the mention counts' pending deltas in (`listener.store.rollup`); after writes."""
+        rollup.compact(self.engine)
 
     def _write_once(self, batch: Batch, cursor: tuple[str, str, str] | None) -> WriteResult:
         owned = self._owned_in(batch) if len(batch) or batch.authors else {}
@@ -277,6 +283,7 @@ class Store:
             brand = Brand(row.id, row.name, row.query, row.competitor_group, row.settings or {})
             matched = self._retag_in(conn, brand)
         self._matcher = None
+        self.compact_rollup()
         return brand, matched
 
     def edit_brand(self, name: str, query: str | None = None, competitor_group: str | None = None,
@@ -299,6 +306,7 @@ class Store:
         if accounts is not None:
             self.set_accounts(brand, accounts)
         changed = self.brand(brand.name)
+        self.compact_rollup()
         return changed, self.brand_post_count(changed)
 
     def brand_post_count(self, brand: Brand) -> int:
@@ -314,6 +322,7 @@ class Store:
             conn.execute(delete(schema.post_brands).where(schema.post_brands.c.brand_id == brand.id))
             conn.execute(delete(schema.brands).where(schema.brands.c.id == brand.id))
         self._matcher = None
+        self.compact_rollup()
 
     # -- brands' own accounts --------------------------------------------------------------
 
@@ -359,7 +368,9 @@ class Store:
             tag_lock(conn, exclusive=True)
             match = self.brand_matcher(conn)
             owned_accounts.retag_authors(conn, before | set(after), set(after), match)
-            return owned_accounts.posts_by(conn, [a for a, b in after.items() if b == brand.id])
+            mine = owned_accounts.posts_by(conn, [a for a, b in after.items() if b == brand.id])
+        self.compact_rollup()
+        return mine
 
     def brand_matcher(self, conn=None) -> Callable[[str], list[int]] | None:
         """A function text -> ids of matching brands.
@@ -393,7 +404,9 @@ class Store:
         """
         with self.engine.begin() as conn:
             tag_lock(conn, exclusive=True)
-            return self._retag_in(conn, brand)
+            matched = self._retag_in(conn, brand)
+        self.compact_rollup()
+        return matched
 
     def _retag_in(self, conn, brand: Brand) -> int:
         """`retag` inside the caller's transaction, which holds the exclusive tag lock.

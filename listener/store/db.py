@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from listener.errors import ConfigError
+from listener.store import rollup
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -61,6 +62,8 @@ def migrate(engine: Engine, id_key: bytes | None = None, revision: str = "head")
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+        if revision == "head":  # the rollup's tables arrive with a migration
+            rollup.ensure(conn)
 
 
 def safe_url(url: str) -> str:

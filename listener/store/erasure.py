@@ -33,6 +33,7 @@ from listener.errors import NotFoundError
 from listener.post import RETWEET_PREFIX, stable_id, utcnow
 from listener.privacy import subject_hash
 from listener.store import Store, schema
+from listener.store.locks import tag_lock
 from listener.store.personal import AUTHOR_ID_COLUMNS, JSON_COLUMNS, META_JSON_KEYS
 from listener.store.retention import delete_posts
 from listener.store.writer import text_hash
@@ -224,6 +225,7 @@ def erase_author(store: Store, platform: str, ident: str, key: bytes,
     a, p = schema.authors, schema.posts
     who = _Subject()
     with store.engine.begin() as conn:
+        tag_lock(conn)  # tags and scores go together (listener.store.rollup)
         rows = _find_author(conn, platform, ident)
         ids = [r.id for r in rows]
         posts = conn.execute(select(p.c.id, p.c.native_id, p.c.text, p.c.url)
@@ -251,6 +253,7 @@ def erase_author(store: Store, platform: str, ident: str, key: bytes,
             _record(conn, subject_hash(key, "term", platform, term), "term")
     store.forget_erasures()
     _scrub_exports(exports, who, report, {stable_id(platform, r.native_id) for r in rows})
+    store.compact_rollup()
     compact(store)
     return report
 
@@ -259,6 +262,7 @@ def erase_post(store: Store, platform: str, native_id: str, key: bytes) -> Erasu
     report = ErasureReport(f"post {platform}:{native_id}")
     pid = stable_id(platform, native_id)
     with store.engine.begin() as conn:
+        tag_lock(conn)
         row = conn.execute(select(schema.posts.c.id, schema.posts.c.text)
                            .where(schema.posts.c.id == pid)).first()
         if row is None:
@@ -269,5 +273,6 @@ def erase_post(store: Store, platform: str, native_id: str, key: bytes) -> Erasu
         _forget_derived(conn, who, report)
         _record(conn, subject_hash(key, "post", platform, native_id), "post")
     store.forget_erasures()
+    store.compact_rollup()
     compact(store)
     return report

@@ -15,6 +15,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 
 from listener.post import utcnow
 from listener.store import Store, schema
+from listener.store.locks import tag_lock
 from listener.store.scores import current_model_version
 
 BATCH = 2000
@@ -84,6 +85,7 @@ def prune(store: Store, retention_for, platforms: list[str] | None = None,
         report.cutoffs[platform] = cutoff.isoformat()
         while True:
             with store.engine.begin() as conn:
+                tag_lock(conn)  # tags and scores go together (listener.store.rollup)
                 ids = list(conn.execute(select(p.c.id).where(
                     p.c.platform == platform, p.c.created_at < cutoff,
                     p.c.collected_at < cutoff).limit(BATCH)).scalars())
@@ -110,4 +112,5 @@ def prune(store: Store, retention_for, platforms: list[str] | None = None,
                 delete(r).where(r.c.created_at < oldest)).rowcount
             delete_orphan_authors(conn, report.removed)
     store.forget_erasures()
+    store.compact_rollup()
     return report

@@ -75,6 +75,10 @@ Index("ix_posts_platform_created", posts.c.platform, posts.c.created_at)
 Index("ix_posts_author", posts.c.author_id)
 # Conversations: a thread's posts by the platform's conversation id.
 Index("ix_posts_conversation", posts.c.platform, posts.c.conversation_id)
+# Few posts carry a human reason (labelled imports): "is there any?" is one index probe.
+Index("ix_posts_gold_reason", posts.c.gold_reason,
+      sqlite_where=posts.c.gold_reason.is_not(None),
+      postgresql_where=posts.c.gold_reason.is_not(None))
 
 interactions = Table(
     "interactions",
@@ -258,6 +262,33 @@ daily_brand_sentiment = Table(
     Column("platform", String(32), primary_key=True),
     Column("label", String(16), primary_key=True),  # negative | neutral | positive | unscored
     Column("posts", Integer, nullable=False),
+)
+
+# Mentions per brand, hour and platform, and per sentiment model and label (model_version and
+# label '' for all mentions): what the Overview reads instead of the posts. Triggers add +1/-1
+# rows to mention_deltas as tags and scores change; `listener.store.rollup` folds them in.
+mention_rollup = Table(
+    "mention_rollup",
+    metadata,
+    Column("brand_id", Integer, primary_key=True),
+    Column("hour", String(13), primary_key=True),  # YYYY-MM-DD HH (UTC)
+    Column("platform", String(32), primary_key=True),
+    Column("model_version", String(256), primary_key=True),
+    Column("label", String(16), primary_key=True),
+    Column("posts", BigInteger, nullable=False),
+)
+
+mention_deltas = Table(
+    "mention_deltas",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("brand_id", Integer, nullable=False),
+    Column("hour", String(13), nullable=False),
+    Column("platform", String(32), nullable=False),
+    Column("model_version", String(256), nullable=False),
+    Column("label", String(16), nullable=False),
+    Column("n", Integer, nullable=False),
 )
 
 # Small key/value facts about the store itself, e.g. that it holds the simulated demo.

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, and_, exists, func, select
 
 from listener.post import utcnow
-from listener.store import Store, schema
+from listener.store import Store, rollup, schema
+from listener.store.locks import tag_lock
 from listener.store.sql import distinct, insert_ignore
 from listener.store.writer import text_hash
 
@@ -148,6 +149,8 @@ def score_batch(store: Store, version: str, size: int,
     cursor = cursor or ClaimCursor()
     c = schema.sentiment_cache
     with store.engine.begin() as conn:
+        # Scores and brand tags pair up in the mention rollup: no re-tag may run beside us.
+        tag_lock(conn)
         rows, last = _claim(conn, version, size, cursor.after)
         if last is None:  # the end of the ids: a pass is over
             found, cursor.after, cursor.found = cursor.found, None, False
@@ -184,4 +187,5 @@ def score_batch(store: Store, version: str, size: int,
              "negative": cached[h][1], "neutral": cached[h][2], "positive": cached[h][3],
              "scored_at": now}
             for pid, h in hashes.items()])
+    rollup.compact(store.engine)
     return BatchResult(len(rows), len(missing))

@@ -70,7 +70,8 @@ def test_alerts_page_lists_by_severity_with_evidence_and_acts(app, seeded):
     assert m["Alerts shown"] == "2"  # open + acknowledged; the resolved one is hidden
     assert m["Severity"] == "0.91" and m["Forecast final size"] == "42"
     assert m["Reactions"] == "17"  # 12 reposts of a0, 5 of the first repost
-    listing = app.dataframe[0].value
+    # The first table is the routing panel's; the alerts come after it.
+    listing = next(d.value for d in app.dataframe if "severity" in d.value.columns)
     assert list(listing["severity"]) == [0.91, 0.55]
     assert "lost my parcel" in texts(app)
 

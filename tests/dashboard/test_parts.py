@@ -13,6 +13,7 @@ from pathlib import Path
 
 import networkx as nx
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from dashboard import evidence, graphview
@@ -166,3 +167,33 @@ def test_evidence_reads_the_coordination_share():
     assert set(read.extra) == {"coordination"}  # its own section, not "Other evidence"
     assert evidence.coordination({}) is None
     assert evidence.coordination({"coordination": {"share": "x"}}) is None
+
+
+def test_the_charts_streamlit_renders_unchecked_are_valid_vega_lite():
+    """charts.unchecked() lets Streamlit skip the schema on every render: the schema is
+    checked here instead, on each builder it wraps (a wrong encoding raises)."""
+    import altair as alt
+
+    from dashboard import charts
+
+    t = pd.date_range("2026-01-05", periods=4, freq="h", tz="UTC")
+    vol = pd.DataFrame({"brand": ["Acme", "Globex"] * 2, "time": t, "posts": [3, 1, 4, 1]})
+    marks = pd.DataFrame({"brand": ["Acme"], "title": ["spike"], "severity": [0.9],
+                          "time": [t[1]]})
+    sent = pd.DataFrame({"label": ["negative", "neutral", "positive", "negative"], "time": t,
+                         "posts": [2, 1, 1, 3]})
+    voice = pd.DataFrame({"brand": ["Acme", "Globex"], "group": ["shops"] * 2,
+                          "posts": [7, 3], "share": [0.7, 0.3]})
+    net = pd.DataFrame({"brand": ["Acme", "Globex"], "net": [-0.2, 0.1], "scored": [10, 5]})
+    built = [charts.volume(vol, "hour", marks, (t[0], t[-1]), ["Acme", "Globex"], ["Acme"]),
+             charts.sentiment(sent, "hour", "m1", (t[0], t[-1])),
+             charts.share_of_voice(voice, "shops", ["Acme", "Globex"], ["Acme"]),
+             charts.net_sentiment(net)]
+    for chart in built:
+        assert chart.to_dict()["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
+        chart.to_dict(validate=True)  # raises on a spec the schema refuses
+    broken = charts.unchecked(alt.Chart(vol).mark_line().encode(x="time:T", y="posts:Q"))
+    broken["height"] = "tall"
+    broken.to_dict()  # unchecked: no error here...
+    with pytest.raises(Exception, match="tall"):
+        broken.to_dict(validate=True)  # ...but the check used above would catch it
