@@ -32,6 +32,7 @@ from nlp.theme_model import clean, fit, labels_of, update
 from nlp.themes import themes as taxonomy
 
 # The six airlines' names as a brand configuration would list them (not labels).
+SPEED_POSTS, SPEED_DAY = 100_000, 10_000
 AIRLINES = ["united", "southwest", "southwestair", "jetblue", "virgin america", "virginamerica",
             "american", "americanair", "usairways", "us airways", "delta"]
 
@@ -109,6 +110,52 @@ def support(shared: Path, encoder, top: int) -> dict:
             "top": [{"name": t.name, "posts": t.size, "examples": t.examples[:2]}
                     for t in ranked]}
     return out
+
+
+def speed_corpus(shared: Path, n: int = SPEED_POSTS, seed: int = 0) -> list[str]:
+    """`n` distinct real-text posts: every distinct SemEval tweet (49,600) and airline tweet
+    (14,640), then copies of random ones with one word dropped (seeded) until there are `n`.
+    A dropped word makes a new text (its own embedding, its own point to cluster), so the run
+    clusters `n` distinct posts, not a few thousand repeated."""
+    real = pd.read_csv(shared / "sentiment" / "semeval_2013_2016.csv").text.astype(str).tolist()
+    real += pd.read_csv(shared / "airline" / "Tweets.csv").text.astype(str).tolist()
+    out, seen = [], set()
+    for text in real:
+        if clean(text).lower() not in seen:
+            seen.add(clean(text).lower())
+            out.append(text)
+    rng = np.random.default_rng(seed)
+    while len(out) < n:
+        words = out[int(rng.integers(len(seen)))].split()
+        if len(words) < 4:
+            continue
+        drop = int(rng.integers(len(words)))
+        text = " ".join(words[:drop] + words[drop + 1:])
+        if clean(text).lower() not in seen:
+            seen.add(clean(text).lower())
+            out.append(text)
+    return out[:n]
+
+
+def speed(shared: Path, encoder, n: int = SPEED_POSTS, day: int = SPEED_DAY) -> dict:
+    """Seconds for themes of `n` posts (embeddings read from the cache, then fit and assign),
+    and for an incremental day: a model of the first n - day posts updated with the last `day`
+    (the job's work each day: look up the day's vectors, update, assign)."""
+    texts = speed_corpus(shared, n)
+    cleaned = [clean(t) for t in texts]
+    encode_cached(encoder, cleaned, "speed")  # embed once; the timed runs read the cache
+    started = time.perf_counter()
+    vectors = encode_cached(encoder, cleaned, "speed")
+    model = fit(texts, vectors)
+    labels_of(model, texts, vectors)
+    full = time.perf_counter() - started
+    old = n - day
+    model = fit(texts[:old], vectors[:old])
+    started = time.perf_counter()
+    vectors = encode_cached(encoder, cleaned, "speed")
+    update(model, texts, vectors, old)
+    incremental = time.perf_counter() - started
+    return {f"{n // 1000}k": round(full, 2), f"incremental_{day // 1000}k": round(incremental, 2)}
 
 
 def _progress(stage: str, result: dict) -> None:

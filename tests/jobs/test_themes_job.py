@@ -68,3 +68,39 @@ def test_alerts_name_the_found_theme_where_themes_ran(store):
     [alert] = list_alerts(store)
     assert [t["term"] for t in alert.evidence["themes"]] == ["bag · luggage"]
     assert "Lost Luggage" not in alert.title
+
+
+@pytest.mark.slow
+def test_the_stage_embeds_each_post_once_and_rewrites_only_what_changed(store, shared_data,
+                                                                          tmp_path):
+    """What `listen` does after every pass: a rerun with nothing new embeds nothing and keeps
+    every row; a new day's posts are the only ones embedded; the table matches the model."""
+    from listener.jobs.themes import _brand_words, stage
+    from nlp.theme_model import clean
+    from listener.settings import Settings
+
+    tweets = pd.read_csv(shared_data / "airline" / "Tweets.csv")
+    south = tweets[(tweets.airline == "Southwest") & (tweets.airline_sentiment == "negative")]
+    texts = south.text.drop_duplicates().head(90).tolist()
+    store.add_brand("Southwest", "@southwestair OR southwest")
+    load(store, texts[:60], T0, "a")
+    brand = store.brand("Southwest")
+    said: list[str] = []
+    settings = Settings(home=tmp_path)
+    stage(store, settings, said.append)
+    assert len(said) == 1 and "posts embedded" in said[0] and "Southwest" not in said[0]
+    again = brand_themes(store, tmp_path, brand)
+    assert again.embedded == 0 and again.negative == 60
+    load(store, texts[60:], T0 + timedelta(days=1), "b")
+    later = brand_themes(store, tmp_path, brand)
+    seen = {clean(t, _brand_words(brand)).lower() for t in texts[:60]}
+    assert later.embedded == len({clean(t, _brand_words(brand)) for t in texts[60:]
+                                  if clean(t, _brand_words(brand)).lower() not in seen}) > 20
+    assert later.negative == 90
+    with store.engine.connect() as conn:
+        rows = dict(conn.execute(select(schema.post_themes.c.post_id,
+                                        schema.post_themes.c.theme_id)).all())
+    assert len(rows) == 90
+    assert sum(t["posts"] for t in later.themes) == 90
+    per_theme = pd.Series(rows).value_counts().to_dict()
+    assert per_theme == {t["theme"]: t["posts"] for t in later.themes}
