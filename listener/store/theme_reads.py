@@ -12,7 +12,6 @@ from sqlalchemy import delete, func, insert, select
 from listener.store import Store, schema
 from listener.store.scores import current_model_version
 
-
 CHUNK = 500  # ids per DELETE ... IN (...): under SQLite's bound-parameter limit
 
 

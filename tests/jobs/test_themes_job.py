@@ -76,8 +76,8 @@ def test_the_stage_embeds_each_post_once_and_rewrites_only_what_changed(store, s
     """What `listen` does after every pass: a rerun with nothing new embeds nothing and keeps
     every row; a new day's posts are the only ones embedded; the table matches the model."""
     from listener.jobs.themes import _brand_words, stage
-    from nlp.theme_model import clean
     from listener.settings import Settings
+    from nlp.theme_model import clean
 
     tweets = pd.read_csv(shared_data / "airline" / "Tweets.csv")
     south = tweets[(tweets.airline == "Southwest") & (tweets.airline_sentiment == "negative")]
