@@ -94,7 +94,11 @@ def brand_themes(store: Store, home: Path, brand, since: datetime | None = None,
         fresh = {t.id for t in model.themes} - {t.id for t in saved["model"].themes}
     else:
         vectors = cache.encode(encoder, [theme_model.clean(t, skip) for t in texts])
-        model = theme_model.fit(texts, vectors, skip)
+        try:
+            model = theme_model.fit(texts, vectors, skip)
+        except ValueError:  # copies of a few posts, too few shared words to name themes by
+            out.embedded = cache.computed
+            return out
         labels = theme_model.labels_of(model, texts, vectors)
     assigned = {m.post_id: int(t) for t, m in zip(labels, negative, strict=True)}
     names = model.by_id()

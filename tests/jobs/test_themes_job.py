@@ -104,3 +104,14 @@ def test_the_stage_embeds_each_post_once_and_rewrites_only_what_changed(store, s
     assert sum(t["posts"] for t in later.themes) == 90
     per_theme = pd.Series(rows).value_counts().to_dict()
     assert per_theme == {t["theme"]: t["posts"] for t in later.themes}
+
+
+def test_a_brand_whose_complaints_share_no_words_gets_no_themes_not_an_error(store, tmp_path):
+    """The demo's twentieth sample has such a brand: 20 negative posts, each its own words."""
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
+             "juliet", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo",
+             "sierra", "tango", "uniform", "victor"]
+    store.add_brand("Acme", "@acme")
+    load(store, [f"@acme {w}" for w in words], T0, "w")
+    result = brand_themes(store, tmp_path, store.brand("Acme"))
+    assert result.negative == len(words) and result.themes == []
