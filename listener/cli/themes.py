@@ -21,10 +21,10 @@ __all__ = ["COMMANDS", "themes"]
 @pass_ctx
 def themes(ctx: Context, brand_name: str | None, since: datetime | None, as_json: bool) -> None:
     """Find, name and rank each brand's complaint themes; later runs keep their ids and names."""
-    from listener.jobs.themes import MIN_POSTS, brand_themes
+    from listener.jobs.themes import MIN_POSTS, themes_for
 
     brands = [ctx.store.brand(brand_name)] if brand_name else ctx.store.brands()
-    results = [brand_themes(ctx.store, ctx.settings.home, b, since) for b in brands]
+    results = themes_for(ctx.store, ctx.settings.home, brands, since)
     if as_json:
         click.echo(json.dumps([asdict(r) for r in results], default=str, indent=2))
         return

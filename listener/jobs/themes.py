@@ -37,8 +37,8 @@ class BrandThemes:
     embedded: int = 0  # posts this run embedded (the others' vectors came from the cache)
 
 
-def _model_path(home: Path, brand_id: int) -> Path:
-    return home / "themes" / f"brand-{brand_id}.pkl"
+def _unit_path(home: Path, key: str) -> Path:
+    return home / "themes" / f"{key}.pkl"
 
 
 def _brand_words(brand) -> list[str]:
@@ -48,73 +48,135 @@ def _brand_words(brand) -> list[str]:
     return sorted({w.lower() for w in words if w.upper() not in ("OR", "AND", "NOT")})
 
 
+def units(brands: list) -> dict[str, list]:
+    """Brands whose themes are found together: a competitor group shares one set of themes (so
+    the dashboard can compare the brands' shares of each), a brand without a group has its own."""
+    out: dict[str, list] = {}
+    for brand in brands:
+        group = brand.competitor_group
+        key = "group-" + re.sub(r"[^\w.-]+", "_", group) if group else f"brand-{brand.id}"
+        out.setdefault(key, []).append(brand)
+    return out
+
+
+def themes_for(store: Store, home: Path, brands: list | None = None,
+               since: datetime | None = None, encoder_name: str | None = None
+               ) -> list[BrandThemes]:
+    """Themes of `brands` (default: every brand), each found with its competitor group."""
+    every = store.brands()
+    wanted = [b.id for b in brands] if brands is not None else [b.id for b in every]
+    results: dict[int, BrandThemes] = {}
+    for key, members in units(every).items():
+        if any(b.id in wanted for b in members):
+            for brand, result in zip(members, unit_themes(store, home, key, members, since,
+                                                          encoder_name), strict=True):
+                results[brand.id] = result
+    return [results[i] for i in wanted]
+
+
 def brand_themes(store: Store, home: Path, brand, since: datetime | None = None,
                  encoder_name: str | None = None) -> BrandThemes:
-    """Fit (first run) or update (later runs) one brand's themes and rank them.
+    """One brand's themes (found with its competitor group, if it has one)."""
+    return themes_for(store, home, [brand], since, encoder_name)[0]
 
-    Incremental: vectors come from the on-disk cache (`theme_cache`), languages detected before
-    are kept, a run with no new negative post reuses the saved assignment, and only the posts
-    whose theme changed are rewritten in `post_themes`."""
+
+def unit_themes(store: Store, home: Path, key: str, brands: list,
+                since: datetime | None = None, encoder_name: str | None = None
+                ) -> list[BrandThemes]:
+    """Fit (first run) or update (later runs) the themes of a group of brands and rank each
+    brand's. Incremental: vectors come from the on-disk cache (`theme_cache`), languages
+    detected before are kept, a run with no new negative post reuses the saved assignment, and
+    only the posts whose theme changed are rewritten in `post_themes`."""
     from nlp import theme_model
     from nlp.embed import DEFAULT_ENCODER, load_encoder
-    from nlp.theme_rank import rank
 
-    path = _model_path(home, brand.id)
+    path = _unit_path(home, key)
     saved = pickle.loads(path.read_bytes()) if path.exists() else None
     encoder = load_encoder(encoder_name or DEFAULT_ENCODER)
-    if saved and saved.get("encoder") != encoder.name:
+    if saved and (saved.get("encoder") != encoder.name or "rows" not in saved):
         saved = None  # another encoder's themes live in another space: start again
-    mentions = brand_mentions(store, brand.id, since)
-    known_langs = saved.get("langs", {}) if saved else {}
-    langs = [known_langs.get(m.post_id) or detect(m.text, m.lang) for m in mentions]
-    lang_report = breakdown(langs, ENGLISH_ONLY)
-    negative = [m for m, lang in zip(mentions, langs, strict=True)
-                if m.label == "negative" and scorable(lang)]
-    out = BrandThemes(brand.name, len(mentions), len(negative), lang_report["languages"],
-                      lang_report["not_scored"])
+    known_langs = saved["langs"] if saved else {}
+    langs: dict[int, str] = {}
+    outs, mentions, negatives = [], {}, {}
+    for brand in brands:
+        mine = brand_mentions(store, brand.id, since)
+        for m in mine:
+            langs[m.post_id] = known_langs.get(m.post_id) or detect(m.text, m.lang)
+        report = breakdown([langs[m.post_id] for m in mine], ENGLISH_ONLY)
+        negatives[brand.id] = [m for m in mine
+                               if m.label == "negative" and scorable(langs[m.post_id])]
+        mentions[brand.id] = mine
+        outs.append(BrandThemes(brand.name, len(mine), len(negatives[brand.id]),
+                                report["languages"], report["not_scored"]))
+    # A post that mentions two brands of the group is one post to cluster.
+    union = {m.post_id: m for b in brands for m in negatives[b.id]}
+    negative = sorted(union.values(), key=lambda m: (m.created_at, m.post_id))
     if len(negative) < MIN_POSTS:
-        return out
-    skip = saved["model"].skip if saved else tuple(_brand_words(brand))
+        return outs
+    skip = saved["model"].skip if saved else tuple(sorted({w for b in brands
+                                                           for w in _brand_words(b)}))
     cache = VectorCache(home / "themes", encoder.name)
     texts = [m.text for m in negative]
-    before: dict[int, int] = saved.get("assigned", {}) if saved else {}
+    before: dict[int, int] = saved["assigned"] if saved else {}
     fresh: set[int] = set()
-    if saved and before and all(m.post_id in before for m in negative):
+    if saved and all(m.post_id in before for m in negative):
         model = saved["model"]  # nothing new: yesterday's themes stand as they are
         labels = np.array([before[m.post_id] for m in negative])
     elif saved:
-        known = saved["posts"]
-        old = [i for i, m in enumerate(negative) if m.post_id in known]
-        new = [i for i, m in enumerate(negative) if m.post_id not in known]
-        order = old + new
+        order = [i for i, m in enumerate(negative) if m.post_id in before] + \
+            [i for i, m in enumerate(negative) if m.post_id not in before]
         texts = [texts[i] for i in order]
         negative = [negative[i] for i in order]
         vectors = cache.encode(encoder, [theme_model.clean(t, skip) for t in texts])
-        model, labels = theme_model.update(saved["model"], texts, vectors, len(old))
+        model, labels = theme_model.update(saved["model"], texts, vectors,
+                                           sum(m.post_id in before for m in negative))
         fresh = {t.id for t in model.themes} - {t.id for t in saved["model"].themes}
     else:
         vectors = cache.encode(encoder, [theme_model.clean(t, skip) for t in texts])
         try:
             model = theme_model.fit(texts, vectors, skip)
         except ValueError:  # copies of a few posts, too few shared words to name themes by
-            out.embedded = cache.computed
-            return out
+            for out in outs:
+                out.embedded = cache.computed
+            return outs
         labels = theme_model.labels_of(model, texts, vectors)
     assigned = {m.post_id: int(t) for t, m in zip(labels, negative, strict=True)}
     names = model.by_id()
-    # Rewrite every row when the table does not hold what the saved state says (a new
-    # database, a --since run), else only the rows whose theme changed.
-    complete = before and count_post_themes(store, brand.id) == len(before) and \
-        saved.get("names") == {t.id: t.name for t in model.themes}
-    changed = {pid: t for pid, t in assigned.items() if not complete or before.get(pid) != t}
-    gone = [pid for pid in before if pid not in assigned] if complete else None
-    save_post_themes(store, brand.id, {pid: (t, names[t].name) for pid, t in changed.items()},
-                     replace_all=not complete, removed=gone or ())
+    same_names = saved is not None and saved["names"] == {t.id: t.name for t in model.themes}
+    rows = {}
+    for brand in brands:
+        rows[brand.id] = {m.post_id: assigned[m.post_id] for m in negatives[brand.id]}
+        _write(store, brand.id, rows[brand.id], saved["rows"].get(brand.id) if same_names
+               else None, names)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pickle.dumps({
-        "encoder": encoder.name, "model": model, "posts": set(assigned), "assigned": assigned,
-        "names": {t.id: t.name for t in model.themes},
-        "langs": {m.post_id: lang for m, lang in zip(mentions, langs, strict=True)}}))
+        "encoder": encoder.name, "model": model, "assigned": assigned, "rows": rows,
+        "names": {t.id: t.name for t in model.themes}, "langs": langs}))
+    for brand, out in zip(brands, outs, strict=True):
+        _rank_into(out, mentions[brand.id], negatives[brand.id], assigned, names, fresh)
+        out.embedded = cache.computed
+    return outs
+
+
+def _write(store: Store, brand_id: int, now: dict[int, int], before: dict[int, int] | None,
+           names: dict) -> None:
+    """Rewrite every row of the brand when the table does not hold what the saved state says
+    (a new database, a renamed theme), else only the rows whose theme changed."""
+    complete = before is not None and count_post_themes(store, brand_id) == len(before)
+    changed = {pid: t for pid, t in now.items() if not complete or before.get(pid) != t}
+    gone = [pid for pid in before if pid not in now] if complete else []
+    if complete and not changed and not gone:
+        return
+    save_post_themes(store, brand_id, {pid: (t, names[t].name) for pid, t in changed.items()},
+                     replace_all=not complete, removed=gone)
+
+
+def _rank_into(out: BrandThemes, mentions: list, negative: list, assigned: dict[int, int],
+               names: dict, fresh: set[int]) -> None:
+    from nlp.theme_rank import rank
+
+    if not negative:
+        return
     per_day: dict = {}
     for m in mentions:
         per_day[m.created_at.date()] = per_day.get(m.created_at.date(), 0) + 1
@@ -125,23 +187,24 @@ def brand_themes(store: Store, home: Path, brand, since: datetime | None = None,
         theme = names[stats.theme]
         out.themes.append({**asdict(stats), "name": theme.name, "terms": theme.terms,
                            "examples": theme.examples[:2]})
-    out.embedded = cache.computed
-    return out
 
 
 def stage(store: Store, settings, echo: Callable[[str], None]) -> None:
     """Pipeline stage (`listen` after every pass, `demo` once), before detection so alerts name
-    the themes found. A brand without new negative posts costs a read and no embedding."""
+    the themes found. A group without new negative posts costs a read and no embedding."""
     started = time.monotonic()
-    results = [brand_themes(store, settings.home, b) for b in store.brands()]
+    results, embedded = [], 0
+    for key, members in units(store.brands()).items():
+        part = unit_themes(store, settings.home, key, members)
+        results += part
+        embedded += part[0].embedded  # the unit's count, the same on each of its brands
     found = [r for r in results if r.themes]
     if not found:
         return
-    embedded = sum(r.embedded for r in results)
     skipped = sum(r.not_scored_language for r in results)
-    echo(f"Themes: {sum(len(r.themes) for r in found):,} complaint themes for {len(found):,} "
-         f"brands ({embedded:,} posts embedded, the rest from the cache; {skipped:,} posts "
-         f"not scored (language)) in {time.monotonic() - started:.0f} s")
+    echo(f"Themes: complaint themes for {len(found):,} brands ({embedded:,} posts embedded, "
+         f"the rest from the cache; {skipped:,} posts not scored (language)) in "
+         f"{time.monotonic() - started:.0f} s")
 
 
-__all__ = ["NOT_SCORED", "BrandThemes", "brand_themes", "stage"]
+__all__ = ["NOT_SCORED", "BrandThemes", "brand_themes", "stage", "themes_for", "units"]

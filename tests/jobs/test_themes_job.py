@@ -115,3 +115,27 @@ def test_a_brand_whose_complaints_share_no_words_gets_no_themes_not_an_error(sto
     load(store, [f"@acme {w}" for w in words], T0, "w")
     result = brand_themes(store, tmp_path, store.brand("Acme"))
     assert result.negative == len(words) and result.themes == []
+
+
+@pytest.mark.slow
+def test_a_competitor_group_shares_one_set_of_themes(store, shared_data, tmp_path):
+    """Brands of a group are clustered together, so the same theme id means the same complaint
+    for each (the dashboard compares their shares); a brand outside the group has its own."""
+    from listener.jobs.themes import themes_for
+
+    tweets = pd.read_csv(shared_data / "airline" / "Tweets.csv")
+    neg = tweets[tweets.airline_sentiment == "negative"]
+    store.add_brand("United", "@united", "airlines")
+    store.add_brand("Southwest", "@southwestair", "airlines")
+    store.add_brand("JetBlue", "@jetblue")
+    for tag, airline in (("u", "United"), ("s", "Southwest"), ("j", "Delta")):  # Delta: @JetBlue
+        load(store, neg[neg.airline == airline].text.drop_duplicates().head(70).tolist(), T0, tag)
+    found = {r.brand: r for r in themes_for(store, tmp_path)}
+    united, south, jet = found["United"], found["Southwest"], found["JetBlue"]
+    # 70 each, and a Southwest complaint that also names @united counts for both.
+    assert united.negative >= 70 and south.negative >= 70 and jet.negative >= 70
+    assert {t["theme"] for t in united.themes} & {t["theme"] for t in south.themes}
+    shared = {t["theme"]: t["name"] for t in united.themes}
+    assert all(shared[t["theme"]] == t["name"] for t in south.themes if t["theme"] in shared)
+    assert sorted(p.name for p in (tmp_path / "themes").glob("*.pkl")) == \
+        ["brand-3.pkl", "group-airlines.pkl"]
