@@ -31,6 +31,8 @@ def themes(ctx: Context, brand_name: str | None, since: datetime | None, as_json
     for r in results:
         click.echo(f"{r.brand}: {r.mentions:,} mentions, {r.negative:,} negative in scored "
                    f"languages, {r.not_scored_language:,} not scored (language)")
+        click.echo("  languages: " + ", ".join(f"{lang} {count:,}"
+                                               for lang, count in r.languages.items()))
         if not r.themes:
             click.echo(f"  fewer than {MIN_POSTS} negative posts: no themes yet")
         for i, t in enumerate(r.themes, 1):
