@@ -50,6 +50,15 @@ def test_themes_are_found_counted_by_language_and_kept_across_runs(store, shared
     old = {t["theme"]: t["name"] for t in first.themes}
     assert all(old[t["theme"]] == t["name"] for t in later.themes if t["theme"] in old)
     assert later.negative == 160
+    from click.testing import CliRunner
+
+    from listener.cli import main
+
+    url = store.engine.url.render_as_string(hide_password=False)
+    out = CliRunner().invoke(main, ["--database", url, "themes", "--brand", "United"],
+                             env={"UNDERTOW_HOME": str(tmp_path)}).output
+    assert "2 not scored (language)" in out and "languages: " in out and "es 2" in out
+    assert " 1. #" in out
 
 
 def test_alerts_name_the_found_theme_where_themes_ran(store):
