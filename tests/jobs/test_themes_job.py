@@ -148,3 +148,24 @@ def test_a_competitor_group_shares_one_set_of_themes(store, shared_data, tmp_pat
     assert all(shared[t["theme"]] == t["name"] for t in south.themes if t["theme"] in shared)
     assert sorted(p.name for p in (tmp_path / "themes").glob("*.pkl")) == \
         ["brand-3.pkl", "group-airlines.pkl"]
+
+
+def test_a_found_theme_names_the_story_before_a_human_reason(store):
+    """Labelled imports carry a reason ("Lost Luggage"); once themes ran, alerts use the found
+    theme, which exists for any brand, and the reason only where the job has not run."""
+    from listener.jobs.detect import detect
+    from listener.store.alerts import list_alerts
+    from tests.jobs.test_detect import cascade
+
+    brand, _ = store.add_brand("Acme", "@acme")
+    cascade(store, 0, 120)
+    with store.engine.begin() as conn:
+        ids = conn.execute(select(schema.posts.c.id)).scalars().all()
+        conn.execute(schema.posts.update().values(gold_reason="Lost Luggage"))
+        conn.execute(insert(schema.post_themes), [
+            {"post_id": i, "brand_id": brand.id, "theme_id": 2, "theme_name": "parcel · lost"}
+            for i in ids[: len(ids) // 2 + 1]])
+    detect(store)
+    [alert] = list_alerts(store)
+    terms = [t["term"] for t in alert.evidence["themes"]]
+    assert terms[0] == "parcel · lost" and "Lost Luggage" in terms
