@@ -28,7 +28,7 @@ from _embed_cache import encode_cached, store_cached
 
 from nlp.data import default_shared_data
 from nlp.embed import load_encoder
-from nlp.theme_model import clean, fit, labels_of, update
+from nlp.theme_model import clean, fit, fit_assign, labels_of, update
 from nlp.themes import themes as taxonomy
 
 # The six airlines' names as a brand configuration would list them (not labels).
@@ -155,8 +155,7 @@ def speed(encoder, texts: list[str], vectors: np.ndarray, n: int = SPEED_POSTS,
     store_cached(encoder, cleaned, made, "speed")
     started = time.perf_counter()
     vectors = encode_cached(encoder, cleaned, "speed")
-    model = fit(posts, vectors, AIRLINES)
-    labels_of(model, posts, vectors)
+    model, _ = fit_assign(posts, vectors, AIRLINES)  # what the job runs: fit, every post's theme
     full = time.perf_counter() - started
     themes = len(model.themes)
     old = n - day

@@ -134,12 +134,11 @@ def unit_themes(store: Store, home: Path, key: str, brands: list,
     else:
         vectors = cache.encode(encoder, [theme_model.clean(t, skip) for t in texts])
         try:
-            model = theme_model.fit(texts, vectors, skip)
+            model, labels = theme_model.fit_assign(texts, vectors, skip)
         except ValueError:  # copies of a few posts, too few shared words to name themes by
             for out in outs:
                 out.embedded = cache.computed
             return outs
-        labels = theme_model.labels_of(model, texts, vectors)
     assigned = {m.post_id: int(t) for t, m in zip(labels, negative, strict=True)}
     names = model.by_id()
     same_names = saved is not None and saved["names"] == {t.id: t.name for t in model.themes}

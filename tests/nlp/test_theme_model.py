@@ -62,6 +62,18 @@ def test_above_the_fit_sample_the_groups_are_still_found(monkeypatch):
     assert sum(t.size for t in model.themes) == len(set(clean(t).lower() for t in texts))
 
 
+def test_fit_assign_says_what_labels_of_says(monkeypatch):
+    from nlp import theme_model
+    from nlp.theme_model import fit_assign
+
+    texts, _, vectors = corpus(["bag", "hold", "refund", "app"], copies=8)
+    for sample in (10_000, 50):  # whole, and learnt from a sample
+        monkeypatch.setattr(theme_model, "FIT_SAMPLE", sample)
+        model, labels = fit_assign(texts + texts[:5], np.vstack([vectors, vectors[:5]]))
+        assert (labels == labels_of(model, texts + texts[:5],
+                                    np.vstack([vectors, vectors[:5]]))).all()
+
+
 def test_copies_count_once():
     texts, _, vectors = corpus(["bag", "hold", "refund"])
     doubled = fit(texts + texts, np.vstack([vectors, vectors]), k=3)
