@@ -154,15 +154,17 @@ def speed(encoder, texts: list[str], vectors: np.ndarray, n: int = SPEED_POSTS,
     cleaned = [clean(t, AIRLINES) for t in posts]
     store_cached(encoder, cleaned, made, "speed")
     started = time.perf_counter()
+    cleaned = [clean(t, AIRLINES) for t in posts]
     vectors = encode_cached(encoder, cleaned, "speed")
-    model, _ = fit_assign(posts, vectors, AIRLINES)  # what the job runs: fit, every post's theme
+    model, _ = fit_assign(posts, vectors, AIRLINES, cleaned=cleaned)  # what the job runs
     full = time.perf_counter() - started
     themes = len(model.themes)
     old = n - day
     model = fit(posts[:old], vectors[:old], AIRLINES)
     started = time.perf_counter()
+    cleaned = [clean(t, AIRLINES) for t in posts]  # the job cleans every post to read vectors
     vectors = encode_cached(encoder, cleaned, "speed")
-    update(model, posts, vectors, old)
+    update(model, posts, vectors, old, cleaned=cleaned)
     incremental = time.perf_counter() - started
     fresh = [f"{t} ({i})" for i, t in enumerate(posts[:500])]  # texts no cache holds
     started = time.perf_counter()

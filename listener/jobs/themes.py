@@ -127,14 +127,17 @@ def unit_themes(store: Store, home: Path, key: str, brands: list,
             [i for i, m in enumerate(negative) if m.post_id not in before]
         texts = [texts[i] for i in order]
         negative = [negative[i] for i in order]
-        vectors = cache.encode(encoder, [theme_model.clean(t, skip) for t in texts])
+        cleaned = [theme_model.clean(t, skip) for t in texts]
+        vectors = cache.encode(encoder, cleaned)
         model, labels = theme_model.update(saved["model"], texts, vectors,
-                                           sum(m.post_id in before for m in negative))
+                                           sum(m.post_id in before for m in negative),
+                                           cleaned=cleaned)
         fresh = {t.id for t in model.themes} - {t.id for t in saved["model"].themes}
     else:
-        vectors = cache.encode(encoder, [theme_model.clean(t, skip) for t in texts])
+        cleaned = [theme_model.clean(t, skip) for t in texts]
+        vectors = cache.encode(encoder, cleaned)
         try:
-            model, labels = theme_model.fit_assign(texts, vectors, skip)
+            model, labels = theme_model.fit_assign(texts, vectors, skip, cleaned=cleaned)
         except ValueError:  # copies of a few posts, too few shared words to name themes by
             for out in outs:
                 out.embedded = cache.computed
