@@ -195,6 +195,8 @@ def stage(store: Store, settings, echo: Callable[[str], None]) -> None:
     """Pipeline stage (`listen` after every pass, `demo` once), before detection so alerts name
     the themes found. A group without new negative posts costs a read and no embedding."""
     started = time.monotonic()
+    echo("Finding complaint themes (each negative post is embedded once, ever; later runs read "
+         "the cache)...")
     results, embedded = [], 0
     for key, members in units(store.brands()).items():
         part = unit_themes(store, settings.home, key, members)

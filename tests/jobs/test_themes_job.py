@@ -97,7 +97,7 @@ def test_the_stage_embeds_each_post_once_and_rewrites_only_what_changed(store, s
     said: list[str] = []
     settings = Settings(home=tmp_path)
     stage(store, settings, said.append)
-    assert len(said) == 1 and "posts embedded" in said[0] and "Southwest" not in said[0]
+    assert len(said) == 2 and "posts embedded" in said[1] and "Southwest" not in said[1]
     again = brand_themes(store, tmp_path, brand)
     assert again.embedded == 0 and again.negative == 60
     load(store, texts[60:], T0 + timedelta(days=1), "b")
