@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+SAVE_EVERY = 2_000
 CACHE = Path(os.environ.get("UNDERTOW_BENCH_CACHE", "/tmp/undertow-bench-cache"))
 
 
@@ -22,8 +23,19 @@ def encode_cached(encoder, texts: Sequence[str], tag: str) -> np.ndarray:
         known = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
     keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
     missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in known}.items())
-    if missing:
-        vectors = encoder.encode([t for _, t in missing])
-        known.update(zip([k for k, _ in missing], vectors, strict=True))
+    # In parts, saved after each: embedding takes minutes to hours on a shared two-core machine,
+    # and an interrupted run keeps what it did.
+    for start in range(0, len(missing), SAVE_EVERY):
+        part = missing[start:start + SAVE_EVERY]
+        vectors = encoder.encode([t for _, t in part])
+        known.update(zip([k for k, _ in part], vectors, strict=True))
         np.savez(path, keys=np.array(list(known)), vectors=np.stack(list(known.values())))
     return np.stack([known[k] for k in keys]) if keys else np.zeros((0, 384), np.float32)
+
+
+def store_cached(encoder, texts: Sequence[str], vectors: np.ndarray, tag: str) -> None:
+    """Write `vectors` as the cache of `texts` (the speed run's stand-ins; see bench/themes.py)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
+    np.savez(CACHE / f"{encoder.name}-{tag}.npz", keys=np.array(keys),
+             vectors=np.asarray(vectors, dtype=np.float32))

@@ -167,6 +167,25 @@ def themes(df: pd.DataFrame, title: str, subtitle: str) -> alt.Chart:
     ).properties(title=alt.Title(title, subtitle=subtitle), height=alt.Step(20))
 
 
+def theme_shares(df: pd.DataFrame, group: str) -> alt.Chart:
+    """Brands x found themes of a competitor group: each cell the brand's share of its
+    complaints on that theme."""
+    base = alt.Chart(df).encode(
+        x=alt.X("name:N", title=None, sort=alt.SortField("posts", order="descending"),
+                axis=alt.Axis(labelAngle=-30, labelLimit=160)),
+        y=alt.Y("brand:N", title=None))
+    cells = base.mark_rect().encode(
+        color=alt.Color("share:Q", title="Share", scale=alt.Scale(scheme="reds"),
+                        legend=alt.Legend(format=".0%")),
+        tooltip=[alt.Tooltip("brand:N", title="Brand"), alt.Tooltip("name:N", title="Theme"),
+                 alt.Tooltip("posts:Q", title="Posts", format=","),
+                 alt.Tooltip("share:Q", title="Share of the brand's complaints", format=".1%")])
+    text = base.mark_text(fontSize=10).encode(text=alt.Text("share:Q", format=".0%"))
+    return (cells + text).properties(title=alt.Title(
+        f"Complaint themes compared: {group}",
+        subtitle="Each brand's share of its complaints on each of the group's largest themes"))
+
+
 def reasons(df: pd.DataFrame) -> alt.Chart:
     return alt.Chart(df).mark_bar(color="#9467bd").encode(
         y=alt.Y("reason:N", title=None, sort="-x"),

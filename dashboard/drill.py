@@ -28,6 +28,7 @@ class Drill:
     until: datetime
     labels: tuple[str, ...] | None
     what: str
+    theme: tuple[int, int] | None = None  # (brand id, theme id): a found theme's posts
 
 
 def _time(value: Any) -> datetime | None:
@@ -67,10 +68,18 @@ def from_point(point: Mapping[str, Any], brands: Mapping[str, int], scope: tuple
     return Drill(ids, since, until, labels, f"{who}, {when}" + (f", {label}" if label else ""))
 
 
+def from_theme(brand_id: int, brand: str, theme_id: int, name: str, since: datetime,
+               until: datetime) -> Drill:
+    """The posts of one found complaint theme of one brand in the window."""
+    return Drill((brand_id,), since, until, None,
+                 f"{brand}, theme \"{name}\", {since:%d %b %Y} to {until:%d %b %Y}",
+                 (brand_id, theme_id))
+
+
 def from_event(event: Any, brands: Mapping[str, int], scope: tuple[int, ...], since: datetime,
                until: datetime, unit: str) -> Drill | None:
     points = picked(event)
     return from_point(points[0], brands, scope, since, until, unit) if points else None
 
 
-__all__ = ["PICK", "Drill", "from_event", "from_point", "picked"]
+__all__ = ["PICK", "Drill", "from_event", "from_point", "from_theme", "picked"]

@@ -113,7 +113,7 @@ def amplification(cascade: pd.DataFrame, named: pd.DataFrame) -> None:
 def drill_posts(d: drill.Drill, model: str | None, platforms, key: str) -> None:
     """The newest posts behind a clicked chart mark, and the way to all of them on Posts."""
     found = q("search_posts", model, d.brand_ids, platforms, d.since, d.until, labels=d.labels,
-              limit=DRILL_ROWS)
+              limit=DRILL_ROWS, theme=d.theme)
     with st.container(border=True):
         st.markdown(f"**Posts behind the selection:** {state.md(d.what)}")
         posts(found, key=key)

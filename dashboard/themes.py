@@ -1,4 +1,6 @@
-"""Complaint themes: the words and two-word phrases that negative posts use far more than the rest.
+"""Complaint themes on the Overview: the themes `undertow themes` found (`ranked`, `group_shares`),
+and, where that job has not run yet, the words and two-word phrases that negative posts use far
+more than the rest (`complaint_themes`).
 
 Raw frequency would list "flight" and the brand's own name; weighting by how much more often a
 term appears in negative than in other posts (a smoothed log ratio) surfaces "lost luggage",
@@ -16,6 +18,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from listener.post import RETWEET_PREFIX
+from nlp.theme_rank import rank
 
 _TOKEN = re.compile(r"[a-z][a-z'’]+")
 _NOISE = re.compile(r"https?://\S+|www\.\S+|[@#]\w+|&\w+;")
@@ -101,3 +104,41 @@ def matching(text: str, terms: Iterable[str]) -> list[str]:
     column, read with the same tokens the themes were found with."""
     found = _terms(str(text), frozenset())
     return [t for t in terms if t in found]
+
+
+RANKED_COLUMNS = ["brand_id", "brand", "theme", "name", "posts", "share", "growth", "reach",
+                  "priority", "emerging", "trend"]
+
+
+def ranked(rows: pd.DataFrame, brands: dict[int, str], top: int = 10) -> pd.DataFrame:
+    """The found themes of the window (`queries.found_themes` rows), ranked per brand by
+    `nlp.theme_rank` (share x growth x reach) and merged, highest priority first. `trend` is
+    the theme's posts per day over the last eight days of the window (the sparkline)."""
+    out = []
+    for brand_id, part in rows.groupby("brand_id"):
+        names = dict(zip(part["theme_id"], part["theme_name"], strict=True))
+        days = part["created_at"].dt.date
+        followers = part["followers"].fillna(0).astype(int)
+        for stats in rank(zip(part["theme_id"], days, part["author_id"], followers,
+                              strict=True), {}, days.max()):
+            out.append([int(brand_id), brands.get(int(brand_id), str(brand_id)),
+                        int(stats.theme), names[stats.theme], stats.posts, stats.share,
+                        stats.growth, stats.reach, stats.priority, stats.emerging, stats.daily])
+    df = pd.DataFrame(out, columns=RANKED_COLUMNS)
+    return df.sort_values(["priority", "posts"], ascending=False).head(top).reset_index(drop=True)
+
+
+def group_shares(rows: pd.DataFrame, brands: dict[int, str], top: int = 8) -> pd.DataFrame:
+    """Each brand's share of its themed complaints per theme, for the group's `top` largest
+    themes: brand, name, posts, share. A group's brands share theme ids (the job clusters a
+    competitor group together), so one theme is one complaint across the brands."""
+    if rows.empty:
+        return pd.DataFrame(columns=["brand", "name", "posts", "share"])
+    sizes = rows.groupby("theme_id").size().sort_values(ascending=False)
+    keep = sizes.index[:top]
+    counts = rows.groupby(["brand_id", "theme_id", "theme_name"]).size().rename("posts")
+    counts = counts.reset_index()
+    counts["share"] = counts["posts"] / counts.groupby("brand_id")["posts"].transform("sum")
+    counts = counts[counts["theme_id"].isin(keep)]
+    counts["brand"] = counts["brand_id"].map(brands)
+    return counts.rename(columns={"theme_name": "name"})[["brand", "name", "posts", "share"]]

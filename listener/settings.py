@@ -140,6 +140,7 @@ class Settings:
     metrics_address: str = ""  # `undertow listen` serves /healthz and /metrics here (HOST:PORT)
     sentiment_model: str = ""
     sentiment_int8: bool = False  # int8 dynamic quantisation: about 2x faster, a little less exact
+    sentiment_languages: str = ""  # codes the model may score ("en,es"), "any"; default: learnt
     dashboard_url: str = "http://localhost:8501"
     dashboard_password: Secret = _secret()
     smtp_host: str = ""

@@ -12,10 +12,20 @@ from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 
-__all__ = ["ENGLISH_ONLY", "NOT_SCORED", "detect", "scorable", "breakdown"]
+__all__ = ["ENGLISH_ONLY", "LANGUAGE_LABEL", "NOT_SCORED", "breakdown", "detect", "scorable",
+           "trained_languages"]
 
 ENGLISH_ONLY = frozenset({"en"})  # what all-MiniLM-L6-v2 and the shipped sentiment head learned
 NOT_SCORED = "not scored (language)"
+LANGUAGE_LABEL = "language"  # the stored sentiment label of a post not scored (language)
+# Models known to have learnt more than English, by the start of their id (the model card's
+# list). Any other model is taken as English-only unless UNDERTOW_SENTIMENT_LANGUAGES says.
+KNOWN_MODELS = {
+    "cardiffnlp/twitter-xlm-roberta-base-sentiment": frozenset(
+        {"ar", "en", "fr", "de", "hi", "it", "es", "pt"}),
+    "nlptown/bert-base-multilingual-uncased-sentiment": frozenset(
+        {"en", "nl", "de", "fr", "it", "es"}),
+}
 UNKNOWN = "und"
 _STRIP = re.compile(r"(?:https?://|www\.)\S+|(?<![\w@])@\w+|#|&\w+;")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -55,3 +65,17 @@ def breakdown(languages: Iterable[str], trained: Iterable[str] = ENGLISH_ONLY) -
     trained = set(trained)
     return {"languages": dict(counts.most_common()),
             "not_scored": sum(c for lang, c in counts.items() if not scorable(lang, trained))}
+
+
+def trained_languages(model_version: str, setting: str = "") -> frozenset[str] | None:
+    """The languages a sentiment model may score: `setting` (UNDERTOW_SENTIMENT_LANGUAGES: codes
+    separated by commas, or "any"), else the model card's list for a known multilingual model,
+    else English (the bundled model and most models by name). None means every language."""
+    if setting.strip().lower() == "any":
+        return None
+    if setting.strip():
+        return frozenset(code.strip().lower() for code in setting.split(",") if code.strip())
+    for prefix, langs in KNOWN_MODELS.items():
+        if model_version.startswith(prefix):
+            return langs
+    return ENGLISH_ONLY

@@ -28,6 +28,11 @@ def test_demo_twice_gives_the_same_store(sqlite_store, tmp_path):
     assert first["posts"] > 1500 and len(first["per_brand"]) == 9
     assert first["scored"] == first["posts"] and first["alerts"] >= 1
     assert any("Simulated" in line for line in lines)
+    # The themes stage ran before detection, and the rerun embedded nothing (the cache).
+    themes_lines = [line for line in lines if line.startswith("Themes: ")]
+    assert len(themes_lines) == 2 and "(0 posts embedded" in themes_lines[1]
+    with sqlite_store.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM post_themes").scalar_one() > 100
     assert sqlite_store.get_meta("demo") == "1"
     from listener.jobs.rank import top_influencers
     from listener.store.alerts import list_alerts

@@ -13,6 +13,7 @@ from dashboard.queries.mentions import (
     SORTS,
     alerts,
     complaint_themes,
+    found_themes,
     gold_reasons,
     has_gold_reasons,
     iter_posts,
@@ -44,8 +45,9 @@ from dashboard.queries.people import (
 __all__ = [
     "EDGE_COLUMNS", "LABELS", "POST_COLUMNS", "SORTS", "alerts", "alerts_of_posts", "author",
     "author_sentiment", "brand_edges", "cascade_edges", "complaint_themes",
-    "coordination_clusters", "ego_edges", "engagement", "gold_reasons", "has_gold_reasons",
-    "influence_runs", "influencers", "iter_posts", "mention_counts", "mention_counts_raw", "negative_texts",
+    "coordination_clusters", "ego_edges", "engagement", "found_themes", "gold_reasons",
+    "has_gold_reasons", "influence_runs", "influencers", "iter_posts", "mention_counts",
+    "mention_counts_raw", "negative_texts",
     "node_scores", "posts_by_ids", "rank_history", "search_posts", "sentiment_model",
     "store_facts", "story_chain", "story_reactions",
 ]

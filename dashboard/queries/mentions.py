@@ -262,6 +262,23 @@ def complaint_themes(engine: Engine, model: str, brand_ids: Sequence[int],
     return themes.complaint_themes(negative, others, skip=skip), len(negative)
 
 
+def found_themes(engine: Engine, brand_ids: Sequence[int], platforms: Sequence[str] | None,
+                 since: datetime, until: datetime) -> pd.DataFrame:
+    """The window's negative mentions with the theme `undertow themes` gave them: brand_id,
+    theme_id, theme_name, created_at, author_id, followers (one row per brand mention)."""
+    pt, p, a = s.post_themes, s.posts, s.authors
+    stmt = (select(pt.c.brand_id, pt.c.theme_id, pt.c.theme_name, p.c.created_at,
+                   p.c.author_id, a.c.followers)
+            .select_from(pt.join(p, p.c.id == pt.c.post_id)
+                         .outerjoin(a, a.c.id == p.c.author_id))
+            .where(pt.c.brand_id.in_(list(brand_ids)),
+                   p.c.created_at >= bound_time(engine, since),
+                   p.c.created_at < bound_time(engine, until)))
+    if platforms is not None:
+        stmt = stmt.where(p.c.platform.in_(list(platforms)))
+    return utc_cols(frame(engine, stmt), "created_at")
+
+
 def has_gold_reasons(engine: Engine) -> bool:
     """Whether any post carries a human-annotated complaint reason (labelled imports do).
     A full scan when none does, so the page caches it for the long TTL."""
@@ -362,11 +379,12 @@ def engagement_expr():
 def search_posts(engine: Engine, model: str | None, brand_ids: Sequence[int] | None,
                  platforms: Sequence[str] | None, since: datetime, until: datetime,
                  labels: Sequence[str] | None = None, text: str = "", sort: str = "newest",
-                 author_id: int | None = None, limit: int = 200) -> pd.DataFrame:
+                 author_id: int | None = None, limit: int = 200,
+                 theme: tuple[int, int] | None = None) -> pd.DataFrame:
     """Posts matching the filters, best first by `sort`; at most `limit` rows, with a `brands`
-    column (the brands each mentions)."""
+    column (the brands each mentions). `theme`: (brand id, theme id), posts of that theme."""
     stmt = _search(engine, model, brand_ids, platforms, since, until, labels, text, sort,
-                   author_id)
+                   author_id, theme)
     df = utc_cols(frame(engine, stmt.limit(limit)), "created_at")
     return with_brands(engine, df)
 
@@ -403,7 +421,8 @@ def with_brands(engine: Engine, df: pd.DataFrame) -> pd.DataFrame:
 
 def _search(engine: Engine, model: str | None, brand_ids: Sequence[int] | None,
             platforms: Sequence[str] | None, since: datetime, until: datetime,
-            labels: Sequence[str] | None, text: str, sort: str, author_id: int | None):
+            labels: Sequence[str] | None, text: str, sort: str, author_id: int | None,
+            theme: tuple[int, int] | None = None):
     """The posts query both `search_posts` and `iter_posts` run."""
     p, pb, ss = s.posts, s.post_brands, s.sentiment_scores
     one_brand = brand_ids is not None and len(brand_ids) == 1
@@ -417,6 +436,10 @@ def _search(engine: Engine, model: str | None, brand_ids: Sequence[int] | None,
             pb.c.post_id == p.c.id, pb.c.brand_id.in_(list(brand_ids))).exists())
     if author_id is not None:
         stmt = stmt.where(p.c.author_id == author_id)
+    if theme is not None:
+        pt = s.post_themes
+        stmt = stmt.where(select(pt.c.post_id).where(
+            pt.c.post_id == p.c.id, pt.c.brand_id == theme[0], pt.c.theme_id == theme[1]).exists())
     if platforms is not None:
         stmt = stmt.where(p.c.platform.in_(list(platforms)))
     if labels is not None and model:

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, drill, state, tables
+from dashboard import themes as dthemes
 from dashboard.queries import LABELS
 from dashboard.state import q
 from graph.levels import named
@@ -168,20 +169,65 @@ with right:
                         width="stretch")
         st.caption(f"Model: {model}")
 
+def found_themes_table(mine: pd.DataFrame) -> None:
+    """The themes `undertow themes` found, ranked; a clicked row lists its posts."""
+    table = dthemes.ranked(mine, names)
+    cols = (["brand"] if len(fl.brand_ids) > 1 else []) + \
+        ["name", "posts", "share", "trend", "priority", "emerging"]
+    st.markdown("**Top complaint themes**")
+    event = st.dataframe(
+        table[cols], hide_index=True, width="stretch", key="themes_table", on_select="rerun",
+        selection_mode="single-row",
+        column_config={
+            "brand": "Brand", "name": "Theme", "posts": st.column_config.NumberColumn(
+                "Posts", format="localized"),
+            "share": st.column_config.ProgressColumn(
+                "Share", help="Of the brand's themed complaints in the window", format="percent",
+                min_value=0.0, max_value=1.0),
+            "trend": st.column_config.LineChartColumn("Trend, 8 days"),
+            "priority": st.column_config.NumberColumn(
+                "Priority", format="%.2f", help="Share x growth (last day against the 7 before) "
+                "x log10(10 + reach of the authors who carried it)"),
+            "emerging": st.column_config.CheckboxColumn(
+                "Emerging", help="Growing at least 2x with at least 5 posts in the last day")})
+    st.caption("Found in the negative posts and kept stable by `undertow themes` (run by "
+               "`listen` and `demo`); copies count once. Click a row for its posts.")
+    rows = event.selection.rows if event is not None else []
+    if rows:
+        row = table.iloc[rows[0]]
+        tables.drill_posts(drill.from_theme(int(row["brand_id"]), str(row["brand"]),
+                                            int(row["theme"]), str(row["name"]), fl.since,
+                                            fl.until), model, fl.platforms, key="themes_posts")
+
+
+themed = q("found_themes", compared, *fl.window())
 left, right = st.columns(2)
 with left:
-    if model is not None:
+    mine = themed[themed["brand_id"].isin(fl.brand_ids)]
+    if not mine.empty:
+        found_themes_table(mine)
+    elif model is not None:
         skip = tuple(w for bid in fl.brand_ids for w in names[bid].lower().split())
         themes, sample = q("complaint_themes", model, fl.brand_ids, *fl.window(), skip)
         if themes.empty:
             st.info("Too few negative posts in this window to find complaint themes.")
         else:
             st.altair_chart(charts.themes(
-                themes, "Top complaint themes",
-                f"Over-represented in the {state.n(sample)} newest negative posts; "
-                "retweets once"),
+                themes, "Over-represented complaint words",
+                f"In the {state.n(sample)} newest negative posts; retweets once. Run "
+                "`undertow themes` for the themes found in the data"),
                 width="stretch")
 with right:
     reasons = q("gold_reasons", fl.brand_ids, *fl.window()) if q("has_gold_reasons") else None
     if reasons is not None and not reasons.empty:
         st.altair_chart(charts.reasons(reasons), width="stretch")
+
+# Theme shares compared within each competitor group on the page (the group's brands share
+# one set of themes, so a column is one complaint across the brands).
+shown_groups = sorted({groups[b] for b in fl.brand_ids if groups.get(b)})
+for group in shown_groups:
+    members = [b for b in compared if groups.get(b) == group]
+    part = themed[themed["brand_id"].isin(members)]
+    if part["brand_id"].nunique() >= 2:
+        st.altair_chart(charts.theme_shares(dthemes.group_shares(part, names), group),
+                        width="stretch")

@@ -43,6 +43,8 @@ else:
     what = "all posts" if brand_ids is None else f"posts mentioning {fl.brand}"
 args = (model, brand_ids, fl.platforms, since, until)
 kwargs = {"labels": tuple(labels) or None, "text": text, "sort": sort}
+if drill is not None and getattr(drill, "theme", None) is not None:
+    kwargs["theme"] = drill.theme
 df = q("search_posts", *args, **kwargs, limit=limit)
 st.caption(f"{fl.range_name if drill is None else 'Drill-down'} · {what} · sorted by "
            f"{queries.SORTS[sort].lower()} · {state.n(len(df))} shown"

@@ -47,17 +47,23 @@ def score(ctx: Context, model: str | None, batch_size: int, limit: int | None,
     if int8 is not None:
         ctx.settings.sentiment_int8 = int8
     scorer = default_scorer(ctx.settings, threads=threads)
+    from nlp.language import trained_languages
+
     report = score_posts(ctx.store, scorer, batch_size=batch_size, limit=limit,
-                         progress=sys.stderr.isatty() and not as_json)
+                         progress=sys.stderr.isatty() and not as_json,
+                         languages=trained_languages(scorer.model_version,
+                                                     ctx.settings.sentiment_languages))
     if as_json:
         click.echo(json.dumps({"model_version": report.model_version, "scored": report.scored,
                                "model_calls": report.model_calls,
                                "from_cache": report.from_cache,
+                               "not_scored_language": report.not_scored_language,
                                "seconds": round(report.seconds, 2)}))
         return
     click.echo(f"Scored {n(report.scored)} posts with {report.model_version} in "
                f"{report.seconds:.1f} s ({report.posts_per_s:,.0f} posts/s; "
-               f"{n(report.model_calls)} model calls, {n(report.from_cache)} from the cache)")
+               f"{n(report.model_calls)} model calls, {n(report.from_cache)} from the cache; "
+               f"{n(report.not_scored_language)} texts not scored (language))")
 
 
 @click.command("rank")

@@ -21,16 +21,18 @@ __all__ = ["COMMANDS", "themes"]
 @pass_ctx
 def themes(ctx: Context, brand_name: str | None, since: datetime | None, as_json: bool) -> None:
     """Find, name and rank each brand's complaint themes; later runs keep their ids and names."""
-    from listener.jobs.themes import MIN_POSTS, brand_themes
+    from listener.jobs.themes import MIN_POSTS, themes_for
 
     brands = [ctx.store.brand(brand_name)] if brand_name else ctx.store.brands()
-    results = [brand_themes(ctx.store, ctx.settings.home, b, since) for b in brands]
+    results = themes_for(ctx.store, ctx.settings.home, brands, since)
     if as_json:
         click.echo(json.dumps([asdict(r) for r in results], default=str, indent=2))
         return
     for r in results:
         click.echo(f"{r.brand}: {r.mentions:,} mentions, {r.negative:,} negative in scored "
                    f"languages, {r.not_scored_language:,} not scored (language)")
+        click.echo("  languages: " + ", ".join(f"{lang} {count:,}"
+                                               for lang, count in r.languages.items()))
         if not r.themes:
             click.echo(f"  fewer than {MIN_POSTS} negative posts: no themes yet")
         for i, t in enumerate(r.themes, 1):

@@ -160,9 +160,10 @@ def _fields(row) -> tuple:
     """A row as SignalPost's fields, in order (plain tuples travel cheaply between processes)."""
     pid, brand, at, label, author, followers, platform, parent, text, reason, theme, _ = row
     negative = label == "negative"
-    # The theme `undertow themes` found; the keyword taxonomy only where it has not run yet.
+    # The theme `undertow themes` found first (it works for any brand); a human-annotated
+    # reason where the job has not run; the keyword taxonomy only where neither exists.
     # Themes only matter on negative posts: the regexes are the costliest step of a mention.
-    found = ((reason,) if reason else (theme,) if theme else _themes(text)) if negative else ()
+    found = ((theme,) if theme else (reason,) if reason else _themes(text)) if negative else ()
     return (int(pid), brand, float(at), negative, None if author is None else int(author),
             followers, stable_id(platform, parent) if parent else None, None, found)
 

@@ -11,13 +11,14 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from listener.jobs import coordination, detect, rank, score
+from listener.jobs import coordination, detect, rank, score, themes
 from listener.store import Store
 
 log = logging.getLogger(__name__)
 Stage = Callable[..., None]
 
-STAGES: list[Stage] = [score.stage, rank.stage, coordination.stage, detect.stage]
+# Themes before detection: a story's alert names the complaint themes found in its posts.
+STAGES: list[Stage] = [score.stage, rank.stage, coordination.stage, themes.stage, detect.stage]
 
 
 def _send_alerts(store: Store, settings, echo: Callable[[str], None]) -> None:

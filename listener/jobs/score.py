@@ -38,6 +38,7 @@ class ScoreReport:
     from_cache: int = 0
     model_calls: int = 0
     seconds: float = 0.0
+    not_scored_language: int = 0  # texts in a language the model did not learn (not scored)
 
     @property
     def posts_per_s(self) -> float:
@@ -45,12 +46,20 @@ class ScoreReport:
 
 
 def score_posts(store: Store, scorer, *, batch_size: int = 256, limit: int | None = None,
-                progress: bool = False, crash_after: int | None = None) -> ScoreReport:
+                progress: bool = False, crash_after: int | None = None,
+                languages: frozenset[str] | None | str = "auto") -> ScoreReport:
     """Score unscored posts until none is left (or `limit` posts are done).
 
+    A post in a language outside `languages` ("auto": what the model learnt, see
+    `nlp.language.trained_languages`; None: any) is stored with the label "language", not
+    scored as if it were English: counted, never negative or positive.
     `crash_after` exists for the kill test: raise after that many batches have committed.
     """
+    from nlp.language import trained_languages
+
     report = ScoreReport(scorer.model_version)
+    if languages == "auto":
+        languages = trained_languages(scorer.model_version)
     record_model_version(store, report.model_version)
     total = count_unscored(store, report.model_version)
     if limit is not None:
@@ -62,8 +71,8 @@ def score_posts(store: Store, scorer, *, batch_size: int = 256, limit: int | Non
     cursor = ClaimCursor()
     while limit is None or report.scored < limit:
         size = batch_size if limit is None else min(batch_size, limit - report.scored)
-        done = score_batch(store, report.model_version, size, _model(scorer), scoring_text,
-                           cursor)
+        done = score_batch(store, report.model_version, size,
+                           _model(scorer, languages, report), scoring_text, cursor)
         if done is None:
             break
         report.scored += done.scored
@@ -80,9 +89,26 @@ def score_posts(store: Store, scorer, *, batch_size: int = 256, limit: int | Non
     return report
 
 
-def _model(scorer):
+def _model(scorer, languages: frozenset[str] | None = None, report: ScoreReport | None = None):
+    """The store's scoring function: texts the model can read go to it, the others get the
+    "language" label (and probabilities of zero) without a model call."""
+    from nlp.language import LANGUAGE_LABEL, detect, scorable
+
     def scores(texts):
-        return [(s.label, s.negative, s.neutral, s.positive) for s in scorer.score(texts)]
+        keep = [i for i, t in enumerate(texts)
+                if languages is None or scorable(detect(t), languages)]
+        got = iter(scorer.score([texts[i] for i in keep]) if keep else [])
+        keep_set = set(keep)
+        out = []
+        for i in range(len(texts)):
+            if i in keep_set:
+                s = next(got)
+                out.append((s.label, s.negative, s.neutral, s.positive))
+            else:
+                out.append((LANGUAGE_LABEL, 0.0, 0.0, 0.0))
+        if report is not None:
+            report.not_scored_language += len(texts) - len(keep)
+        return out
     return scores
 
 
@@ -116,6 +142,12 @@ def stage(store: Store, settings, echo: Callable[[str], None]) -> None:
     todo = count_unscored(store, scorer.model_version)
     echo(f"Scoring sentiment of {todo:,} posts with {scorer.model_version} "
          "(identical texts are scored once)...")
-    report = score_posts(store, scorer, progress=sys.stderr.isatty())
+    from nlp.language import trained_languages
+
+    report = score_posts(store, scorer, progress=sys.stderr.isatty(),
+                         languages=trained_languages(scorer.model_version,
+                                                     settings.sentiment_languages))
     echo(f"Scored {report.scored:,} posts in {report.seconds:.0f} s "
-         f"({report.model_calls:,} model calls, {report.from_cache:,} from the cache).")
+         f"({report.model_calls:,} model calls, {report.from_cache:,} from the cache"
+         + (f"; {report.not_scored_language:,} texts not scored (language)"
+            if report.not_scored_language else "") + ").")

@@ -3,13 +3,16 @@ writes (each mention's theme, which the detector names stories by)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, func, insert, select
 
 from listener.store import Store, schema
 from listener.store.scores import current_model_version
+
+CHUNK = 500  # ids per DELETE ... IN (...): under SQLite's bound-parameter limit
 
 
 class Mention(NamedTuple):
@@ -39,11 +42,26 @@ def brand_mentions(store: Store, brand_id: int, since: datetime | None = None) -
                     else datetime.fromisoformat(str(r[4])), int(r[5]), r[6]) for r in rows]
 
 
-def save_post_themes(store: Store, brand_id: int, assigned: dict[int, tuple[int, str]]) -> None:
-    """Replace the brand's post -> (theme id, theme name) rows in one transaction."""
+def count_post_themes(store: Store, brand_id: int) -> int:
+    t = schema.post_themes
+    with store.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(t)
+                            .where(t.c.brand_id == brand_id)).scalar_one()
+
+
+def save_post_themes(store: Store, brand_id: int, assigned: dict[int, tuple[int, str]],
+                     replace_all: bool = True, removed: Iterable[int] = ()) -> None:
+    """Write post -> (theme id, theme name) rows in one transaction: all of the brand's rows
+    replaced, or (`replace_all=False`) only those given, and those `removed` deleted."""
     t = schema.post_themes
     with store.engine.begin() as conn:
-        conn.execute(delete(t).where(t.c.brand_id == brand_id))
+        if replace_all:
+            conn.execute(delete(t).where(t.c.brand_id == brand_id))
+        else:
+            drop = [*assigned, *removed]
+            for start in range(0, len(drop), CHUNK):
+                conn.execute(delete(t).where(t.c.brand_id == brand_id,
+                                             t.c.post_id.in_(drop[start:start + CHUNK])))
         if assigned:
             conn.execute(insert(t), [{"post_id": pid, "brand_id": brand_id, "theme_id": tid,
                                       "theme_name": name} for pid, (tid, name) in assigned.items()])

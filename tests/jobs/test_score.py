@@ -84,3 +84,22 @@ def test_two_scorer_processes_on_postgresql_share_the_work(pg_store, pg_url, tin
     with pg_store.engine.connect() as conn:
         rows = conn.execute(select(func.count()).select_from(schema.sentiment_scores)).scalar()
     assert rows == 400
+
+
+def test_a_language_the_model_did_not_learn_is_counted_not_scored(store, tiny_model):
+    """A Spanish complaint scored by an English model would get a confident, meaningless label:
+    it is stored as "language" (never negative or positive) and counted; "any" scores it."""
+    spanish = "@iberia mi maleta no llegó y nadie contesta el teléfono desde ayer"
+    store.write(Batch(posts=[Post("x", "es1", "a1", spanish, T0),
+                             Post("x", "en1", "a2", "@united lost my bag again at the gate", T0)]))
+    scorer = SentimentScorer(tiny_model)
+    report = score_posts(store, scorer)
+    assert report.scored == 2 and report.not_scored_language == 1
+    labels = sorted(label for label, _ in stored_scores(store).values())
+    assert labels[0] == "language" and labels[1] in ("negative", "neutral", "positive")
+    with store.engine.begin() as conn:
+        conn.execute(schema.sentiment_scores.delete())
+        conn.execute(schema.sentiment_cache.delete())
+    report = score_posts(store, scorer, languages=None)
+    assert report.not_scored_language == 0 and "language" not in {
+        label for label, _ in stored_scores(store).values()}

@@ -23,3 +23,13 @@ def test_breakdown_counts_what_is_not_scored():
     assert out == {"languages": {"en": 2, "es": 1, "und": 1, "ja": 1}, "not_scored": 2}
     assert breakdown(["es"], trained={"en", "es"})["not_scored"] == 0
     assert NOT_SCORED == "not scored (language)"
+
+
+def test_trained_languages_come_from_the_setting_then_the_model_card():
+    from nlp.language import ENGLISH_ONLY, trained_languages
+
+    assert trained_languages("undertow-minilm-sent@0123") == ENGLISH_ONLY
+    xlm = trained_languages("cardiffnlp/twitter-xlm-roberta-base-sentiment@abc")
+    assert {"en", "es", "pt", "ar"} <= xlm and "ja" not in xlm
+    assert trained_languages("any-model@1", "en, ES") == {"en", "es"}
+    assert trained_languages("undertow-minilm-sent@0123", "any") is None

@@ -49,6 +49,31 @@ def test_themes_recover_the_groups_and_are_named_by_their_words():
     assert all(len(t.examples) == 3 for t in model.themes)
 
 
+def test_above_the_fit_sample_the_groups_are_still_found(monkeypatch):
+    """Large stores learn from a sample and assign the rest: the groups must survive it."""
+    from sklearn.metrics import adjusted_mutual_info_score
+
+    from nlp import theme_model
+
+    texts, truth, vectors = corpus(["bag", "hold", "refund", "app"], copies=20)
+    monkeypatch.setattr(theme_model, "FIT_SAMPLE", 60)
+    model = fit(texts, vectors, k=4)
+    assert adjusted_mutual_info_score(truth, labels_of(model, texts, vectors)) > 0.9
+    assert sum(t.size for t in model.themes) == len(set(clean(t).lower() for t in texts))
+
+
+def test_fit_assign_says_what_labels_of_says(monkeypatch):
+    from nlp import theme_model
+    from nlp.theme_model import fit_assign
+
+    texts, _, vectors = corpus(["bag", "hold", "refund", "app"], copies=8)
+    for sample in (10_000, 50):  # whole, and learnt from a sample
+        monkeypatch.setattr(theme_model, "FIT_SAMPLE", sample)
+        model, labels = fit_assign(texts + texts[:5], np.vstack([vectors, vectors[:5]]))
+        assert (labels == labels_of(model, texts + texts[:5],
+                                    np.vstack([vectors, vectors[:5]]))).all()
+
+
 def test_copies_count_once():
     texts, _, vectors = corpus(["bag", "hold", "refund"])
     doubled = fit(texts + texts, np.vstack([vectors, vectors]), k=3)
