@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -38,7 +37,8 @@ from graph.cascades import (
     forecast_cascade,
     influencer_involvement,
 )
-from graph.levels import REPORT_FROM, level
+from graph.levels import level
+from graph.severity import SeverityModel, features, load_severity_model
 
 __all__ = ["Detector", "DetectorConfig", "SignalPost", "Story"]
 
@@ -110,21 +110,31 @@ class Story:
         return cls(**d)
 
 
-def _severity(story: Story, config: DetectorConfig) -> tuple[float, str]:
-    """1 - prod(1 - component): any one strong signal is enough, agreeing signals add up."""
-    parts = []
-    if story.forecast is not None:
-        parts.append(story.forecast.p_viral)
-    if story.volume is not None and story.volume.anomalous:
-        z = story.volume.negative_z - config.volume.z_threshold
-        parts.append(1 / (1 + math.exp(-z)))
-    if story.influencers:
-        # Who is involved, not how far it will go: on its own at most the reporting level
-        # (medium); "high" needs growth or volume evidence beside it.
-        best = min(v.rank for v in story.influencers)
-        parts.append(0.5 + (REPORT_FROM - 0.5) * (1 - (best - 1) / max(config.top_n, 1)))
-    sev = 1 - math.prod(1 - p for p in parts)
-    return round(sev, 4), level(sev).name
+def story_features(story: Story, config: DetectorConfig, now: float) -> list[float]:
+    """The severity model's inputs for `story` at stream time `now` (graph.severity.FEATURES):
+    a volume anomaly counts only while its window is current."""
+    v = story.volume
+    current = v is not None and now - v.at <= v.window_min * 60
+    if story.kind == "cascade" and story.growth_curve:
+        age = story.growth_curve[-1][0]
+    else:
+        age = (now - story.opened_at) / 60 + config.volume.window_min
+    return features(
+        story.post_count, config.viral_size, age, story.kind == "burst",
+        None if story.forecast is None else story.forecast.p_viral,
+        v if current else None,
+        min((i.rank for i in story.influencers), default=None), config.top_n,
+    )
+
+
+def _severity(story: Story, config: DetectorConfig, now: float,
+              model: SeverityModel | None) -> tuple[float, str]:
+    """P(the story reaches `viral_size` posts) from the calibrated model: 1 once it has."""
+    if story.post_count >= config.viral_size:
+        return 1.0, level(1.0).name
+    model = model or load_severity_model()
+    sev = round(model.probability(story_features(story, config, now)), 4)
+    return sev, level(sev).name
 
 
 class Detector:
@@ -137,8 +147,10 @@ class Detector:
         ranks: Mapping[int, int] | None = None,
         tick_s: float = 60.0,
         max_age_h: float = 48.0,
+        severity_model: SeverityModel | None = None,
     ) -> None:
         self.config = config or DetectorConfig()
+        self.severity_model = severity_model  # None: the committed graph/models/severity.json
         self.brand_configs = dict(brand_configs or {})
         self.ranks = dict(ranks or {})
         self.tick_s = tick_s
@@ -397,7 +409,8 @@ class Detector:
         story.status = "active"  # news on a quiet story wakes it up: it is the same story
         self._active[story.id] = story
         story.updated_at = self.now
-        story.severity, story.level = _severity(story, self.cfg(story.brand))
+        story.severity, story.level = _severity(story, self.cfg(story.brand), self.now,
+                                               self.severity_model)
         changed[story.id] = replace(story)
 
     def _housekeep(self, changed: dict[str, Story]) -> None:
