@@ -75,7 +75,9 @@ class DetectorConfig:
     min_events: int = 30
     top_n: int = 100  # authors ranked 1..top_n count as influencers
     min_influencer_events: int = 5  # reactions before an influencer's cascade opens a story
-    volume: VolumeConfig = field(default_factory=VolumeConfig)
+    # A trailing baseline shorter than a day compares the morning with the night before it
+    # (every mention stream has a daily cycle): it needs a full day of history.
+    volume: VolumeConfig = field(default_factory=lambda: VolumeConfig(trailing_min=24 * 60))
     story_idle_min: float = 120.0  # a story without news for this long goes quiet
 
 
@@ -98,6 +100,7 @@ class Story:
     volume: VolumeAnomaly | None = None
     influencers: list[Involvement] = field(default_factory=list)
     themes: list[tuple[str, int]] = field(default_factory=list)
+    quiet_at: float | None = None  # stream time it went quiet (None while active)
 
     @classmethod
     def from_dict(cls, d: Mapping) -> Story:
@@ -115,8 +118,8 @@ def story_features(story: Story, config: DetectorConfig, now: float) -> list[flo
     a volume anomaly counts only while its window is current."""
     v = story.volume
     current = v is not None and now - v.at <= v.window_min * 60
-    if story.kind == "cascade" and story.growth_curve:
-        age = story.growth_curve[-1][0]
+    if story.kind == "cascade" and story.growth_curve:  # the curve ends at its last update
+        age = story.growth_curve[-1][0] + (now - story.updated_at) / 60
     else:
         age = (now - story.opened_at) / 60 + config.volume.window_min
     return features(
@@ -185,10 +188,12 @@ class Detector:
         changed: dict[str, Story] = {}
         behind: dict[str, dict] = {}  # stories whose newest reactions no evaluation counted
         tick, brands = self.tick_s, self._brands
+        late = False
         for p in posts:
             if p.at >= self.now:
                 self.now = p.at
             else:  # a late post may land in bins that past windows cover
+                late = True
                 self._baselines.pop(p.brand, None)
                 self._windows.pop(p.brand, None)
             now = self.now
@@ -212,6 +217,8 @@ class Detector:
             if story is not None and story.status == "active" and \
                     story.post_count != len(c["events"]) + 1:
                 self._refresh_cascade(story, c, [], changed)
+        if late:  # a story opened on late posts may already be over in its own time
+            self._quiet_idle(changed)
         return sorted(changed.values(), key=lambda s: (s.updated_at, s.id))
 
     # -- state updates ---------------------------------------------------------------------
@@ -240,10 +247,22 @@ class Detector:
             counts[0] += 1
             counts[2] += p.followers or 0
             brand["recent"].append([p.at, root or key, key, themes[:]])
+        if p.at < self.now - self.max_age_s:  # too late for a story: volume history only
+            return None
         posts[key] = [p.brand, p.at, p.negative, p.author, root or key, p.id, themes]
         if root is None or root == key:
-            return None
+            c = self._cascades.get(key)
+            if c is None or c["root_negative"] is not None:
+                return None
+            # A root that arrives after its reactions (late): the cascade starts at its time.
+            self._rebase(c, key, p.at)
+            c.update(root=p.id, root_negative=p.negative, root_author=p.author)
+            for t in themes:
+                c["themes"][t] = c["themes"].get(t, 0) + 1
+            return c
         c = self._cascade(root, p)
+        if p.at < c["t0"] and c["root_negative"] is None:  # an earlier reaction, root unseen
+            self._rebase(c, root, p.at)
         parent_t = posts[parent][1] if parent != root and parent in posts else None
         parent_min = 0.0 if parent_t is None else max(0.0, (parent_t - c["t0"]) / 60)
         event = [(p.at - c["t0"]) / 60, p.author, p.followers, parent_min]
@@ -251,11 +270,21 @@ class Detector:
         if root in self._events:
             self._events[root].append(CascadeEvent(*event))
         c["negatives"] += bool(p.negative)
-        c["last_at"] = p.at
+        c["last_at"] = max(c["last_at"], p.at)  # a late reaction is not the latest news
         counts = c["themes"]
         for t in themes:
             counts[t] = counts.get(t, 0) + 1
         return c
+
+    def _rebase(self, c: dict, root: str, t0: float) -> None:
+        """Move a cascade's start to `t0` (earlier): its event times are minutes since it."""
+        shift = (c["t0"] - t0) / 60
+        for e in c["events"]:
+            e[0] += shift
+            if e[3] > 0:  # 0 is "a reaction to the root"
+                e[3] += shift
+        c["t0"] = t0
+        self._events.pop(root, None)
 
     def _cascade(self, root: str, p: SignalPost) -> dict:
         """The root's cascade, created if new, moved last: the dict stays in `last_at` order."""
@@ -406,7 +435,7 @@ class Detector:
         for k, v in fields.items():
             setattr(story, k, v)
         story.triggers = sorted(set(story.triggers) | set(triggers))
-        story.status = "active"  # news on a quiet story wakes it up: it is the same story
+        story.status, story.quiet_at = "active", None  # news wakes a quiet story: the same one
         self._active[story.id] = story
         story.updated_at = self.now
         story.severity, story.level = _severity(story, self.cfg(story.brand), self.now,
@@ -416,15 +445,7 @@ class Detector:
     def _housekeep(self, changed: dict[str, Story]) -> None:
         """Quiet stories without news, and forget posts and cascades past the horizon."""
         self._housekept = self.now
-        for story in list(self._active.values()):
-            idle = self.cfg(story.brand).story_idle_min * 60
-            if self.now - story.updated_at >= idle:
-                c = self._cascades.get(_root_key(story))
-                if c is not None and self.now - c["last_at"] < idle:
-                    continue
-                story.status = "quiet"
-                del self._active[story.id]
-                changed[story.id] = replace(story)
+        self._quiet_idle(changed)
         if self.now - self._pruned < 3600:  # forgetting is slow and can wait an hour
             return
         self._pruned = self.now
@@ -444,6 +465,31 @@ class Detector:
             _drop_front(brand["bins"], lambda k, v, keep=keep: k < keep)
             # Window sums ending before `keep` are never read again: drop the oldest.
             _drop_front(self._windows.get(name, {}), lambda k, v, keep=keep: k < keep)
+
+    def _quiet_idle(self, changed: dict[str, Story]) -> None:
+        """Quiet the stories without news for `story_idle_min`: a cascade's news is its latest
+        post (in event time, so one read late is judged by when it was posted)."""
+        for story in list(self._active.values()):
+            idle = self.cfg(story.brand).story_idle_min * 60
+            c = self._cascades.get(_root_key(story))
+            last = c["last_at"] if c is not None else story.updated_at
+            if self.now - last >= idle:
+                self._quiet(story, c)
+                del self._active[story.id]
+                changed[story.id] = replace(story)
+
+    def _quiet(self, story: Story, c: dict | None) -> None:
+        """No news for `story_idle_min`: the story stopped growing, and its severity decays to
+        what is known now (a forecast that has seen the silence, no current volume anomaly)."""
+        cfg = self.cfg(story.brand)
+        story.status, story.quiet_at = "quiet", self.now
+        if c is not None and len(c["events"]) >= cfg.min_events:
+            key = str(c["root"])
+            events = self._events.get(key)
+            if events is None or len(events) != len(c["events"]):
+                events = self._events[key] = [CascadeEvent(*e) for e in c["events"]]
+            story.forecast = forecast_cascade(events, (self.now - c["t0"]) / 60, cfg.viral_size)
+        story.severity, story.level = _severity(story, cfg, self.now, self.severity_model)
 
     def _forget_cascades(self, horizon: float) -> list[str]:
         """Drop the cascades without news since `horizon`; returns their roots."""
