@@ -114,13 +114,16 @@ class StoryUpdate:
 def upsert_story(store: Store, brand_id: int, story_key: str, severity: float, title: str,
                  evidence: dict[str, Any], now: datetime | None = None,
                  cooldown: timedelta = DEFAULT_COOLDOWN,
-                 opened_at: datetime | None = None) -> tuple[int, str]:
+                 opened_at: datetime | None = None, active: bool = True,
+                 resolution: str | None = None) -> tuple[int, str]:
     """Record the latest state of a story; returns (alert id, what happened).
 
     `opened_at` is when the story began, if that is earlier than `now` (a first run of the
-    detector over old posts learns of a story only when it has already grown).
+    detector over old posts learns of a story only when it has already grown). `active` False:
+    the story stopped growing, for the reason `resolution`.
     """
-    update_ = StoryUpdate(brand_id, story_key, severity, title, evidence, now, opened_at)
+    update_ = StoryUpdate(brand_id, story_key, severity, title, evidence, now, opened_at, active,
+                          resolution)
     return upsert_stories(store, [update_], cooldown)[0]
 
 
