@@ -77,13 +77,16 @@ def _rows(engine: Engine, since: str | None, version: str | None,
     """
     with engine.connect() as conn:
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        bounds, values = _window(mark, since, until, inclusive=scored is not None
-                                 and scored[0] is not None)
+        late = scored is not None and scored[0] is not None
+        bounds, values = _window(mark, since, until, inclusive=late)
         if scored is not None:
             after, through = scored
             if after is not None:
-                bounds.append(f"s.scored_at > {mark}")
-                values.append(after)
+                # Found through their scores' time (an index), not by scanning every earlier post.
+                bounds.append(f"p.id IN (SELECT l.post_id FROM sentiment_scores l WHERE "
+                              f"l.model_version = {mark} AND l.scored_at > {mark} "
+                              f"AND l.scored_at <= {mark})")
+                values += [version or "", after, through]
             # Scores written after the run began wait for the next one (read once, not twice).
             bounds.append(f"(s.scored_at IS NULL OR s.scored_at <= {mark})")
             values.append(through)

@@ -260,13 +260,16 @@ def change_status(store: Store, alert_id: int, status: str, by: str) -> tuple[Al
 def cascade_forecasts(store: Store) -> dict[tuple[int, int], tuple[float, float | None]]:
     """(brand id, cascade root post id) -> (P(viral), forecast final size) of open stories.
 
-    The detector keys a cascade's alert "cascade:<root post id>"; a resolved story is done.
+    The detector keys a cascade's alert "cascade:<root post id>". A story resolved by a person
+    is done; one that resolved itself only stopped growing, and its unanswered posts still
+    belong to a story that grew (the inbox ranks them by it).
     """
     a = schema.alerts
     found: dict[tuple[int, int], tuple[float, float | None]] = {}
     with store.engine.connect() as conn:
         rows = conn.execute(select(a.c.brand_id, a.c.story_key, a.c.evidence).where(
-            a.c.story_key.like("cascade:%"), a.c.status != "resolved")).all()
+            a.c.story_key.like("cascade:%"),
+            (a.c.status != "resolved") | (a.c.resolved_by == SYSTEM))).all()
     for r in rows:
         forecast = (r.evidence or {}).get("forecast") or {}
         try:
