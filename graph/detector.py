@@ -218,7 +218,7 @@ class Detector:
                     story.post_count != len(c["events"]) + 1:
                 self._refresh_cascade(story, c, [], changed)
         if late:  # a story opened on late posts may already be over in its own time
-            self._quiet_idle(changed)
+            self._quiet_idle(changed, late=True)
         return sorted(changed.values(), key=lambda s: (s.updated_at, s.id))
 
     # -- state updates ---------------------------------------------------------------------
@@ -466,11 +466,14 @@ class Detector:
             # Window sums ending before `keep` are never read again: drop the oldest.
             _drop_front(self._windows.get(name, {}), lambda k, v, keep=keep: k < keep)
 
-    def _quiet_idle(self, changed: dict[str, Story]) -> None:
-        """Quiet the stories without news for `story_idle_min`: a cascade's news is its latest
-        post (in event time, so one read late is judged by when it was posted)."""
+    def _quiet_idle(self, changed: dict[str, Story], late: bool = False) -> None:
+        """Quiet the stories without news for `story_idle_min`, neither an update nor a post of
+        their cascade. After `late` posts, a cascade's news is its latest post alone (in event
+        time: a story opened on posts read late is judged by when they were posted)."""
         for story in list(self._active.values()):
             idle = self.cfg(story.brand).story_idle_min * 60
+            if not late and self.now - story.updated_at < idle:
+                continue
             c = self._cascades.get(_root_key(story))
             last = c["last_at"] if c is not None else story.updated_at
             if self.now - last >= idle:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -49,10 +49,19 @@ class SeverityModel:
     intercept: float
     mean: np.ndarray
     scale: np.ndarray
+    _terms: tuple[tuple[float, float], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Plain floats: eight products in Python cost less than building arrays, and the
+        # detector asks at every story update.
+        terms = tuple(zip(self.mean.tolist(), (self.coef / self.scale).tolist(), strict=True))
+        object.__setattr__(self, "_terms", terms)
 
     def probability(self, x: Sequence[float]) -> float:
-        z = (np.asarray(x, dtype=float) - self.mean) / self.scale
-        return _sigmoid(float(z @ self.coef + self.intercept))
+        v = self.intercept
+        for xi, (m, w) in zip(x, self._terms, strict=True):
+            v += (xi - m) * w
+        return _sigmoid(v)
 
 
 def features(
