@@ -189,6 +189,7 @@ class Detector:
         behind: dict[str, dict] = {}  # stories whose newest reactions no evaluation counted
         tick, brands = self.tick_s, self._brands
         late = False
+        late_bins: dict[str, set[int]] = {}  # brand -> bins that late negative posts landed in
         for p in posts:
             if p.at >= self.now:
                 self.now = p.at
@@ -196,6 +197,9 @@ class Detector:
                 late = True
                 self._baselines.pop(p.brand, None)
                 self._windows.pop(p.brand, None)
+                if p.negative and p.at >= self.now - self.max_age_s:
+                    width = self.cfg(p.brand).volume.bin_min * 60
+                    late_bins.setdefault(p.brand, set()).add(int(p.at // width))
             now = self.now
             cascade = self._add(p)
             # Old cascades change slowly: look again after 5% of their age (a tick at least).
@@ -217,6 +221,8 @@ class Detector:
             if story is not None and story.status == "active" and \
                     story.post_count != len(c["events"]) + 1:
                 self._refresh_cascade(story, c, [], changed)
+        for name, bins in sorted(late_bins.items()):
+            self._eval_late_volume(name, bins, changed)
         if late:  # a story opened on late posts may already be over in its own time
             self._quiet_idle(changed, late=True)
         return sorted(changed.values(), key=lambda s: (s.updated_at, s.id))
@@ -381,9 +387,66 @@ class Detector:
         if story is None or story.status != "active":
             story = self._open(f"burst:{name}:{int(self.now)}", name, "burst", None)
             brand["burst"] = story.id
+        self._add_to_burst(story, brand["recent"], roots, anomaly, changed)
+
+    def _eval_late_volume(self, name: str, late_bins: set[int], changed: dict[str, Story]) -> None:
+        """Judge the past windows that late negative posts landed in, each in its own time.
+
+        The windows the current one overlaps are the ordinary evaluation's; an anomalous past
+        window updates the story of the cascade that makes up half of it, else a burst story
+        dated by that window (opened, updated and later quieted in event time).
+        """
+        vc, brand = self.cfg(name).volume, self._brands[name]
+        width, bin_s = max(1, vc.window_min // vc.bin_min), vc.bin_min * 60
+        current = int(self.now // bin_s)
+        ends = sorted({e for b in late_bins for e in range(b, b + width) if e <= current - width})
+        if not ends or brand["first_bin"] is None:
+            return
+        lo, hi = (ends[0] - width + 1) * bin_s, (ends[-1] + 1) * bin_s
+        negatives = sorted((v[1], v[4], k, v[6]) for k, v in self._posts.items()
+                           if v[0] == name and v[2] and lo <= v[1] < hi)
+        burst, last_end, now = None, None, self.now
+        for e in ends:
+            anomaly = score_window(brand["bins"], e, baseline(brand["bins"], e,
+                                                              brand["first_bin"], vc), vc)
+            if not anomaly.anomalous or anomaly.negative <= anomaly.negative_baseline:
+                continue
+            start = (e - width + 1) * bin_s
+            window = [r for r in negatives if start <= r[0] < anomaly.at]
+            roots = Counter(r[1] for r in window)
+            top, top_n = roots.most_common(1)[0] if roots else (None, 0)
+            c = self._cascades.get(top) if top is not None else None
+            if c is not None and top_n * 2 >= len(window):
+                story = self._stories.get(c["story"]) if c["story"] else None
+                story = story or self._open(f"cascade:{c['root']}", name, "cascade", c)
+                story.volume = anomaly
+                self._refresh_cascade(story, c, ["volume"], changed)
+                continue
+            self.now = anomaly.at  # a burst in its own time
+            try:
+                if burst is None or last_end is None or e - last_end > width:
+                    burst = self._burst_at(name, anomaly.at, vc.window_min * 60) or self._open(
+                        f"burst:{name}:{int(anomaly.at)}", name, "burst", None)
+                self._add_to_burst(burst, window, roots, anomaly, changed)
+            finally:
+                self.now = now
+            last_end = e
+
+    def _burst_at(self, name: str, at: float, window_s: float) -> Story | None:
+        """The brand's burst story that was going on at `at`, if any (late posts join it)."""
+        for story in self._stories.values():
+            end = story.quiet_at if story.quiet_at is not None else self.now
+            if story.kind == "burst" and story.brand == name and \
+                    story.opened_at - window_s <= at <= end:
+                return story
+        return None
+
+    def _add_to_burst(self, story: Story, recent: list, roots: Counter,
+                      anomaly: VolumeAnomaly, changed: dict[str, Story]) -> None:
+        """Count a window's negative posts (at, root, id, themes) not yet in the burst story."""
         burst = self._bursts.setdefault(story.id, {"posts": [], "themes": {}})
         known = set(burst["posts"])
-        new = [r for r in brand["recent"] if r[2] not in known]
+        new = [r for r in recent if r[2] not in known]
         burst["posts"].extend(r[2] for r in new)
         themes = burst["themes"]
         for r in new:

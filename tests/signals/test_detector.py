@@ -226,3 +226,17 @@ def test_a_stalled_cascade_decays_when_it_goes_quiet():
     peak = max(s.severity for s in mine if s.status == "active")
     assert mine[-1].status == "quiet" and mine[-1].quiet_at is not None
     assert mine[-1].severity < peak
+
+
+def test_a_burst_read_late_is_judged_in_its_own_time():
+    """Forty complaints that arrive after a day of newer posts (a backfill) make the same burst
+    as in time order: one story on brand B, about the same posts, over by now (quiet)."""
+    in_order, _ = run(stream(background(), complaints()), chunks=1)
+    det = Detector()
+    det.process(background())
+    late = det.process(complaints())
+    assert {s.id for s in late} == {s.id for s in det.stories}
+    (a,), (b,) = in_order.stories, det.stories
+    assert (a.kind, a.brand, a.status) == (b.kind, b.brand, b.status) == ("burst", "B", "quiet")
+    assert abs(a.post_count - b.post_count) <= 5 and b.post_count >= 30
+    assert abs(a.opened_at - b.opened_at) <= 15 * 60  # dated by its window, not by the backfill
