@@ -500,7 +500,7 @@ class Detector:
         story.triggers = sorted(set(story.triggers) | set(triggers))
         story.status, story.quiet_at = "active", None  # news wakes a quiet story: the same one
         self._active[story.id] = story
-        story.updated_at = self.now
+        story.updated_at = max(story.updated_at, self.now)  # a late window never rewinds it
         story.severity, story.level = _severity(story, self.cfg(story.brand), self.now,
                                                self.severity_model)
         changed[story.id] = replace(story)
