@@ -418,15 +418,13 @@ def _detect(store: Store, reset: bool, echo: Callable[[str], None],
     brands = {b.name: b.id for b in store.brands()}
     through = _scored_through(store.engine, version)
     scored_after = None if reset or state is None else store.get_meta(SCORED_KEY)
-    late = []
     if cursor is not None and scored_after is not None and through is not None:
         # Posted before the cursor, scored since the last run: read them first, in their order.
-        late = [f for fields, _ in _pages(store.engine, None, version, PAGE, cursor,
-                                          (scored_after, through)) for f in fields]
-        if late:
-            report.late = len(late)
-            report.posts += len(late)
-            _record(store, brands, detector.process(SignalPost(*f) for f in late), report)
+        for fields, _ in _pages(store.engine, None, version, PAGE, cursor,
+                                (scored_after, through)):
+            report.late += len(fields)
+            report.posts += len(fields)
+            _record(store, brands, detector.process(SignalPost(*f) for f in fields), report)
     until = _unscored_from(store.engine, cursor, version)
     if until is not None:
         report.waiting_from = str(until)
@@ -443,7 +441,7 @@ def _detect(store: Store, reset: bool, echo: Callable[[str], None],
         if time.monotonic() - checkpoint >= CHECKPOINT_S:
             _save(store, detector, last, through)
             saved, checkpoint = last, time.monotonic()
-    if last is None and late and cursor is not None:
+    if last is None and report.late and cursor is not None:
         last = cursor  # only late posts: the cursor stays, the scores seen move on
     if last is not None and last is not saved:
         _save(store, detector, last, through)
