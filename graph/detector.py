@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -38,7 +37,8 @@ from graph.cascades import (
     forecast_cascade,
     influencer_involvement,
 )
-from graph.levels import REPORT_FROM, level
+from graph.levels import level
+from graph.severity import SeverityModel, features, load_severity_model
 
 __all__ = ["Detector", "DetectorConfig", "SignalPost", "Story"]
 
@@ -75,7 +75,9 @@ class DetectorConfig:
     min_events: int = 30
     top_n: int = 100  # authors ranked 1..top_n count as influencers
     min_influencer_events: int = 5  # reactions before an influencer's cascade opens a story
-    volume: VolumeConfig = field(default_factory=VolumeConfig)
+    # A trailing baseline shorter than a day compares the morning with the night before it
+    # (every mention stream has a daily cycle): it needs a full day of history.
+    volume: VolumeConfig = field(default_factory=lambda: VolumeConfig(trailing_min=24 * 60))
     story_idle_min: float = 120.0  # a story without news for this long goes quiet
 
 
@@ -98,6 +100,7 @@ class Story:
     volume: VolumeAnomaly | None = None
     influencers: list[Involvement] = field(default_factory=list)
     themes: list[tuple[str, int]] = field(default_factory=list)
+    quiet_at: float | None = None  # stream time it went quiet (None while active)
 
     @classmethod
     def from_dict(cls, d: Mapping) -> Story:
@@ -110,21 +113,31 @@ class Story:
         return cls(**d)
 
 
-def _severity(story: Story, config: DetectorConfig) -> tuple[float, str]:
-    """1 - prod(1 - component): any one strong signal is enough, agreeing signals add up."""
-    parts = []
-    if story.forecast is not None:
-        parts.append(story.forecast.p_viral)
-    if story.volume is not None and story.volume.anomalous:
-        z = story.volume.negative_z - config.volume.z_threshold
-        parts.append(1 / (1 + math.exp(-z)))
-    if story.influencers:
-        # Who is involved, not how far it will go: on its own at most the reporting level
-        # (medium); "high" needs growth or volume evidence beside it.
-        best = min(v.rank for v in story.influencers)
-        parts.append(0.5 + (REPORT_FROM - 0.5) * (1 - (best - 1) / max(config.top_n, 1)))
-    sev = 1 - math.prod(1 - p for p in parts)
-    return round(sev, 4), level(sev).name
+def story_features(story: Story, config: DetectorConfig, now: float) -> list[float]:
+    """The severity model's inputs for `story` at stream time `now` (graph.severity.FEATURES):
+    a volume anomaly counts only while its window is current."""
+    v = story.volume
+    current = v is not None and now - v.at <= v.window_min * 60
+    if story.kind == "cascade" and story.growth_curve:  # the curve ends at its last update
+        age = story.growth_curve[-1][0] + (now - story.updated_at) / 60
+    else:
+        age = (now - story.opened_at) / 60 + config.volume.window_min
+    return features(
+        story.post_count, config.viral_size, age, story.kind == "burst",
+        None if story.forecast is None else story.forecast.p_viral,
+        v if current else None,
+        min((i.rank for i in story.influencers), default=None), config.top_n,
+    )
+
+
+def _severity(story: Story, config: DetectorConfig, now: float,
+              model: SeverityModel | None) -> tuple[float, str]:
+    """P(the story reaches `viral_size` posts) from the calibrated model: 1 once it has."""
+    if story.post_count >= config.viral_size:
+        return 1.0, level(1.0).name
+    model = model or load_severity_model()
+    sev = round(model.probability(story_features(story, config, now)), 4)
+    return sev, level(sev).name
 
 
 class Detector:
@@ -137,8 +150,10 @@ class Detector:
         ranks: Mapping[int, int] | None = None,
         tick_s: float = 60.0,
         max_age_h: float = 48.0,
+        severity_model: SeverityModel | None = None,
     ) -> None:
         self.config = config or DetectorConfig()
+        self.severity_model = severity_model  # None: the committed graph/models/severity.json
         self.brand_configs = dict(brand_configs or {})
         self.ranks = dict(ranks or {})
         self.tick_s = tick_s
@@ -173,12 +188,18 @@ class Detector:
         changed: dict[str, Story] = {}
         behind: dict[str, dict] = {}  # stories whose newest reactions no evaluation counted
         tick, brands = self.tick_s, self._brands
+        late = False
+        late_bins: dict[str, set[int]] = {}  # brand -> bins that late negative posts landed in
         for p in posts:
             if p.at >= self.now:
                 self.now = p.at
             else:  # a late post may land in bins that past windows cover
+                late = True
                 self._baselines.pop(p.brand, None)
                 self._windows.pop(p.brand, None)
+                if p.negative and p.at >= self.now - self.max_age_s:
+                    width = self.cfg(p.brand).volume.bin_min * 60
+                    late_bins.setdefault(p.brand, set()).add(int(p.at // width))
             now = self.now
             cascade = self._add(p)
             # Old cascades change slowly: look again after 5% of their age (a tick at least).
@@ -200,6 +221,10 @@ class Detector:
             if story is not None and story.status == "active" and \
                     story.post_count != len(c["events"]) + 1:
                 self._refresh_cascade(story, c, [], changed)
+        for name, bins in sorted(late_bins.items()):
+            self._eval_late_volume(name, bins, changed)
+        if late:  # a story opened on late posts may already be over in its own time
+            self._quiet_idle(changed, late=True)
         return sorted(changed.values(), key=lambda s: (s.updated_at, s.id))
 
     # -- state updates ---------------------------------------------------------------------
@@ -228,10 +253,22 @@ class Detector:
             counts[0] += 1
             counts[2] += p.followers or 0
             brand["recent"].append([p.at, root or key, key, themes[:]])
+        if p.at < self.now - self.max_age_s:  # too late for a story: volume history only
+            return None
         posts[key] = [p.brand, p.at, p.negative, p.author, root or key, p.id, themes]
         if root is None or root == key:
-            return None
+            c = self._cascades.get(key)
+            if c is None or c["root_negative"] is not None:
+                return None
+            # A root that arrives after its reactions (late): the cascade starts at its time.
+            self._rebase(c, key, p.at)
+            c.update(root=p.id, root_negative=p.negative, root_author=p.author)
+            for t in themes:
+                c["themes"][t] = c["themes"].get(t, 0) + 1
+            return c
         c = self._cascade(root, p)
+        if p.at < c["t0"] and c["root_negative"] is None:  # an earlier reaction, root unseen
+            self._rebase(c, root, p.at)
         parent_t = posts[parent][1] if parent != root and parent in posts else None
         parent_min = 0.0 if parent_t is None else max(0.0, (parent_t - c["t0"]) / 60)
         event = [(p.at - c["t0"]) / 60, p.author, p.followers, parent_min]
@@ -239,11 +276,21 @@ class Detector:
         if root in self._events:
             self._events[root].append(CascadeEvent(*event))
         c["negatives"] += bool(p.negative)
-        c["last_at"] = p.at
+        c["last_at"] = max(c["last_at"], p.at)  # a late reaction is not the latest news
         counts = c["themes"]
         for t in themes:
             counts[t] = counts.get(t, 0) + 1
         return c
+
+    def _rebase(self, c: dict, root: str, t0: float) -> None:
+        """Move a cascade's start to `t0` (earlier): its event times are minutes since it."""
+        shift = (c["t0"] - t0) / 60
+        for e in c["events"]:
+            e[0] += shift
+            if e[3] > 0:  # 0 is "a reaction to the root"
+                e[3] += shift
+        c["t0"] = t0
+        self._events.pop(root, None)
 
     def _cascade(self, root: str, p: SignalPost) -> dict:
         """The root's cascade, created if new, moved last: the dict stays in `last_at` order."""
@@ -340,9 +387,66 @@ class Detector:
         if story is None or story.status != "active":
             story = self._open(f"burst:{name}:{int(self.now)}", name, "burst", None)
             brand["burst"] = story.id
+        self._add_to_burst(story, brand["recent"], roots, anomaly, changed)
+
+    def _eval_late_volume(self, name: str, late_bins: set[int], changed: dict[str, Story]) -> None:
+        """Judge the past windows that late negative posts landed in, each in its own time.
+
+        The windows the current one overlaps are the ordinary evaluation's; an anomalous past
+        window updates the story of the cascade that makes up half of it, else a burst story
+        dated by that window (opened, updated and later quieted in event time).
+        """
+        vc, brand = self.cfg(name).volume, self._brands[name]
+        width, bin_s = max(1, vc.window_min // vc.bin_min), vc.bin_min * 60
+        current = int(self.now // bin_s)
+        ends = sorted({e for b in late_bins for e in range(b, b + width) if e <= current - width})
+        if not ends or brand["first_bin"] is None:
+            return
+        lo, hi = (ends[0] - width + 1) * bin_s, (ends[-1] + 1) * bin_s
+        negatives = sorted((v[1], v[4], k, v[6]) for k, v in self._posts.items()
+                           if v[0] == name and v[2] and lo <= v[1] < hi)
+        burst, last_end, now = None, None, self.now
+        for e in ends:
+            anomaly = score_window(brand["bins"], e, baseline(brand["bins"], e,
+                                                              brand["first_bin"], vc), vc)
+            if not anomaly.anomalous or anomaly.negative <= anomaly.negative_baseline:
+                continue
+            start = (e - width + 1) * bin_s
+            window = [r for r in negatives if start <= r[0] < anomaly.at]
+            roots = Counter(r[1] for r in window)
+            top, top_n = roots.most_common(1)[0] if roots else (None, 0)
+            c = self._cascades.get(top) if top is not None else None
+            if c is not None and top_n * 2 >= len(window):
+                story = self._stories.get(c["story"]) if c["story"] else None
+                story = story or self._open(f"cascade:{c['root']}", name, "cascade", c)
+                story.volume = anomaly
+                self._refresh_cascade(story, c, ["volume"], changed)
+                continue
+            self.now = anomaly.at  # a burst in its own time
+            try:
+                if burst is None or last_end is None or e - last_end > width:
+                    burst = self._burst_at(name, anomaly.at, vc.window_min * 60) or self._open(
+                        f"burst:{name}:{int(anomaly.at)}", name, "burst", None)
+                self._add_to_burst(burst, window, roots, anomaly, changed)
+            finally:
+                self.now = now
+            last_end = e
+
+    def _burst_at(self, name: str, at: float, window_s: float) -> Story | None:
+        """The brand's burst story that was going on at `at`, if any (late posts join it)."""
+        for story in self._stories.values():
+            end = story.quiet_at if story.quiet_at is not None else self.now
+            if story.kind == "burst" and story.brand == name and \
+                    story.opened_at - window_s <= at <= end:
+                return story
+        return None
+
+    def _add_to_burst(self, story: Story, recent: list, roots: Counter,
+                      anomaly: VolumeAnomaly, changed: dict[str, Story]) -> None:
+        """Count a window's negative posts (at, root, id, themes) not yet in the burst story."""
         burst = self._bursts.setdefault(story.id, {"posts": [], "themes": {}})
         known = set(burst["posts"])
-        new = [r for r in brand["recent"] if r[2] not in known]
+        new = [r for r in recent if r[2] not in known]
         burst["posts"].extend(r[2] for r in new)
         themes = burst["themes"]
         for r in new:
@@ -394,24 +498,17 @@ class Detector:
         for k, v in fields.items():
             setattr(story, k, v)
         story.triggers = sorted(set(story.triggers) | set(triggers))
-        story.status = "active"  # news on a quiet story wakes it up: it is the same story
+        story.status, story.quiet_at = "active", None  # news wakes a quiet story: the same one
         self._active[story.id] = story
-        story.updated_at = self.now
-        story.severity, story.level = _severity(story, self.cfg(story.brand))
+        story.updated_at = max(story.updated_at, self.now)  # a late window never rewinds it
+        story.severity, story.level = _severity(story, self.cfg(story.brand), self.now,
+                                               self.severity_model)
         changed[story.id] = replace(story)
 
     def _housekeep(self, changed: dict[str, Story]) -> None:
         """Quiet stories without news, and forget posts and cascades past the horizon."""
         self._housekept = self.now
-        for story in list(self._active.values()):
-            idle = self.cfg(story.brand).story_idle_min * 60
-            if self.now - story.updated_at >= idle:
-                c = self._cascades.get(_root_key(story))
-                if c is not None and self.now - c["last_at"] < idle:
-                    continue
-                story.status = "quiet"
-                del self._active[story.id]
-                changed[story.id] = replace(story)
+        self._quiet_idle(changed)
         if self.now - self._pruned < 3600:  # forgetting is slow and can wait an hour
             return
         self._pruned = self.now
@@ -431,6 +528,34 @@ class Detector:
             _drop_front(brand["bins"], lambda k, v, keep=keep: k < keep)
             # Window sums ending before `keep` are never read again: drop the oldest.
             _drop_front(self._windows.get(name, {}), lambda k, v, keep=keep: k < keep)
+
+    def _quiet_idle(self, changed: dict[str, Story], late: bool = False) -> None:
+        """Quiet the stories without news for `story_idle_min`, neither an update nor a post of
+        their cascade. After `late` posts, a cascade's news is its latest post alone (in event
+        time: a story opened on posts read late is judged by when they were posted)."""
+        for story in list(self._active.values()):
+            idle = self.cfg(story.brand).story_idle_min * 60
+            if not late and self.now - story.updated_at < idle:
+                continue
+            c = self._cascades.get(_root_key(story))
+            last = c["last_at"] if c is not None else story.updated_at
+            if self.now - last >= idle:
+                self._quiet(story, c)
+                del self._active[story.id]
+                changed[story.id] = replace(story)
+
+    def _quiet(self, story: Story, c: dict | None) -> None:
+        """No news for `story_idle_min`: the story stopped growing, and its severity decays to
+        what is known now (a forecast that has seen the silence, no current volume anomaly)."""
+        cfg = self.cfg(story.brand)
+        story.status, story.quiet_at = "quiet", self.now
+        if c is not None and len(c["events"]) >= cfg.min_events:
+            key = str(c["root"])
+            events = self._events.get(key)
+            if events is None or len(events) != len(c["events"]):
+                events = self._events[key] = [CascadeEvent(*e) for e in c["events"]]
+            story.forecast = forecast_cascade(events, (self.now - c["t0"]) / 60, cfg.viral_size)
+        story.severity, story.level = _severity(story, cfg, self.now, self.severity_model)
 
     def _forget_cascades(self, horizon: float) -> list[str]:
         """Drop the cascades without news since `horizon`; returns their roots."""

@@ -149,7 +149,8 @@ def detect(ctx: Context, reset: bool) -> None:
     report = run_detect(ctx.store, reset=reset, echo=click.echo, read_ahead=True)
     click.echo(f"Read {n(report.posts)} new brand mentions in {report.seconds:.1f} s: "
                f"{n(report.opened)} alerts opened, {n(report.updated)} updated, "
-               f"{n(report.watching)} stories below the reporting level watched")
+               f"{n(report.watching)} stories below the reporting level watched, "
+               f"{n(report.resolved)} resolved as their stories stopped growing")
 
 
 COMMANDS = [demo, score, rank_cmd, influencers, graph_group, detect]

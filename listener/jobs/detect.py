@@ -1,9 +1,13 @@
 """`undertow detect`: feed new brand mentions to the early-warning detector, keep alerts current.
 
-Incremental: the detector's state and the stream time it reached are kept in the store's meta
-table, so each run reads only posts newer than the last (posts that arrive later than that with
-an older timestamp are not replayed). Each story the detector opens or updates becomes one alert
-row, whose lifecycle (acknowledged, resolved, cooldown) lives in `listener.store.alerts`.
+Incremental: the detector's state, the stream time it reached and the newest score it had seen
+are kept in the store's meta table. Each run reads the mentions posted after that stream time,
+and first the *late* ones: posted before it but scored since the last run (a backfill, an
+archive import, a search that indexes late, a post scored late). Those are fed to the detector
+in their own time order and judged in event time (graph.detector); a mention older than the
+detector's horizon (`max_age_h`, 48 h) counts in the volume history only. Each story the detector
+opens or updates becomes one alert row, whose lifecycle (acknowledged, resolved, cooldown) lives
+in `listener.store.alerts`.
 
 Speed (`bench/detect_speed.py` times a 1M-post replay): a big run reads and maps posts in a
 child process while this one detects; complaint themes are matched on negative posts only; a
@@ -40,7 +44,7 @@ from listener.store.scores import current_model_version
 from listener.store.sql import as_utc
 
 log = logging.getLogger(__name__)
-STATE_KEY, CURSOR_KEY = "detect_state", "detect_cursor"
+STATE_KEY, CURSOR_KEY, SCORED_KEY = "detect_state", "detect_cursor", "detect_scored_through"
 PAGE = 20000
 CHECKPOINT_S = 30.0  # save the detector's state at least this often (wall clock) during a run
 IN_CHUNK = 500  # ids per IN (...) lookup
@@ -57,16 +61,35 @@ class DetectReport:
     opened: int = 0
     updated: int = 0
     watching: int = 0  # stories below the reporting level, recorded as watch items
+    resolved: int = 0  # alerts whose story stopped growing, resolved by the detector
+    late: int = 0  # mentions posted before the last run's stream time, scored since
     seconds: float = 0.0
     waiting_from: str | None = None  # the first mention still waiting for its score
 
 
 def _rows(engine: Engine, since: str | None, version: str | None,
-          page_size: int = PAGE, until: Any = None) -> Iterator[list]:
-    """Brand-tagged posts after `since` (and before `until`), in time order, a page at a time."""
+          page_size: int = PAGE, until: Any = None,
+          scored: tuple[Any, Any] | None = None) -> Iterator[list]:
+    """Brand-tagged posts after `since` (and before `until`), in time order, a page at a time.
+
+    `scored` = (after, through): only posts whose score was written in that span (`after` None:
+    any time up to `through`); the late pass reads posts up to `until` scored after `after`.
+    """
     with engine.connect() as conn:
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        bounds, values = _window(mark, since, until)
+        late = scored is not None and scored[0] is not None
+        bounds, values = _window(mark, since, until, inclusive=late)
+        if scored is not None:
+            after, through = scored
+            if after is not None:
+                # Found through their scores' time (an index), not by scanning every earlier post.
+                bounds.append(f"p.id IN (SELECT l.post_id FROM sentiment_scores l WHERE "
+                              f"l.model_version = {mark} AND l.scored_at > {mark} "
+                              f"AND l.scored_at <= {mark})")
+                values += [version or "", after, through]
+            # Scores written after the run began wait for the next one (read once, not twice).
+            bounds.append(f"(s.scored_at IS NULL OR s.scored_at <= {mark})")
+            values.append(through)
         epoch = ("CAST(strftime('%s', p.created_at) AS REAL)" if engine.dialect.name == "sqlite"
                  else "EXTRACT(EPOCH FROM p.created_at)")
         sql = (f"SELECT p.id, b.name, {epoch}, s.label, p.author_id, a.followers, p.platform, "
@@ -91,10 +114,12 @@ def _rows(engine: Engine, since: str | None, version: str | None,
             cursor.close()
 
 
-def _window(mark: str, since: Any, until: Any) -> tuple[list[str], list[Any]]:
-    """Conditions and parameters for posts after `since` and before `until` (either optional)."""
+def _window(mark: str, since: Any, until: Any,
+            inclusive: bool = False) -> tuple[list[str], list[Any]]:
+    """Conditions and parameters for posts after `since` and before `until` (either optional;
+    `inclusive`: up to and including `until`)."""
     bounds, values = [], []
-    for value, op in ((since, ">"), (until, "<")):
+    for value, op in ((since, ">"), (until, "<=" if inclusive else "<")):
         if value is not None:
             bounds.append(f"p.created_at {op} {mark}")
             values.append(value)
@@ -126,6 +151,15 @@ def _unscored_from(engine: Engine, since: Any, version: str) -> Any:
         sql = ("SELECT MIN(p.created_at) FROM post_brands pb JOIN posts p ON p.id = pb.post_id "
                + _where([unscored, *bounds]))
         return conn.exec_driver_sql(sql, (version, *values)).scalar()
+
+
+def _scored_through(engine: Engine, version: str) -> Any:
+    """When the newest score of `version` was written (the store's own value), or None."""
+    with engine.connect() as conn:
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        return conn.exec_driver_sql(
+            f"SELECT MAX(scored_at) FROM sentiment_scores WHERE model_version = {mark}",
+            (version,)).scalar()
 
 
 def _pending(engine: Engine, since: str | None) -> int:
@@ -169,20 +203,21 @@ def _fields(row) -> tuple:
 
 
 def _pages(engine: Engine, since: str | None, version: str | None,
-           page_size: int, until: Any = None) -> Iterator[tuple[list, Any]]:
+           page_size: int, until: Any = None,
+           scored: tuple[Any, Any] | None = None) -> Iterator[tuple[list, Any]]:
     """(SignalPost fields, created_at of the last) a page at a time."""
-    for page in _rows(engine, since, version, page_size, until):
+    for page in _rows(engine, since, version, page_size, until, scored):
         yield [_fields(r) for r in page], page[-1][-1]
 
 
 def _produce(url: str, since: str | None, version: str | None, page_size: int,
-             out: Connection, until: Any = None) -> None:
+             out: Connection, until: Any = None, scored: tuple[Any, Any] | None = None) -> None:
     """Child process: read and map the pages, send them down `out`, then None (or the error)."""
     from listener.store.db import create
 
     engine = create(url)
     try:
-        for item in _pages(engine, since, version, page_size, until):
+        for item in _pages(engine, since, version, page_size, until, scored):
             out.send(item)
         out.send(None)
     except (BrokenPipeError, EOFError):
@@ -225,7 +260,8 @@ def _plain_main() -> Iterator[None]:
 
 
 def _read_ahead(engine: Engine, since: str | None, version: str | None,
-                allowed: bool = True, until: Any = None) -> Iterator[tuple[list, Any]]:
+                allowed: bool = True, until: Any = None,
+                scored: tuple[Any, Any] | None = None) -> Iterator[tuple[list, Any]]:
     """`_pages` from a child process, a page ahead of the detector.
 
     Reading and mapping 1M mentions (SQL, theme regexes) costs half as much as detecting on
@@ -234,14 +270,14 @@ def _read_ahead(engine: Engine, since: str | None, version: str | None,
     """
     if not allowed or _in_memory(engine) or multiprocessing.current_process().daemon \
             or _pending(engine, since) < CHILD_MIN:
-        yield from _pages(engine, since, version, PAGE, until)
+        yield from _pages(engine, since, version, PAGE, until, scored)
         return
     url = engine.url
     ctx = multiprocessing.get_context("spawn")
     receive, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_produce, daemon=True,
                         args=(url.render_as_string(hide_password=False), since, version, PAGE,
-                              send, until))
+                              send, until, scored))
     try:
         with _plain_main():
             child.start()
@@ -249,7 +285,7 @@ def _read_ahead(engine: Engine, since: str | None, version: str | None,
         log.warning("reading posts in this process: %s", exc)
         send.close()
         receive.close()
-        yield from _pages(engine, since, version, PAGE, until)
+        yield from _pages(engine, since, version, PAGE, until, scored)
         return
     send.close()
     try:
@@ -318,19 +354,37 @@ def _record(store: Store, brands: dict[str, int], stories, report: DetectReport)
         ev.extra["coordination"] = story_coordination(store, story.root_posts[:5], clusters)
         if story.kind == "cascade":  # the one count of a story's reactions (listener.story_numbers)
             ev.extra["reactions"] = story_numbers.from_detector(story.post_count).reactions
+        quiet = story.status == "quiet"
+        at = story.quiet_at if quiet and story.quiet_at is not None else story.updated_at
         updates.append(StoryUpdate(
             brands[story.brand], story.id, story.severity, ev.title(), ev.to_json(),
-            now=datetime.fromtimestamp(story.updated_at, UTC),
-            opened_at=datetime.fromtimestamp(story.opened_at, UTC)))
+            now=datetime.fromtimestamp(at, UTC),
+            opened_at=datetime.fromtimestamp(story.opened_at, UTC), active=not quiet,
+            resolution=_resolution(story) if quiet else None))
     for _, outcome in upsert_stories(store, updates):
         report.opened += outcome in ("opened", "reopened")
         report.updated += outcome == "updated"
         report.watching += outcome == "watching"
+        report.resolved += outcome == "resolved"
 
 
-def _save(store: Store, detector, last) -> None:
-    store.set_meta({STATE_KEY: detector.to_json(),
-                    CURSOR_KEY: last if isinstance(last, str) else as_utc(last).isoformat()})
+def _resolution(story) -> str:
+    """Why a quiet story's alert resolved itself, in words for the alert's reader."""
+    idle = (story.quiet_at - story.updated_at) / 60 if story.quiet_at is not None else 0
+    return (f"stopped growing: no new posts for {idle:.0f} min, at {story.post_count:,} posts; "
+            f"severity decayed to {story.severity:.2f}")
+
+
+def _save(store: Store, detector, last, scored_through=None) -> None:
+    values = {STATE_KEY: detector.to_json(), CURSOR_KEY: _text(last)}
+    if scored_through is not None:
+        values[SCORED_KEY] = _text(scored_through)
+    store.set_meta(values)
+
+
+def _text(value) -> str:
+    """A timestamp as the meta table keeps it: SQLite's own text, else ISO 8601 in UTC."""
+    return value if isinstance(value, str) else as_utc(value).isoformat()
 
 
 def detect(store: Store, reset: bool = False, echo: Callable[[str], None] = print,
@@ -363,6 +417,15 @@ def _detect(store: Store, reset: bool, echo: Callable[[str], None],
         echo("No sentiment scores yet: run `undertow score` first (detect reads model scores).")
         return report
     brands = {b.name: b.id for b in store.brands()}
+    through = _scored_through(store.engine, version)
+    scored_after = None if reset or state is None else store.get_meta(SCORED_KEY)
+    if cursor is not None and scored_after is not None and through is not None:
+        # Posted before the cursor, scored since the last run: read them first, in their order.
+        for fields, _ in _pages(store.engine, None, version, PAGE, cursor,
+                                (scored_after, through)):
+            report.late += len(fields)
+            report.posts += len(fields)
+            _record(store, brands, detector.process(SignalPost(*f) for f in fields), report)
     until = _unscored_from(store.engine, cursor, version)
     if until is not None:
         report.waiting_from = str(until)
@@ -370,16 +433,19 @@ def _detect(store: Store, reset: bool, echo: Callable[[str], None],
              f"there until `undertow score` has scored them.")
     last = saved = None
     checkpoint = time.monotonic()
-    for fields, last in _read_ahead(store.engine, cursor, version, read_ahead, until):
+    for fields, last in _read_ahead(store.engine, cursor, version, read_ahead, until,
+                                    (None, through)):
         report.posts += len(fields)
         _record(store, brands, detector.process(SignalPost(*f) for f in fields), report)
         # The state is megabytes of JSON: saved every CHECKPOINT_S rather than every page, so a
         # run that dies replays at most that much (its alerts are upserted again, not doubled).
         if time.monotonic() - checkpoint >= CHECKPOINT_S:
-            _save(store, detector, last)
+            _save(store, detector, last, through)
             saved, checkpoint = last, time.monotonic()
+    if last is None and report.late and cursor is not None:
+        last = cursor  # only late posts: the cursor stays, the scores seen move on
     if last is not None and last is not saved:
-        _save(store, detector, last)
+        _save(store, detector, last, through)
     _themes.cache_clear()  # texts can be long; `undertow listen` keeps this process for days
     report.seconds = time.monotonic() - started
     return report
@@ -389,4 +455,5 @@ def stage(store: Store, settings, echo: Callable[[str], None]) -> None:
     report = detect(store, echo=echo, read_ahead=True)
     echo(f"Detection read {report.posts:,} new brand mentions in {report.seconds:.1f} s: "
          f"{report.opened:,} alerts opened, {report.updated:,} updated, "
-         f"{report.watching:,} stories below the reporting level watched.")
+         f"{report.watching:,} stories below the reporting level watched, "
+         f"{report.resolved:,} resolved as their stories stopped growing.")

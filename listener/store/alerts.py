@@ -6,6 +6,11 @@ the moment its severity reaches the reporting level; an alert once opened never 
 watch. A story seen again updates its row instead of opening a new one. An acknowledged alert re-opens
 only when its severity climbs to a higher level; a resolved one stays quiet for its brand's
 cooldown and re-opens after it if the story is still growing.
+
+A story that stops growing (the detector calls it quiet: no news for its idle period) resolves
+its open or acknowledged alert by itself, `resolved_by` "undertow", with the reason in its
+evidence ("resolution"); if the story grows again, that alert re-opens at once (no cooldown:
+nobody decided it was over), provided its severity is at the reporting level.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from listener.store import Store, schema
 from listener.store.sql import as_utc
 
 DEFAULT_COOLDOWN = timedelta(hours=6)
+SYSTEM = "undertow"  # who moves an alert that no person moved
 STATUSES = ("watch", "open", "acknowledged", "resolved")
 
 
@@ -101,18 +107,23 @@ class StoryUpdate:
     evidence: dict[str, Any]
     now: datetime | None = None
     opened_at: datetime | None = None
+    active: bool = True  # False: the story stopped growing (its alert resolves itself)
+    resolution: str | None = None  # why, when it stopped
 
 
 def upsert_story(store: Store, brand_id: int, story_key: str, severity: float, title: str,
                  evidence: dict[str, Any], now: datetime | None = None,
                  cooldown: timedelta = DEFAULT_COOLDOWN,
-                 opened_at: datetime | None = None) -> tuple[int, str]:
+                 opened_at: datetime | None = None, active: bool = True,
+                 resolution: str | None = None) -> tuple[int, str]:
     """Record the latest state of a story; returns (alert id, what happened).
 
     `opened_at` is when the story began, if that is earlier than `now` (a first run of the
-    detector over old posts learns of a story only when it has already grown).
+    detector over old posts learns of a story only when it has already grown). `active` False:
+    the story stopped growing, for the reason `resolution`.
     """
-    update_ = StoryUpdate(brand_id, story_key, severity, title, evidence, now, opened_at)
+    update_ = StoryUpdate(brand_id, story_key, severity, title, evidence, now, opened_at, active,
+                          resolution)
     return upsert_stories(store, [update_], cooldown)[0]
 
 
@@ -129,11 +140,17 @@ def _upsert(conn, u: StoryUpdate, cooldown: timedelta) -> tuple[int, str]:
     row = conn.execute(select(a).where(a.c.brand_id == u.brand_id, a.c.story_key == u.story_key)
                        .with_for_update()).first()
     reported = u.severity >= REPORT_FROM
+    # Over already: a story that reached the reporting level and stopped growing between two
+    # looks (a first run over old posts sees whole stories) is an alert, resolved by itself.
+    over = dict(status="resolved", resolved_at=now, resolved_by=SYSTEM,
+                evidence={**u.evidence, "resolution": u.resolution or "stopped growing"})
     if row is None:
+        status = dict(status="open" if reported else "watch", evidence=u.evidence)
+        if reported and not u.active:
+            status = over
         new_id = conn.execute(insert(a).values(
-            brand_id=u.brand_id, story_key=u.story_key, status="open" if reported else "watch",
-            severity=u.severity, title=u.title, evidence=u.evidence,
-            opened_at=u.opened_at or now, updated_at=now,
+            brand_id=u.brand_id, story_key=u.story_key, severity=u.severity, title=u.title,
+            opened_at=u.opened_at or now, updated_at=now, **status,
         ).returning(a.c.id)).scalar_one()
         return new_id, "opened" if reported else "watching"
     if _stale(u.evidence, row.evidence):
@@ -142,7 +159,24 @@ def _upsert(conn, u: StoryUpdate, cooldown: timedelta) -> tuple[int, str]:
                                   updated_at=now)
     outcome = "updated"
     escalated = rank(u.severity) > rank(float(row.severity))
-    if row.status == "watch":
+    self_resolved = row.status == "resolved" and row.resolved_by == SYSTEM
+    if not u.active and row.status in ("open", "acknowledged"):
+        values.update(over)
+        outcome = "resolved"
+    elif not u.active and row.status == "watch" and reported:
+        values.update(over)
+        outcome = "opened"
+    elif not u.active and self_resolved:
+        values["evidence"] = {**u.evidence, "resolution": (row.evidence or {}).get(
+            "resolution", u.resolution or "stopped growing")}
+    elif self_resolved and u.active:
+        if reported:  # it grows again: the same alert, open again
+            values.update(status="open", resolved_at=None, resolved_by=None,
+                          notified_severity=None)
+            outcome = "reopened"
+        else:
+            values = dict(severity=u.severity, evidence=u.evidence, updated_at=now)
+    elif row.status == "watch":
         if reported:
             values["status"], outcome = "open", "opened"
         else:
@@ -174,7 +208,6 @@ def _stale(new: dict[str, Any] | None, stored: dict[str, Any] | None) -> bool:
     return at is not None and seen is not None and at < seen
 
 
-SYSTEM = "undertow"  # who moves an alert that no person moved
 MAX_WHO = 128
 
 
@@ -227,13 +260,16 @@ def change_status(store: Store, alert_id: int, status: str, by: str) -> tuple[Al
 def cascade_forecasts(store: Store) -> dict[tuple[int, int], tuple[float, float | None]]:
     """(brand id, cascade root post id) -> (P(viral), forecast final size) of open stories.
 
-    The detector keys a cascade's alert "cascade:<root post id>"; a resolved story is done.
+    The detector keys a cascade's alert "cascade:<root post id>". A story resolved by a person
+    is done; one that resolved itself only stopped growing, and its unanswered posts still
+    belong to a story that grew (the inbox ranks them by it).
     """
     a = schema.alerts
     found: dict[tuple[int, int], tuple[float, float | None]] = {}
     with store.engine.connect() as conn:
         rows = conn.execute(select(a.c.brand_id, a.c.story_key, a.c.evidence).where(
-            a.c.story_key.like("cascade:%"), a.c.status != "resolved")).all()
+            a.c.story_key.like("cascade:%"),
+            (a.c.status != "resolved") | (a.c.resolved_by == SYSTEM))).all()
     for r in rows:
         forecast = (r.evidence or {}).get("forecast") or {}
         try:

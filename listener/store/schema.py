@@ -160,6 +160,8 @@ sentiment_scores = Table(
     Column("scored_at", DateTime(timezone=True), nullable=False),
 )
 Index("ix_sentiment_model_label", sentiment_scores.c.model_version, sentiment_scores.c.label)
+# Detection reads the mentions scored since its last run (posts that arrived late).
+Index("ix_sentiment_model_scored", sentiment_scores.c.model_version, sentiment_scores.c.scored_at)
 # Covering: joining mentions to their label reads only this index.
 Index("ix_sentiment_post_model_label", sentiment_scores.c.post_id, sentiment_scores.c.model_version,
       sentiment_scores.c.label)

@@ -517,3 +517,40 @@ def test_a_crafted_handle_cannot_break_the_subject_or_block_later_mail(sqlite_st
     assert "\r" not in subject and "\n" not in subject and "\x1b" not in subject
     assert "Bcc" not in {k for k in inbox.messages[0][1].keys()}
     assert subject.endswith("@evil Bcc: victim@example.com␛[2J spreading")
+
+
+def test_a_story_that_stops_growing_resolves_itself_and_reopens_when_it_grows(sqlite_store):
+    brand, _ = sqlite_store.add_brand("Frontier", "@frontier", "airlines")
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+    aid, _ = alerts.upsert_story(sqlite_store, brand.id, "k", 0.85, "t", {"posts": 60}, now=t0)
+    stalled = t0 + timedelta(hours=2)
+    why = "stopped growing: no new posts for 120 min, at 60 posts"
+    assert alerts.upsert_story(sqlite_store, brand.id, "k", 0.2, "t", {"posts": 60}, now=stalled,
+                               active=False, resolution=why)[1] == "resolved"
+    done = alerts.get(sqlite_store, aid)
+    assert (done.status, done.resolved_by, done.resolved_at, done.severity) == (
+        "resolved", alerts.SYSTEM, stalled, 0.2)  # decayed, and says why
+    assert done.evidence["resolution"] == why
+    # A little news below the reporting level keeps it resolved; growth re-opens it at once
+    # (no cooldown: nobody decided it was over).
+    soon = stalled + timedelta(minutes=30)
+    assert alerts.upsert_story(sqlite_store, brand.id, "k", 0.4, "t", {"posts": 61},
+                               now=soon)[1] == "updated"
+    assert alerts.get(sqlite_store, aid).status == "resolved"
+    again = alerts.upsert_story(sqlite_store, brand.id, "k", 0.9, "t", {"posts": 90}, now=soon)
+    assert again[1] == "reopened"
+    back = alerts.get(sqlite_store, aid)
+    assert (back.status, back.resolved_by) == ("open", None) and "resolution" not in back.evidence
+    # Resolved by a person, the cooldown holds however the story moves.
+    alerts.change_status(sqlite_store, aid, "resolved", "tester")
+    assert alerts.upsert_story(sqlite_store, brand.id, "k", 0.95, "t", {}, now=soon,
+                               active=False)[1] == "cooling down"
+    # A watch item that stops growing stays a watch item; one that reached the reporting level
+    # before it stopped (seen only once, by a first run over old posts) is an alert, resolved.
+    wid, _ = alerts.upsert_story(sqlite_store, brand.id, "w", 0.3, "t", {}, now=t0)
+    assert alerts.upsert_story(sqlite_store, brand.id, "w", 0.1, "t", {}, now=stalled,
+                               active=False)[1] == "watching"
+    assert alerts.get(sqlite_store, wid).status == "watch"
+    oid, outcome = alerts.upsert_story(sqlite_store, brand.id, "o", 1.0, "t", {}, now=t0,
+                                       active=False, resolution=why)
+    assert outcome == "opened" and alerts.get(sqlite_store, oid).status == "resolved"

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import insert
 
 from listener.jobs.detect import detect
-from listener.post import Author, Batch, Interaction, Post
+from listener.post import Author, Batch, Interaction, Post, stable_id, utcnow
 from listener.store import schema
 from listener.store.alerts import list_alerts
 
@@ -28,7 +28,7 @@ def cascade(store, first: int, last: int):
     with store.engine.begin() as conn:
         conn.execute(insert(schema.sentiment_scores), [
             {"post_id": p.id, "model_version": "test@1", "label": "negative", "negative": 0.9,
-             "neutral": 0.05, "positive": 0.05, "scored_at": T0} for p in b.posts])
+             "neutral": 0.05, "positive": 0.05, "scored_at": utcnow()} for p in b.posts])
 
 
 def test_a_spreading_complaint_opens_one_alert_and_later_posts_update_it(store):
@@ -128,7 +128,7 @@ def test_detection_waits_for_posts_that_have_no_score_yet(store):
     with store.engine.begin() as conn:
         conn.execute(insert(schema.sentiment_scores), [
             {"post_id": pid, "model_version": "test@1", "label": "negative", "negative": 0.9,
-             "neutral": 0.05, "positive": 0.05, "scored_at": T0} for pid in late])
+             "neutral": 0.05, "positive": 0.05, "scored_at": utcnow()} for pid in late])
     again = detect(store)
     assert again.posts == 30 and again.waiting_from is None
     [alert] = list_alerts(store)
@@ -139,3 +139,36 @@ def test_detection_waits_for_posts_that_have_no_score_yet(store):
     [reference] = list_alerts(store)
     assert (alert.severity, alert.evidence["posts"], alert.evidence["negative_posts"]) == (
         reference.severity, reference.evidence["posts"], reference.evidence["negative_posts"])
+
+
+def _alerts(store):
+    return sorted((a.story_key, a.status, a.level, a.evidence["posts"],
+                   a.evidence["negative_posts"]) for a in list_alerts(store, watch=True))
+
+
+def test_posts_imported_out_of_order_give_the_alerts_of_one_in_order_run(store):
+    """Late posts (a backfill: older ones imported after newer ones were read) are read and
+    judged in their own time: the same alerts as one run over everything in time order."""
+    store.add_brand("Acme", "@acme")
+    later = T0 + timedelta(minutes=90)
+    quiet = Batch(posts=[Post("x", f"n{i}", f"reader{i}", "@acme flight was fine", later
+                              + timedelta(seconds=i)) for i in range(3)])
+    store.write(quiet)
+    with store.engine.begin() as conn:
+        conn.execute(insert(schema.sentiment_scores), [
+            {"post_id": p.id, "model_version": "test@1", "label": "neutral", "negative": 0.1,
+             "neutral": 0.8, "positive": 0.1, "scored_at": utcnow()} for p in quiet.posts])
+    cascade(store, 120, 200)  # the newer reposts first: their root is not in the store yet
+    first = detect(store)
+    assert first.posts == 83 and first.late == 0
+    cascade(store, 0, 120)  # then the root and the older reposts, imported late
+    second = detect(store)
+    assert (second.posts, second.late) == (120, 120)
+    late_alerts = _alerts(store)
+    assert [a[0] for a in late_alerts] == [f"cascade:{stable_id('x', 'root')}"]
+    assert late_alerts[0][3] == 200  # the root and all 199 reposts, counted once
+    assert detect(store).posts == 0  # nothing read twice
+    with store.engine.begin() as conn:
+        conn.execute(schema.alerts.delete())
+    assert detect(store, reset=True).posts == 203  # one run, in time order
+    assert _alerts(store) == late_alerts

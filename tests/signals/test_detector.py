@@ -196,3 +196,47 @@ def test_round_trip_mid_burst():
     assert resumed.to_json() == straight.to_json()
     (story,) = resumed.stories
     assert story.post_count == straight.stories[0].post_count >= 40
+
+
+def test_severity_is_a_probability_that_small_stories_stay_below_the_reporting_level():
+    """An influencer on an 8-reaction cascade or a burst of 40 complaints is worth watching, not
+    an alert: severity is P(the story reaches viral_size posts), and they have not."""
+    from graph.levels import REPORT_FROM
+
+    posts = cascade(n=8)
+    det, _ = run(posts, ranks={posts[2].author: 1})
+    (story,) = det.stories
+    assert story.triggers == ["influencer"] and 0 < story.severity < REPORT_FROM
+    det, _ = run(stream(background(), complaints()))
+    (burst,) = det.stories
+    assert burst.kind == "burst" and 0 < burst.severity < REPORT_FROM
+    # A viral cascade is big once it passes viral_size: 1, the most severe there is.
+    det, _ = run(stream(background(), cascade()))
+    assert det.stories[0].post_count >= 100 and det.stories[0].severity == 1.0
+
+
+def test_a_stalled_cascade_decays_when_it_goes_quiet():
+    """60 reactions in the first half hour, then nothing: the forecast that sees the silence
+    gives a lower P(viral), and the quiet story carries that lower severity."""
+    posts = [p for p in cascade(n=90, seed=5) if p.at - ONSET < 1800][:61]
+    tail = [SignalPost(id=f"later{i}", brand="B", at=ONSET + 1800 + 600 * i, negative=False)
+            for i in range(30)]  # the stream goes on, on another brand
+    _, updates = run(stream(posts, tail))
+    mine = [s for s in updates if s.id == "cascade:root"]
+    peak = max(s.severity for s in mine if s.status == "active")
+    assert mine[-1].status == "quiet" and mine[-1].quiet_at is not None
+    assert mine[-1].severity < peak
+
+
+def test_a_burst_read_late_is_judged_in_its_own_time():
+    """Forty complaints that arrive after a day of newer posts (a backfill) make the same burst
+    as in time order: one story on brand B, about the same posts, over by now (quiet)."""
+    in_order, _ = run(stream(background(), complaints()), chunks=1)
+    det = Detector()
+    det.process(background())
+    late = det.process(complaints())
+    assert {s.id for s in late} == {s.id for s in det.stories}
+    (a,), (b,) = in_order.stories, det.stories
+    assert (a.kind, a.brand, a.status) == (b.kind, b.brand, b.status) == ("burst", "B", "quiet")
+    assert abs(a.post_count - b.post_count) <= 5 and b.post_count >= 30
+    assert abs(a.opened_at - b.opened_at) <= 15 * 60  # dated by its window, not by the backfill
