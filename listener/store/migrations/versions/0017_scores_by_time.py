@@ -8,7 +8,7 @@ Create Date: 2026-12-03 14:20:00
 from alembic import op
 
 revision = '0017'
-down_revision = '0010'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
