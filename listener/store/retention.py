@@ -105,8 +105,16 @@ def prune(store: Store, retention_for, platforms: list[str] | None = None,
                 ~select(p.c.id).where(p.c.id == i.c.source_post_id).exists(),
                 ~select(p.c.id).where(p.c.id == i.c.target_post_id).exists(),
             )).rowcount
+            # A closed alert or watch item goes with the posts of its period: its times are the
+            # story's own (event time), so an archive stored today keeps its alerts as it keeps
+            # its posts.
+            pb = schema.post_brands
             report.removed["alerts"] += conn.execute(delete(a).where(
-                a.c.status.in_(("resolved", "watch")), a.c.updated_at < oldest)).rowcount
+                a.c.status.in_(("resolved", "watch")), a.c.updated_at < oldest,
+                ~select(pb.c.post_id).where(
+                    pb.c.brand_id == a.c.brand_id,
+                    pb.c.created_at.between(a.c.opened_at, a.c.updated_at)).exists(),
+            )).rowcount
             r = schema.influence_runs
             report.removed["influence_runs"] += conn.execute(
                 delete(r).where(r.c.created_at < oldest)).rowcount

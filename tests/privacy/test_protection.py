@@ -97,11 +97,20 @@ def test_prune_keeps_only_counts(store):
 
 
 def test_an_imported_archive_is_kept_for_the_period_after_its_import(store):
+    brand, _ = store.add_brand("United", "@united")
     store.write(conversation(days_ago=400, collected_days_ago=1))  # last year's export, imported
+    # Its story's alert resolved itself in the archive's own time, 400 days ago.
+    then = NOW - timedelta(days=400)
+    upsert_story(store, brand.id, "cascade:5001", 0.9, "bag story", {}, now=then,
+                 opened_at=then)
+    upsert_story(store, brand.id, "cascade:5001", 0.2, "bag story", {},
+                 now=then + timedelta(minutes=10), active=False, resolution="stopped growing")
     assert prune(store, lambda platform: 365, now=NOW).removed["posts"] == 0
     assert store.status()["posts"] == 3 and store.status()["interactions"] == 2  # graph too
+    assert store.status()["alerts"] == 1  # the alert stays while its posts do
     a_year_on = NOW + timedelta(days=365)
-    assert prune(store, lambda platform: 365, now=a_year_on).removed["posts"] == 3
+    report = prune(store, lambda platform: 365, now=a_year_on)
+    assert report.removed["posts"] == 3 and report.removed["alerts"] == 1
 
 
 def test_pseudonymisation_keeps_public_figures_named(tmp_path):
