@@ -437,9 +437,10 @@ def _settled(store, obs: Observations, feed: Feed, mailbox: Mailbox) -> bool:
 
 
 def _parse(value: str) -> float:
-    from datetime import datetime
+    from datetime import UTC, datetime
 
-    return datetime.fromisoformat(value).timestamp()
+    t = datetime.fromisoformat(value)  # SQLite keeps UTC times without their zone
+    return t.replace(tzinfo=t.tzinfo or UTC).timestamp()
 
 
 def _measure(store, obs, feed, mailbox, webhook, args, started, publish_end, caught_up,

@@ -169,9 +169,20 @@ def _fields(row) -> tuple:
 
 def _pages(engine: Engine, since: str | None, version: str | None,
            page_size: int, until: Any = None) -> Iterator[tuple[list, Any]]:
-    """(SignalPost fields, created_at of the last) a page at a time."""
+    """(SignalPost fields, created_at of the last) a page at a time, up to the first mention
+    without a score.
+
+    `_unscored_from` finds that mention before the read, but a collector may commit posts
+    between the two queries (`undertow listen` collects while its pipeline runs, an import may
+    run beside it): read without its score, such a post would count as not negative and the
+    cursor would move past it for good. So the read itself stops there too.
+    """
     for page in _rows(engine, since, version, page_size, until):
-        yield [_fields(r) for r in page], page[-1][-1]
+        scored = next((i for i, r in enumerate(page) if r[3] is None), len(page))
+        if scored:
+            yield [_fields(r) for r in page[:scored]], page[scored - 1][-1]
+        if scored < len(page):
+            return
 
 
 def _produce(url: str, since: str | None, version: str | None, page_size: int,

@@ -139,3 +139,34 @@ def test_detection_waits_for_posts_that_have_no_score_yet(store):
     [reference] = list_alerts(store)
     assert (alert.severity, alert.evidence["posts"], alert.evidence["negative_posts"]) == (
         reference.severity, reference.evidence["posts"], reference.evidence["negative_posts"])
+
+
+def test_a_mention_committed_while_detection_reads_is_not_skipped(store, monkeypatch):
+    """`undertow listen` collects while its pipeline runs: a mention can be committed after
+    detection checked for unscored ones and before it reads. Read without its score it would
+    count as not negative and the cursor would pass it for good; the read stops before it."""
+    import listener.jobs.detect as job
+
+    store.add_brand("Acme", "@acme")
+    cascade(store, 0, 100)
+    detect(store)
+    # What the check saw: everything scored. What the read then finds: 60 newer mentions, 30
+    # of them without a score yet (committed in between).
+    monkeypatch.setattr(job, "_unscored_from", lambda *args: None)
+    cascade(store, 100, 160)
+    first_unscored = T0 + timedelta(seconds=20 * 130)
+    with store.engine.begin() as conn:
+        late = [r.id for r in conn.execute(schema.posts.select().where(
+            schema.posts.c.created_at >= first_unscored))]
+        conn.execute(schema.sentiment_scores.delete().where(
+            schema.sentiment_scores.c.post_id.in_(late)))
+    assert detect(store).posts == 30
+    cursor = datetime.fromisoformat(store.get_meta("detect_cursor"))
+    assert cursor.replace(tzinfo=cursor.tzinfo or UTC) < first_unscored
+    with store.engine.begin() as conn:
+        conn.execute(insert(schema.sentiment_scores), [
+            {"post_id": pid, "model_version": "test@1", "label": "negative", "negative": 0.9,
+             "neutral": 0.05, "positive": 0.05, "scored_at": T0} for pid in late])
+    assert detect(store).posts == 30
+    [alert] = list_alerts(store)
+    assert alert.evidence["negative_posts"] == 160

@@ -1,0 +1,94 @@
+"""The live harness, small: real `undertow listen` against the local X/Reddit server, one kill -9
+mid-run and the SMTP server down for a while, then exactly-once counts.
+
+This is `bench/live.py --soak` at a low rate on SQLite. It asserts counts, never latencies:
+the machine may be loaded, so the timeouts are generous and only what must hold on any machine
+is checked (every post stored and scored once, the cascade alerted once, each email once).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+
+def test_streamed_posts_are_stored_while_the_pipeline_runs(sqlite_store, tmp_path):
+    """A long scoring run must not hold streamed posts in memory: they are committed as they
+    arrive (a kill -9 then loses none, and the backlog is visible in the store)."""
+    from bench.live_feed import Feed, Text
+    from bench.live_wire import LiveServer, WireState
+    from listener.collectors import job
+    from listener.settings import Settings
+
+    state = WireState()
+    server = LiveServer(state).start()
+    settings = Settings.load(env={"UNDERTOW_HOME": str(tmp_path),
+                                  "UNDERTOW_X_BEARER_TOKEN": "t",
+                                  "UNDERTOW_X_BASE_URL": server.url},
+                             env_file=tmp_path / "absent.env")
+    sqlite_store.add_brand("United", "@united")
+    texts = [Text(f"@united flight {i} delayed again", f"flyer{i}", "United", True, True)
+             for i in range(20)]
+    feed = Feed(texts, rate=20, seconds=1, cascades=0, reddit_share=0)
+    stop, release = threading.Event(), threading.Event()
+    runs: list[int] = []
+
+    def slow_pipeline(new_posts: int) -> None:
+        runs.append(new_posts)
+        release.wait(60)  # a scoring run that takes long
+
+    worker = threading.Thread(target=job.listen, args=(sqlite_store, settings), kwargs=dict(
+        platforms=["x"], stream=True, echo=lambda line: None, stop=stop,
+        after_pass=slow_pipeline, pipeline_every=0.2, intervals={"x": 3600}), daemon=True)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not (runs and state.connections) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert runs and state.connections  # the first pass's pipeline is running, and blocked
+        for item in feed.schedule(time.time()):
+            state.publish_tweet(item.payload, item.users)
+        while sqlite_store.status()["posts"] < 20 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert sqlite_store.status()["posts"] == 20
+        assert len(runs) == 1  # stored while the one pipeline run was still going
+        release.set()
+        while len(runs) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        release.set()
+        stop.set()
+        worker.join(60)
+        server.stop()
+    assert not worker.is_alive()
+    assert sum(runs) == 20  # the next run was told of every streamed post
+
+
+@pytest.mark.slow
+def test_soak_with_a_kill_counts_every_post_alert_and_email_once(shared_data, tmp_path):
+    from bench import live
+
+    args = live.parse_args([
+        "--rate", "4", "--seconds", "40", "--cascades", "1", "--cascade-size", "60",
+        "--cascade-span", "20", "--soak", "--kill-every", "22", "--smtp-down", "12",
+        "--pipeline-every", "3", "--search-every", "10s", "--reddit-every", "8s",
+        "--reddit-share", "0.05", "--drain", "420", "--workdir", str(tmp_path)])
+    result = live.run(args)
+    log = (tmp_path / "listen.log").read_text(errors="replace")[-3000:]
+
+    assert result["caught_up"], log
+    assert result["kills"] == 1
+    posts = result["posts"]
+    assert posts["sent"] >= 150 and result["platforms"]["reddit"] > 0
+    assert posts["stored"] == posts["sent"], log
+    assert posts["duplicated"] == 0
+    assert posts["scored"] == posts["sent"] and posts["scored_twice"] == 0
+    alerts = result["alerts"]
+    assert alerts == {"expected": 1, "opened": 1, "doubled": 0}, result["cascades"]
+    emails = result["emails"]
+    assert emails["expected"] >= 1 and emails["failed"] == 0
+    assert emails["delivered"] == emails["expected"] and emails["doubled"] == 0, emails
+    assert result["publish_to_alert_s"]["max"] is not None
+    assert result["webhook_doubled"] == 0
