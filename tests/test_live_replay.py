@@ -66,6 +66,36 @@ def test_streamed_posts_are_stored_while_the_pipeline_runs(sqlite_store, tmp_pat
     assert sum(runs) == 20  # the next run was told of every streamed post
 
 
+def test_queued_stream_pages_are_committed_together_in_order():
+    """At 100 posts/s one commit per streamed tweet falls behind: what has queued up is merged
+    per source, in order, and a stream's failure keeps its place."""
+    import queue
+
+    from listener.collectors.base import Page
+    from listener.collectors.job import _coalesce
+    from listener.mapping.report import MapReport
+    from listener.post import Batch, Post, utcnow
+
+    x, other = object(), object()
+
+    def page(i: int, brand: str) -> Page:
+        return Page(Batch([Post("x", str(i), "a", f"post {i}", utcnow())]),
+                    MapReport(skipped=[f"s{i}"] if i == 2 else []), fetched=1, brands=(brand,))
+
+    inbox: queue.Queue = queue.Queue()
+    failure = RuntimeError("stream dropped")
+    for item in [(x, page(2, "B")), (x, page(3, "A")), (other, page(4, "C")), (x, failure),
+                 (x, page(5, "A"))]:
+        inbox.put(item)
+    out = _coalesce((x, page(1, "A")), inbox)
+    assert [source for source, _ in out] == [x, other, x, x]
+    first = out[0][1]
+    assert [p.native_id for p in first.batch.posts] == ["1", "2", "3"]
+    assert (first.fetched, first.brands, first.report.skipped) == (3, ("A", "B"), ["s2"])
+    assert out[2][1] is failure and [p.native_id for p in out[3][1].batch.posts] == ["5"]
+    assert inbox.empty()
+
+
 @pytest.mark.slow
 def test_soak_with_a_kill_counts_every_post_alert_and_email_once(shared_data, tmp_path):
     from bench import live
