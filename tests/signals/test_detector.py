@@ -196,3 +196,31 @@ def test_round_trip_mid_burst():
     assert resumed.to_json() == straight.to_json()
     (story,) = resumed.stories
     assert story.post_count == straight.stories[0].post_count >= 40
+
+
+def _burst(n: int, span_s: float, onset: float = ONSET) -> list[SignalPost]:
+    """A negative root and `n` reposts of it, all within `span_s` seconds, then nothing more."""
+    root = SignalPost(id="fast", brand="A", at=onset, negative=True, author=10**6)
+    return [root] + [SignalPost(id=f"fast-{j}", brand="A", at=onset + 1 + j * span_s / n,
+                                negative=True, author=2 * 10**6 + j, parent="fast")
+                     for j in range(n)]
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_cascade_whose_reactions_all_come_within_a_tick_still_alerts(resume):
+    """80 reposts in 40 s, then quiet: the cascade was evaluated on its first reaction only
+    (the next was not due a tick later) and never again, however fast it grew. It is looked
+    at again on the next tick of stream time, which other mentions move on; also when the
+    state is saved and resumed in between (each `undertow detect` run resumes it)."""
+    posts = sorted(background(days=2.2) + _burst(80, 40.0, ONSET - 0.2 * 86400),
+                   key=lambda p: p.at)
+    split = next(i for i, p in enumerate(posts) if p.id == "fast-79") + 1
+    det = Detector()
+    det.process(posts[:split])
+    if resume:
+        det = Detector.from_json(det.to_json())
+    det.process(posts[split:])
+    [story] = [s for s in det.stories if s.id == "cascade:fast"]
+    assert "growth" in story.triggers and story.post_count == 81
+    # at the next mention after a tick (the background has one every 3 minutes)
+    assert story.opened_at - (ONSET - 0.2 * 86400) <= 181 + 60
