@@ -574,7 +574,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
     ap.add_argument("--cascades", type=int, default=None,
                     help="negative cascades to inject (default: one a minute, at least one)")
-    ap.add_argument("--cascade-size", type=int, default=80, help="reactions per cascade")
+    ap.add_argument("--cascade-size", type=int, default=150, help="reactions per cascade")
     ap.add_argument("--cascade-span", type=float, default=90.0,
                     help="seconds over which a cascade's reactions arrive")
     ap.add_argument("--reddit-share", type=float, default=0.02,

@@ -183,7 +183,9 @@ class Detector:
                 self._windows.pop(p.brand, None)
             now = self.now
             cascade = self._add(p)
-            if cascade is not None and self._due(cascade):
+            # Also the moment it has enough reactions to be forecast: not a tick later.
+            if cascade is not None and (self._due(cascade) or len(cascade["events"])
+                                        == self.cfg(cascade["brand"]).min_events):
                 self._eval_cascade(cascade, changed)
                 self._unevaluated.pop(str(cascade["root"]), None)
             elif cascade is not None:

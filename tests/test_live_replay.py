@@ -101,8 +101,8 @@ def test_soak_with_a_kill_counts_every_post_alert_and_email_once(shared_data, tm
     from bench import live
 
     args = live.parse_args([
-        "--rate", "4", "--seconds", "40", "--cascades", "1", "--cascade-size", "60",
-        "--cascade-span", "20", "--soak", "--kill-every", "22", "--smtp-down", "12",
+        "--rate", "3", "--seconds", "70", "--cascades", "1", "--cascade-size", "60",
+        "--cascade-span", "15", "--soak", "--kill-every", "40", "--smtp-down", "12",
         "--pipeline-every", "3", "--search-every", "10s", "--reddit-every", "8s",
         "--reddit-share", "0.05", "--drain", "420", "--workdir", str(tmp_path)])
     result = live.run(args)

@@ -224,3 +224,15 @@ def test_a_cascade_whose_reactions_all_come_within_a_tick_still_alerts(resume):
     assert "growth" in story.triggers and story.post_count == 81
     # at the next mention after a tick (the background has one every 3 minutes)
     assert story.opened_at - (ONSET - 0.2 * 86400) <= 181 + 60
+
+
+def test_a_cascade_is_forecast_the_moment_it_has_enough_reactions():
+    """Its 30th reaction (`min_events`) makes a forecast possible: it is evaluated then, not at
+    the next reaction a tick after its first, so a fast complaint alerts within seconds."""
+    onset = ONSET - 0.2 * 86400
+    posts = sorted(background(days=2.2) + _burst(80, 40.0, onset), key=lambda p: p.at)
+    det = Detector()
+    det.process(posts)
+    [story] = [s for s in det.stories if s.id == "cascade:fast"]
+    thirtieth = onset + 1 + 29 * 40.0 / 80
+    assert "growth" in story.triggers and story.opened_at == thirtieth
