@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import subprocess
@@ -60,8 +61,8 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
         return {"p50": None, "p95": None, "max": None}
     s = sorted(values)
 
-    def at(q: float) -> float:
-        return round(s[min(len(s) - 1, int(q * len(s)))], 2)
+    def at(q: float) -> float:  # nearest rank: the smallest value with q of them at or below
+        return round(s[max(0, math.ceil(q * len(s)) - 1)], 2)
 
     return {"p50": at(0.5), "p95": at(0.95), "max": round(s[-1], 2)}
 

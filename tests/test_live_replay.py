@@ -96,6 +96,35 @@ def test_queued_stream_pages_are_committed_together_in_order():
     assert inbox.empty()
 
 
+def test_a_streamed_page_waits_out_a_database_outage(sqlite_store, monkeypatch):
+    """A streamed page exists only in memory: while the database is away (a restart) its
+    commit is retried, not dropped."""
+    from sqlalchemy.exc import OperationalError
+
+    from listener.collectors.base import Page
+    from listener.collectors.job import SourceResult, _commit_retrying
+    from listener.collectors.x import XCollector
+    from listener.post import Batch, Post, utcnow
+
+    real, failures = sqlite_store.write, [2]
+
+    def write(batch):
+        if failures[0]:
+            failures[0] -= 1
+            raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+        return real(batch)
+
+    monkeypatch.setattr(sqlite_store, "write", write)
+    monkeypatch.setattr("listener.collectors.job.threading.Event.wait", lambda self, t: False)
+    lines: list[str] = []
+    page = Page(Batch([Post("x", "1", "a", "@united hi", utcnow())]), fetched=1)
+    totals = {"x": SourceResult("x", "X")}
+    added = _commit_retrying(sqlite_store, XCollector, page, totals, lines.append,
+                             threading.Event(), None)
+    assert added == 1 and sqlite_store.status()["posts"] == 1
+    assert sum("retrying" in line for line in lines) == 2
+
+
 @pytest.mark.slow
 def test_soak_with_a_kill_counts_every_post_alert_and_email_once(shared_data, tmp_path):
     from bench import live

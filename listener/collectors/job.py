@@ -279,6 +279,12 @@ def listen(store: Store, settings: Settings, *, platforms: Sequence[str] = (),
         streams[-1].start()
     by_name = {c.name: c for c in collectors}
     runs = _PipelineRunner(after_pass, stop, state)
+    # Streamed pages are committed by their own thread, as they arrive: neither a poll pass
+    # (a Reddit sweep takes seconds) nor the pipeline holds them back.
+    writer = threading.Thread(target=_write_streamed, name="stream-writer", daemon=True,
+                              args=(store, inbox, totals, echo, stop, state, streams, runs))
+    if streams:
+        writer.start()
 
     while not stop.is_set() and (due or any(t.is_alive() for t in streams)):
         if state is not None:
@@ -286,9 +292,7 @@ def listen(store: Store, settings: Settings, *, platforms: Sequence[str] = (),
         name = min(due, key=due.__getitem__) if due else None
         wait = due[name] - time.monotonic() if name else 1.0
         if wait > 0:
-            slice_ = min(wait, pipeline_every, 1.0) if streams else wait
-            runs.add(_drain(store, inbox, totals, echo, stop,
-                            until=time.monotonic() + slice_, state=state))
+            stop.wait(min(wait, pipeline_every, 1.0) if streams else wait)
             if runs.pending and time.monotonic() - runs.last_end >= pipeline_every:
                 runs.start()
             continue
@@ -303,9 +307,20 @@ def listen(store: Store, settings: Settings, *, platforms: Sequence[str] = (),
         due[name] = time.monotonic() + every[name]
         at = datetime.fromtimestamp(time.time() + every[name], UTC).strftime("%H:%M:%S UTC")
         echo(f"{by_name[name].title}: {n(result.inserted)} new posts this pass; next pass at {at}")
+    if streams:
+        writer.join()
     runs.join()
     _drain(store, inbox, totals, echo, stop, until=None, state=state)
     return Summary(list(totals.values()), time.monotonic() - started, stopped=stop.is_set())
+
+
+def _write_streamed(store: Store, inbox: queue.Queue, totals: dict[str, SourceResult],
+                    echo: Echo, stop: threading.Event, state: ServiceState | None,
+                    streams: list[threading.Thread], runs: _PipelineRunner) -> None:
+    """The stream writer: commit streamed pages until a stop (or every stream has ended)."""
+    while not stop.is_set() and (any(t.is_alive() for t in streams) or not inbox.empty()):
+        runs.add(_drain(store, inbox, totals, echo, stop, until=time.monotonic() + 0.5,
+                        state=state))
 
 
 class _PipelineRunner:
@@ -423,7 +438,7 @@ def _drain(store: Store, inbox: queue.Queue, totals: dict[str, SourceResult], ec
                 return stored
             continue
         for source, page in _coalesce((collector, item), inbox):
-            stored += _commit_streamed(store, source, page, totals, echo, state)
+            stored += _commit_retrying(store, source, page, totals, echo, stop, state)
 
 
 STREAM_BATCH = 500  # streamed pages committed in one transaction when they queue up
@@ -452,6 +467,24 @@ def _coalesce(first: tuple[Collector, Page | BaseException],
         merged.fetched += item.fetched
         merged.brands = tuple(dict.fromkeys(merged.brands + item.brands))
     return out
+
+
+def _commit_retrying(store: Store, collector: Collector, item: Page | BaseException,
+                     totals: dict[str, SourceResult], echo: Echo, stop: threading.Event,
+                     state: ServiceState | None) -> int:
+    """Commit a streamed page, retrying while the database is away (a restart, a failover):
+    the page exists only in memory, so it is not given up until a stop."""
+    delay = 1.0
+    while True:
+        try:
+            return _commit_streamed(store, collector, item, totals, echo, state)
+        except Exception as exc:
+            if stop.is_set():
+                raise
+            echo(f"{collector.title} stream: could not store {getattr(item, 'fetched', 0)} "
+                 f"posts ({type(exc).__name__}); retrying in {delay:.0f} s")
+            stop.wait(delay)
+            delay = min(delay * 2, 30.0)
 
 
 def _commit_streamed(store: Store, collector: Collector, item: Page | BaseException,
