@@ -163,6 +163,10 @@ class Detector:
         # Cascades with reactions no evaluation has seen (root keys; state, kept in to_json).
         self._unevaluated: dict[str, None] = {}
 
+    def seen(self, post_id: int | str) -> bool:
+        """Whether this post has been processed (within the detector's horizon)."""
+        return str(post_id) in self._posts
+
     def cfg(self, brand: str) -> DetectorConfig:
         return self.brand_configs.get(brand, self.config)
 

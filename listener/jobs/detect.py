@@ -21,7 +21,7 @@ import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -42,6 +42,9 @@ from listener.store.sql import as_utc
 log = logging.getLogger(__name__)
 STATE_KEY, CURSOR_KEY = "detect_state", "detect_cursor"
 PAGE = 20000
+# Mentions stored this long after newer ones (a source polled every few minutes behind a live
+# stream, a gap recovered after a restart) are still detected on; older ones are not.
+LATE_WINDOW_S = 900.0
 CHECKPOINT_S = 30.0  # save the detector's state at least this often (wall clock) during a run
 IN_CHUNK = 500  # ids per IN (...) lookup
 CHILD_MIN = 100_000  # posts to read before a child process reads them (it takes ~0.5 s to start)
@@ -59,14 +62,20 @@ class DetectReport:
     watching: int = 0  # stories below the reporting level, recorded as watch items
     seconds: float = 0.0
     waiting_from: str | None = None  # the first mention still waiting for its score
+    late: int = 0  # mentions stored after the cursor had passed their time, read now
 
 
 def _rows(engine: Engine, since: str | None, version: str | None,
-          page_size: int = PAGE, until: Any = None) -> Iterator[list]:
-    """Brand-tagged posts after `since` (and before `until`), in time order, a page at a time."""
+          page_size: int = PAGE, until: Any = None,
+          ids: list[int] | None = None) -> Iterator[list]:
+    """Brand-tagged posts after `since` (and before `until`; only `ids` when given), in time
+    order, a page at a time."""
     with engine.connect() as conn:
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         bounds, values = _window(mark, since, until)
+        if ids is not None:
+            bounds.append(f"p.id IN ({', '.join([mark] * len(ids))})")
+            values.extend(ids)
         epoch = ("CAST(strftime('%s', p.created_at) AS REAL)" if engine.dialect.name == "sqlite"
                  else "EXTRACT(EPOCH FROM p.created_at)")
         sql = (f"SELECT p.id, b.name, {epoch}, s.label, p.author_id, a.followers, p.platform, "
@@ -210,6 +219,35 @@ def _receive(pipe: Connection, child: BaseProcess) -> Any:
     except EOFError:  # it died without a word: killed, or could not start
         child.join(timeout=5)
         raise RuntimeError(f"the process reading posts died (exit code {child.exitcode})") from None
+
+
+def _late(store: Store, cursor: Any, version: str, detector) -> list[tuple]:
+    """SignalPost fields of scored brand mentions from the `LATE_WINDOW_S` before `cursor` that
+    the detector has not seen: posts stored after newer ones, which the cursor had passed.
+
+    `undertow listen` follows the X stream live while Reddit is polled every few minutes, and a
+    restart recovers a gap through search after the stream has moved on: their mentions carry
+    older times than the stream's. Read only after the cursor, they were never detected on.
+    Only ids are read for the window; the rows of the few unseen ones then.
+    """
+    if cursor is None:
+        return []
+    engine = store.engine
+    at = datetime.fromisoformat(str(cursor).replace(" ", "T"))
+    floor: Any = at - timedelta(seconds=LATE_WINDOW_S)
+    if isinstance(cursor, str) and at.tzinfo is None:  # SQLite: its own text form, naive UTC
+        floor = floor.strftime("%Y-%m-%d %H:%M:%S.%f")
+    with engine.connect() as conn:
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        ids = [r[0] for r in conn.exec_driver_sql(
+            f"SELECT DISTINCT pb.post_id FROM post_brands pb JOIN posts p ON p.id = pb.post_id "
+            f"WHERE p.created_at > {mark} AND p.created_at <= {mark}", (floor, cursor))]
+    unseen = [i for i in ids if not detector.seen(i)]
+    out: list[tuple] = []
+    for chunk in _chunks(unseen):
+        for page in _rows(engine, None, version, PAGE, None, chunk):
+            out += [_fields(r) for r in page if r[3] is not None]  # unscored: a later run
+    return sorted(out, key=lambda f: (f[2], f[0]))
 
 
 def _in_memory(engine: Engine) -> bool:
@@ -378,6 +416,11 @@ def _detect(store: Store, reset: bool, echo: Callable[[str], None],
         report.waiting_from = str(until)
         echo(f"Brand mentions from {until} on have no {version} score yet: detection stops "
              f"there until `undertow score` has scored them.")
+    late = _late(store, cursor, version, detector)
+    if late:
+        report.posts += len(late)
+        report.late = len({f[0] for f in late})
+        _record(store, brands, detector.process(SignalPost(*f) for f in late), report)
     last = saved = None
     checkpoint = time.monotonic()
     for fields, last in _read_ahead(store.engine, cursor, version, read_ahead, until):
@@ -390,6 +433,8 @@ def _detect(store: Store, reset: bool, echo: Callable[[str], None],
             saved, checkpoint = last, time.monotonic()
     if last is not None and last is not saved:
         _save(store, detector, last)
+    elif late:
+        _save(store, detector, cursor)
     _themes.cache_clear()  # texts can be long; `undertow listen` keeps this process for days
     report.seconds = time.monotonic() - started
     return report
@@ -397,6 +442,8 @@ def _detect(store: Store, reset: bool, echo: Callable[[str], None],
 
 def stage(store: Store, settings, echo: Callable[[str], None]) -> None:
     report = detect(store, echo=echo, read_ahead=True)
-    echo(f"Detection read {report.posts:,} new brand mentions in {report.seconds:.1f} s: "
+    echo(f"Detection read {report.posts:,} new brand mentions"
+         + (f" ({report.late:,} stored late)" if report.late else "")
+         + f" in {report.seconds:.1f} s: "
          f"{report.opened:,} alerts opened, {report.updated:,} updated, "
          f"{report.watching:,} stories below the reporting level watched.")

@@ -170,3 +170,29 @@ def test_a_mention_committed_while_detection_reads_is_not_skipped(store, monkeyp
     assert detect(store).posts == 30
     [alert] = list_alerts(store)
     assert alert.evidence["negative_posts"] == 160
+
+
+def test_a_mention_stored_after_newer_ones_is_still_detected(store):
+    """Reddit polled every few minutes behind the live X stream, or a gap recovered through
+    search after a restart: mentions stored after the cursor passed their time. They are read
+    once (within LATE_WINDOW_S); ones older than that are not."""
+    from listener.jobs.detect import LATE_WINDOW_S
+
+    store.add_brand("Acme", "@acme")
+    cascade(store, 0, 100)
+    assert detect(store).posts == 100
+    cursor = T0 + timedelta(seconds=20 * 99)
+    late = Batch(posts=[
+        Post("reddit", "t1_late", "redditor", "@acme lost my luggage too", cursor
+             - timedelta(minutes=5), parent_native_id="root"),
+        Post("reddit", "t1_old", "redditor", "@acme same here",
+             cursor - timedelta(seconds=LATE_WINDOW_S + 60))])
+    store.write(late)
+    with store.engine.begin() as conn:
+        conn.execute(insert(schema.sentiment_scores), [
+            {"post_id": p.id, "model_version": "test@1", "label": "negative", "negative": 0.9,
+             "neutral": 0.05, "positive": 0.05, "scored_at": T0} for p in late.posts])
+    report = detect(store)
+    assert (report.posts, report.late) == (1, 1)
+    again = detect(store)
+    assert (again.posts, again.late) == (0, 0)  # once
