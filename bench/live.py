@@ -36,6 +36,7 @@ import argparse
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -522,6 +523,12 @@ def _measure(store, obs, feed, mailbox, webhook, args, started, publish_end, cau
     for h in webhook.snapshot():
         hooks[h.key] = hooks.get(h.key, 0) + 1
     gauge_max = max((v for _, v in obs.unscored_gauge), default=None)
+    with store.engine.connect() as conn:
+        mentions = conn.execute(select(func.count(func.distinct(schema.post_brands.c.post_id)))
+                                ).scalar_one()
+    log_text = listener.log_path.read_text(errors="replace")
+    read = sum(int(m.replace(",", "")) for m in
+               re.findall(r"Detection read ([\d,]+) new brand mentions", log_text))
     sent_rate = len(sent) / max(publish_end - started, 1e-9)
     out = {
         "rate": args.rate,
@@ -539,6 +546,9 @@ def _measure(store, obs, feed, mailbox, webhook, args, started, publish_end, cau
         "drain_s": round(time.time() - publish_end, 1),
         "cascades": alert_detail,
         "other_alerts": len(others),
+        # Brand mentions stored, and how many detection read (from the listener's log; after
+        # a kill -9 it re-reads from its last saved state, so a soak can count some twice).
+        "detection": {"mentions": mentions, "read": read},
         "platforms": {pl: sum(1 for k in sent if k[0] == pl) for pl in ("x", "reddit")},
         "requests": dict(state.requests),
         "webhook_posts": sum(hooks.values()),
