@@ -175,6 +175,12 @@ class Detector:
         # _cascades is kept in last_at order while posts come in time order, so pruning
         # stops at the first recent cascade instead of scanning them all.
         self._cascades_ordered, self._cascades_tail = True, _NEVER
+        # Cascades with reactions no evaluation has seen (root keys; state, kept in to_json).
+        self._unevaluated: dict[str, None] = {}
+
+    def seen(self, post_id: int | str) -> bool:
+        """Whether this post has been processed (within the detector's horizon)."""
+        return str(post_id) in self._posts
 
     def cfg(self, brand: str) -> DetectorConfig:
         return self.brand_configs.get(brand, self.config)
@@ -202,17 +208,20 @@ class Detector:
                     late_bins.setdefault(p.brand, set()).add(int(p.at // width))
             now = self.now
             cascade = self._add(p)
-            # Old cascades change slowly: look again after 5% of their age (a tick at least).
-            if cascade is not None and now - cascade["evaluated_at"] >= max(
-                tick, 0.05 * (now - cascade["t0"])
-            ):
+            # Also the moment it has enough reactions to be forecast: not a tick later.
+            if cascade is not None and (self._due(cascade) or len(cascade["events"])
+                                        == self.cfg(cascade["brand"]).min_events):
                 self._eval_cascade(cascade, changed)
-            elif cascade is not None and cascade["story"]:
-                behind[cascade["story"]] = cascade
+                self._unevaluated.pop(str(cascade["root"]), None)
+            elif cascade is not None:
+                if cascade["story"]:
+                    behind[cascade["story"]] = cascade
+                self._unevaluated[str(cascade["root"])] = None
             brand = brands[p.brand]
             if now - brand["evaluated_at"] >= tick:
                 self._eval_brand(p.brand, brand, changed)
             if now - self._housekept >= tick:
+                self._eval_unevaluated(changed)
                 self._housekeep(changed)
         # An open story's counts include every reaction read so far (the forecast still waits
         # for its next evaluation): the alert, its email and the dashboard count the same posts.
@@ -226,6 +235,26 @@ class Detector:
         if late:  # a story opened on late posts may already be over in its own time
             self._quiet_idle(changed, late=True)
         return sorted(changed.values(), key=lambda s: (s.updated_at, s.id))
+
+    def _due(self, c: dict) -> bool:
+        """Old cascades change slowly: look again after 5% of their age (a tick at least)."""
+        return self.now - c["evaluated_at"] >= max(self.tick_s, 0.05 * (self.now - c["t0"]))
+
+    def _eval_unevaluated(self, changed: dict[str, Story]) -> None:
+        """Evaluate the cascades whose latest reactions came before they were due again.
+
+        A cascade is evaluated when a reaction of its own arrives and it is due; one whose
+        reactions all came within a tick of its first (80 retweets in 40 s, then quiet) would
+        otherwise be judged on its first reaction alone and never alert, however fast it grew.
+        Looked at every tick of stream time, so other posts arriving are enough.
+        """
+        for key in list(self._unevaluated):
+            c = self._cascades.get(key)
+            if c is None:
+                del self._unevaluated[key]
+            elif self._due(c):
+                del self._unevaluated[key]
+                self._eval_cascade(c, changed)
 
     # -- state updates ---------------------------------------------------------------------
     def _add(self, p: SignalPost) -> dict | None:
@@ -582,7 +611,7 @@ class Detector:
         return json.dumps(dict(
             version=1, now=self.now, housekept=self._housekept, pruned=self._pruned,
             posts=self._posts, cascades=self._cascades, brands=self._brands, stories=stories,
-            bursts=self._bursts,
+            bursts=self._bursts, unevaluated=list(self._unevaluated),
         ))  # fmt: skip
 
     @classmethod
@@ -599,6 +628,7 @@ class Detector:
         det._cascades_ordered = all(a <= b for a, b in itertools.pairwise(last))
         det._cascades_tail = max(last, default=_NEVER)
         det._bursts = d["bursts"]
+        det._unevaluated = dict.fromkeys(d.get("unevaluated", ()))
         return det
 
 

@@ -24,6 +24,7 @@ from listener.collectors.retry import RetryPolicy, Stopped, Unavailable
 from listener.errors import AuthError, ConfigError, UndertowError
 from listener.logs import event
 from listener.mapping.report import describe
+from listener.post import Batch
 from listener.service import ServiceState
 from listener.settings import Settings
 from listener.store import Brand, Store
@@ -277,25 +278,13 @@ def listen(store: Store, settings: Settings, *, platforms: Sequence[str] = (),
                                         name=f"{c.name}-stream", daemon=True))
         streams[-1].start()
     by_name = {c.name: c for c in collectors}
-    pending, last_run = 0, time.monotonic()  # new posts the pipeline has not seen yet
-
-    def pipeline() -> None:
-        nonlocal pending, last_run
-        if after_pass is None or stop.is_set():  # stopping: the next start catches up
-            return
-        began = time.monotonic()
-        ok = True
-        try:
-            after_pass(pending)
-        except Exception:
-            ok = False
-            raise
-        finally:
-            event("pipeline_run", new_posts=pending, ok=ok,
-                  seconds=round(time.monotonic() - began, 3))
-            pending, last_run = 0, time.monotonic()
-            if state is not None:
-                state.pipeline_run(last_run - began, ok)
+    runs = _PipelineRunner(after_pass, stop, state)
+    # Streamed pages are committed by their own thread, as they arrive: neither a poll pass
+    # (a Reddit sweep takes seconds) nor the pipeline holds them back.
+    writer = threading.Thread(target=_write_streamed, name="stream-writer", daemon=True,
+                              args=(store, inbox, totals, echo, stop, state, streams, runs))
+    if streams:
+        writer.start()
 
     while not stop.is_set() and (due or any(t.is_alive() for t in streams)):
         if state is not None:
@@ -303,11 +292,9 @@ def listen(store: Store, settings: Settings, *, platforms: Sequence[str] = (),
         name = min(due, key=due.__getitem__) if due else None
         wait = due[name] - time.monotonic() if name else 1.0
         if wait > 0:
-            slice_ = min(wait, pipeline_every) if streams else wait
-            pending += _drain(store, inbox, totals, echo, stop,
-                              until=time.monotonic() + slice_, state=state)
-            if pending and time.monotonic() - last_run >= pipeline_every:
-                pipeline()
+            stop.wait(min(wait, pipeline_every, 1.0) if streams else wait)
+            if runs.pending and time.monotonic() - runs.last_end >= pipeline_every:
+                runs.start()
             continue
         result = run_pass(store, by_name[name], store.brands(), echo, stop)
         _record(store, state, result)
@@ -315,13 +302,89 @@ def listen(store: Store, settings: Settings, *, platforms: Sequence[str] = (),
         if result.error:
             del due[name]
             continue
-        pending += result.inserted
-        pipeline()
+        runs.add(result.inserted)
+        runs.start(after_poll=True)
         due[name] = time.monotonic() + every[name]
         at = datetime.fromtimestamp(time.time() + every[name], UTC).strftime("%H:%M:%S UTC")
         echo(f"{by_name[name].title}: {n(result.inserted)} new posts this pass; next pass at {at}")
+    if streams:
+        writer.join()
+    runs.join()
     _drain(store, inbox, totals, echo, stop, until=None, state=state)
     return Summary(list(totals.values()), time.monotonic() - started, stopped=stop.is_set())
+
+
+def _write_streamed(store: Store, inbox: queue.Queue, totals: dict[str, SourceResult],
+                    echo: Echo, stop: threading.Event, state: ServiceState | None,
+                    streams: list[threading.Thread], runs: _PipelineRunner) -> None:
+    """The stream writer: commit streamed pages until a stop (or every stream has ended)."""
+    while not stop.is_set() and (any(t.is_alive() for t in streams) or not inbox.empty()):
+        runs.add(_drain(store, inbox, totals, echo, stop, until=time.monotonic() + 0.5,
+                        state=state))
+
+
+class _PipelineRunner:
+    """Runs `after_pass` (score, rank, detect, alerts) in its own thread, one run at a time.
+
+    Collection goes on meanwhile: streamed pages are committed as they arrive instead of
+    waiting in memory for a long scoring run to end, so they are stored within a second, a
+    kill -9 loses none of them, and a pipeline that falls behind shows as a growing unscored
+    backlog in the store (the metrics' `undertow_posts_unscored`), never as a hidden queue.
+    A poll pass asks for a run even without new posts (alert emails are retried then); one
+    that ends while a run is going asks for another right after it.
+    """
+
+    def __init__(self, after_pass: Callable[[int], None] | None, stop: threading.Event,
+                 state: ServiceState | None) -> None:
+        self.after_pass, self.stop, self.state = after_pass, stop, state
+        self.pending = 0  # new posts no run has seen yet
+        self.last_end = time.monotonic()
+        self._again = False
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def add(self, new_posts: int) -> None:
+        with self._lock:
+            self.pending += new_posts
+
+    def start(self, after_poll: bool = False) -> None:
+        if self.after_pass is None or self.stop.is_set():  # stopping: the next start catches up
+            return
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                self._again = self._again or after_poll
+                return
+            self._thread = threading.Thread(target=self._loop, name="pipeline", daemon=True)
+            self._thread.start()
+
+    def join(self) -> None:
+        thread = self._thread
+        if thread is not None:
+            thread.join()
+
+    def _loop(self) -> None:
+        while not self.stop.is_set():
+            with self._lock:
+                new, self.pending, self._again = self.pending, 0, False
+            self._run(new)
+            with self._lock:
+                if not self._again:
+                    return
+
+    def _run(self, new: int) -> None:
+        began = time.monotonic()
+        ok = True
+        try:
+            self.after_pass(new)
+        except Exception:  # noqa: BLE001 - the stages report their own failures; keep listening
+            ok = False
+            log.exception("the pipeline after collection failed; the next run retries it")
+        finally:
+            ended = time.monotonic()
+            event("pipeline_run", new_posts=new, ok=ok, seconds=round(ended - began, 3))
+            self.last_end = ended
+            if self.state is not None:
+                self.state.pipeline_run(ended - began, ok)
 
 
 def _record(store: Store, state: ServiceState | None, result: SourceResult) -> None:
@@ -374,27 +437,81 @@ def _drain(store: Store, inbox: queue.Queue, totals: dict[str, SourceResult], ec
             if until is None:
                 return stored
             continue
-        total = totals[collector.name]
-        if isinstance(item, BaseException):
-            total.units.append(UnitResult("stream", error=str(item)))
-            if isinstance(item, AuthError):
-                total.error = str(item)
-            echo(f"{collector.title} stream stopped: {item}")
+        for source, page in _coalesce((collector, item), inbox):
+            stored += _commit_retrying(store, source, page, totals, echo, stop, state)
+
+
+STREAM_BATCH = 500  # streamed pages committed in one transaction when they queue up
+
+
+def _coalesce(first: tuple[Collector, Page | BaseException],
+              inbox: queue.Queue) -> list[tuple[Collector, Page | BaseException]]:
+    """`first` and whatever else is already queued (up to STREAM_BATCH), consecutive pages of
+    one source merged into one: at 100 posts/s one commit per tweet is what falls behind."""
+    items = [first]
+    while len(items) < STREAM_BATCH:
+        try:
+            items.append(inbox.get_nowait())
+        except queue.Empty:
+            break
+    out: list[tuple[Collector, Page | BaseException]] = []
+    for collector, item in items:
+        if not isinstance(item, Page):
+            out.append((collector, item))
             continue
-        unit = next((u for u in total.units if u.label == "stream" and not u.error), None)
-        if unit is None:
-            unit = UnitResult("stream")
-            total.units.append(unit)
-        before = unit.inserted
-        _commit(store, collector, None, item, unit)
-        added = unit.inserted - before
-        stored += added
-        if state is not None:
-            state.streamed(collector.name, added)
-        if added:
-            tags = f" ({', '.join(item.brands)})" if item.brands else ""
-            echo(f"{collector.title} stream: {n(added)} new post{'s' if added > 1 else ''}{tags}; "
-                 f"{n(unit.inserted)} so far")
+        if not out or out[-1][0] is not collector or not isinstance(out[-1][1], Page):
+            out.append((collector, Page(Batch())))
+        merged = out[-1][1]
+        merged.batch.extend(item.batch)
+        merged.report.merge(item.report)
+        merged.fetched += item.fetched
+        merged.brands = tuple(dict.fromkeys(merged.brands + item.brands))
+    return out
+
+
+def _commit_retrying(store: Store, collector: Collector, item: Page | BaseException,
+                     totals: dict[str, SourceResult], echo: Echo, stop: threading.Event,
+                     state: ServiceState | None) -> int:
+    """Commit a streamed page, retrying while the database is away (a restart, a failover):
+    the page exists only in memory, so it is not given up until a stop."""
+    delay = 1.0
+    while True:
+        try:
+            return _commit_streamed(store, collector, item, totals, echo, state)
+        except Exception as exc:
+            if stop.is_set():
+                raise
+            echo(f"{collector.title} stream: could not store {getattr(item, 'fetched', 0)} "
+                 f"posts ({type(exc).__name__}); retrying in {delay:.0f} s")
+            stop.wait(delay)
+            delay = min(delay * 2, 30.0)
+
+
+def _commit_streamed(store: Store, collector: Collector, item: Page | BaseException,
+                     totals: dict[str, SourceResult], echo: Echo,
+                     state: ServiceState | None) -> int:
+    """Commit one streamed page (or report the stream's failure); returns its new posts."""
+    total = totals[collector.name]
+    if isinstance(item, BaseException):
+        total.units.append(UnitResult("stream", error=str(item)))
+        if isinstance(item, AuthError):
+            total.error = str(item)
+        echo(f"{collector.title} stream stopped: {item}")
+        return 0
+    unit = next((u for u in total.units if u.label == "stream" and not u.error), None)
+    if unit is None:
+        unit = UnitResult("stream")
+        total.units.append(unit)
+    before = unit.inserted
+    _commit(store, collector, None, item, unit)
+    added = unit.inserted - before
+    if state is not None:
+        state.streamed(collector.name, added)
+    if added:
+        tags = f" ({', '.join(item.brands)})" if item.brands else ""
+        echo(f"{collector.title} stream: {n(added)} new post{'s' if added > 1 else ''}{tags}; "
+             f"{n(unit.inserted)} so far")
+    return added
 
 
 @contextmanager

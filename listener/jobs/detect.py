@@ -205,9 +205,20 @@ def _fields(row) -> tuple:
 def _pages(engine: Engine, since: str | None, version: str | None,
            page_size: int, until: Any = None,
            scored: tuple[Any, Any] | None = None) -> Iterator[tuple[list, Any]]:
-    """(SignalPost fields, created_at of the last) a page at a time."""
+    """(SignalPost fields, created_at of the last) a page at a time, up to the first mention
+    without a score.
+
+    `_unscored_from` finds that mention before the read, but a collector may commit posts
+    between the two queries (`undertow listen` collects while its pipeline runs, an import may
+    run beside it): read without its score, such a post would count as not negative and the
+    cursor would move past it for good. So the read itself stops there too.
+    """
     for page in _rows(engine, since, version, page_size, until, scored):
-        yield [_fields(r) for r in page], page[-1][-1]
+        scored_n = next((i for i, r in enumerate(page) if r[3] is None), len(page))
+        if scored_n:
+            yield [_fields(r) for r in page[:scored_n]], page[scored_n - 1][-1]
+        if scored_n < len(page):
+            return
 
 
 def _produce(url: str, since: str | None, version: str | None, page_size: int,
@@ -453,7 +464,9 @@ def _detect(store: Store, reset: bool, echo: Callable[[str], None],
 
 def stage(store: Store, settings, echo: Callable[[str], None]) -> None:
     report = detect(store, echo=echo, read_ahead=True)
-    echo(f"Detection read {report.posts:,} new brand mentions in {report.seconds:.1f} s: "
+    echo(f"Detection read {report.posts:,} new brand mentions"
+         + (f" ({report.late:,} stored late)" if report.late else "")
+         + f" in {report.seconds:.1f} s: "
          f"{report.opened:,} alerts opened, {report.updated:,} updated, "
          f"{report.watching:,} stories below the reporting level watched, "
          f"{report.resolved:,} resolved as their stories stopped growing.")

@@ -137,14 +137,19 @@ def default_scorer(settings, threads: int | None = None):
 
 
 def stage(store: Store, settings, echo: Callable[[str], None]) -> None:
-    """Pipeline stage for `undertow demo`."""
+    """Pipeline stage for `undertow demo` and `undertow listen`.
+
+    It scores as many posts as were unscored when it began: under `listen` posts keep arriving
+    while it runs, and a stage that chased them would not end until the stream paused, holding
+    back detection and alert emails the whole time (the next run takes up the rest).
+    """
     scorer = default_scorer(settings)
     todo = count_unscored(store, scorer.model_version)
     echo(f"Scoring sentiment of {todo:,} posts with {scorer.model_version} "
          "(identical texts are scored once)...")
     from nlp.language import trained_languages
 
-    report = score_posts(store, scorer, progress=sys.stderr.isatty(),
+    report = score_posts(store, scorer, limit=todo, progress=sys.stderr.isatty(),
                          languages=trained_languages(scorer.model_version,
                                                      settings.sentiment_languages))
     echo(f"Scored {report.scored:,} posts in {report.seconds:.0f} s "

@@ -172,3 +172,57 @@ def test_posts_imported_out_of_order_give_the_alerts_of_one_in_order_run(store):
         conn.execute(schema.alerts.delete())
     assert detect(store, reset=True).posts == 203  # one run, in time order
     assert _alerts(store) == late_alerts
+
+
+def test_a_mention_committed_while_detection_reads_is_not_skipped(store, monkeypatch):
+    """`undertow listen` collects while its pipeline runs: a mention can be committed after
+    detection checked for unscored ones and before it reads. Read without its score it would
+    count as not negative and the cursor would pass it for good; the read stops before it."""
+    import listener.jobs.detect as job
+
+    store.add_brand("Acme", "@acme")
+    cascade(store, 0, 100)
+    detect(store)
+    # What the check saw: everything scored. What the read then finds: 60 newer mentions, 30
+    # of them without a score yet (committed in between).
+    monkeypatch.setattr(job, "_unscored_from", lambda *args: None)
+    cascade(store, 100, 160)
+    first_unscored = T0 + timedelta(seconds=20 * 130)
+    with store.engine.begin() as conn:
+        late = [r.id for r in conn.execute(schema.posts.select().where(
+            schema.posts.c.created_at >= first_unscored))]
+        conn.execute(schema.sentiment_scores.delete().where(
+            schema.sentiment_scores.c.post_id.in_(late)))
+    assert detect(store).posts == 30
+    cursor = datetime.fromisoformat(store.get_meta("detect_cursor"))
+    assert cursor.replace(tzinfo=cursor.tzinfo or UTC) < first_unscored
+    with store.engine.begin() as conn:
+        conn.execute(insert(schema.sentiment_scores), [
+            {"post_id": pid, "model_version": "test@1", "label": "negative", "negative": 0.9,
+             "neutral": 0.05, "positive": 0.05, "scored_at": T0} for pid in late])
+    assert detect(store).posts == 30
+    [alert] = list_alerts(store)
+    assert alert.evidence["negative_posts"] == 160
+
+
+def test_a_mention_stored_after_newer_ones_is_still_detected(store):
+    """Reddit polled every few minutes behind the live X stream, or a gap recovered through
+    search after a restart: mentions stored after the cursor passed their time. Scored after
+    the last run, they are read once, in their own time."""
+    store.add_brand("Acme", "@acme")
+    cascade(store, 0, 100)
+    assert detect(store).posts == 100
+    cursor = T0 + timedelta(seconds=20 * 99)
+    late = Batch(posts=[
+        Post("reddit", "t1_late", "redditor", "@acme lost my luggage too", cursor
+             - timedelta(minutes=5), parent_native_id="root"),
+        Post("reddit", "t1_old", "redditor", "@acme same here", cursor - timedelta(minutes=16))])
+    store.write(late)
+    with store.engine.begin() as conn:
+        conn.execute(insert(schema.sentiment_scores), [
+            {"post_id": p.id, "model_version": "test@1", "label": "negative", "negative": 0.9,
+             "neutral": 0.05, "positive": 0.05, "scored_at": utcnow()} for p in late.posts])
+    report = detect(store)
+    assert (report.posts, report.late) == (2, 2)
+    again = detect(store)
+    assert (again.posts, again.late) == (0, 0)  # once

@@ -103,3 +103,34 @@ def test_a_language_the_model_did_not_learn_is_counted_not_scored(store, tiny_mo
     report = score_posts(store, scorer, languages=None)
     assert report.not_scored_language == 0 and "language" not in {
         label for label, _ in stored_scores(store).values()}
+
+
+def test_the_listen_stage_scores_what_was_there_when_it_began(sqlite_store, tiny_model,
+                                                              tmp_path, monkeypatch):
+    """Under `undertow listen` posts keep arriving while scoring runs; a stage that chased them
+    would never end while the stream flows, and detection and alerts would wait behind it."""
+    from listener.jobs import score
+    from listener.settings import Settings
+
+    seed(sqlite_store, 40)
+    settings = Settings.load(env={"UNDERTOW_HOME": str(tmp_path),
+                                  "UNDERTOW_SENTIMENT_MODEL": str(tiny_model)},
+                             env_file=tmp_path / "absent.env")
+    real = score.default_scorer(settings)
+    arrived = []
+
+    class Arriving:  # the real model; more posts are collected while its first batch runs
+        model_version = real.model_version
+
+        def score(self, texts):
+            if not arrived:
+                arrived.append(sqlite_store.write(Batch(posts=[
+                    Post("x", f"late{i}", "a1", f"late post {i}", T0) for i in range(30)])))
+            return real.score(texts)
+
+    monkeypatch.setattr(score, "default_scorer", lambda settings, threads=None: Arriving())
+    score.stage(sqlite_store, settings, lambda line: None)
+    monkeypatch.undo()
+    assert arrived and count_unscored(sqlite_store, real.model_version) == 30
+    score.stage(sqlite_store, settings, lambda line: None)  # the next run takes them up
+    assert count_unscored(sqlite_store, real.model_version) == 0

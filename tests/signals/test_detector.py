@@ -240,3 +240,43 @@ def test_a_burst_read_late_is_judged_in_its_own_time():
     assert (a.kind, a.brand, a.status) == (b.kind, b.brand, b.status) == ("burst", "B", "quiet")
     assert abs(a.post_count - b.post_count) <= 5 and b.post_count >= 30
     assert abs(a.opened_at - b.opened_at) <= 15 * 60  # dated by its window, not by the backfill
+
+
+def _burst(n: int, span_s: float, onset: float = ONSET) -> list[SignalPost]:
+    """A negative root and `n` reposts of it, all within `span_s` seconds, then nothing more."""
+    root = SignalPost(id="fast", brand="A", at=onset, negative=True, author=10**6)
+    return [root] + [SignalPost(id=f"fast-{j}", brand="A", at=onset + 1 + j * span_s / n,
+                                negative=True, author=2 * 10**6 + j, parent="fast")
+                     for j in range(n)]
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_cascade_whose_reactions_all_come_within_a_tick_still_alerts(resume):
+    """80 reposts in 40 s, then quiet: the cascade was evaluated on its first reaction only
+    (the next was not due a tick later) and never again, however fast it grew. It is looked
+    at again on the next tick of stream time, which other mentions move on; also when the
+    state is saved and resumed in between (each `undertow detect` run resumes it)."""
+    posts = sorted(background(days=2.2) + _burst(80, 40.0, ONSET - 0.2 * 86400),
+                   key=lambda p: p.at)
+    split = next(i for i, p in enumerate(posts) if p.id == "fast-79") + 1
+    det = Detector()
+    det.process(posts[:split])
+    if resume:
+        det = Detector.from_json(det.to_json())
+    det.process(posts[split:])
+    [story] = [s for s in det.stories if s.id == "cascade:fast"]
+    assert "growth" in story.triggers and story.post_count == 81
+    # at the next mention after a tick (the background has one every 3 minutes)
+    assert story.opened_at - (ONSET - 0.2 * 86400) <= 181 + 60
+
+
+def test_a_cascade_is_forecast_the_moment_it_has_enough_reactions():
+    """Its 30th reaction (`min_events`) makes a forecast possible: it is evaluated then, not at
+    the next reaction a tick after its first, so a fast complaint alerts within seconds."""
+    onset = ONSET - 0.2 * 86400
+    posts = sorted(background(days=2.2) + _burst(80, 40.0, onset), key=lambda p: p.at)
+    det = Detector()
+    det.process(posts)
+    [story] = [s for s in det.stories if s.id == "cascade:fast"]
+    thirtieth = onset + 1 + 29 * 40.0 / 80
+    assert "growth" in story.triggers and story.opened_at == thirtieth
