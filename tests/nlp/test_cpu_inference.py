@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import itertools
 import json
 
 import pytest
@@ -22,7 +23,7 @@ def real_texts(shared, n: int = 200) -> list[str]:
     turns = [t["message"] for c in json.loads((shared / "support" / "dev.json").read_text())
              for t in c["dialogContent"]][:n]
     with (shared / "airline" / "Tweets.csv").open(encoding="utf-8") as f:
-        tweets = [row["text"] for _, row in zip(range(n), csv.DictReader(f))]
+        tweets = [row["text"] for row in itertools.islice(csv.DictReader(f), n)]
     return turns + tweets
 
 
