@@ -4,10 +4,13 @@ Whole-graph numbers (PageRank, cores, reach, communities) run on the scipy spars
 here, never on a Python object per edge; ``graph.explore.to_networkx`` turns a part of it into a
 networkx graph for exploration and export.
 
-Weights: each interaction counts ``kind_weight * 0.5 ** (age / half_life)``, its age taken at
-``now`` (default: the newest edge). The default half-life of 12 hours was the best of 3 h to 48 h
-at predicting who is retweeted next on the Higgs data (``bench/influence.py``); a day-old repost
-still counts a quarter. Weights are summed in fixed point (2**-24 units: an interaction older than
+Weights: each interaction counts ``kind_weight * (floor + (1 - floor) * 0.5 ** (age / half_life))``,
+its age taken at ``now`` (default: the newest edge): a part that never fades (``decay_floor``, so
+lifetime in-degree stays in the score) and a part that halves every half-life. The defaults (12
+hours, floor 0) were the best fixed choice on Higgs (``bench/influence.py``), and a poor one on
+Twitter15's stories years apart; ``graph.decay.choose_decay`` picks both from the store's own
+history, and ``undertow rank`` uses its choice. ``half_life_s=math.inf`` means no decay. Weights
+are summed in fixed point (2**-24 units: an interaction older than
 24 half-lives adds nothing) so the sums, and so every rank, are identical whatever order the
 edges come in.
 """
@@ -50,6 +53,8 @@ class AmplificationGraph:
     now: float
     half_life_s: float
     kind_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_KIND_WEIGHTS))
+    #: Share of each interaction's weight that never decays (0: all of it halves each half-life).
+    decay_floor: float = 0.0
 
     @property
     def n_nodes(self) -> int:
@@ -99,6 +104,7 @@ def build_graph(
     half_life_s: float = DEFAULT_HALF_LIFE_S,
     kind_weights: dict[str, float] | None = None,
     authors: np.ndarray | list[int] | None = None,
+    decay_floor: float = 0.0,
 ) -> AmplificationGraph:
     """Aggregate interactions into weighted arcs.
 
@@ -106,6 +112,8 @@ def build_graph(
     """
     if half_life_s <= 0:
         raise GraphInputError(f"half_life_s must be positive, got {half_life_s}")
+    if not 0.0 <= decay_floor <= 1.0:
+        raise GraphInputError(f"decay_floor must be within [0, 1], got {decay_floor}")
     weights = dict(DEFAULT_KIND_WEIGHTS, **(kind_weights or {}))
     if set(weights) != set(KIND_CODES) or min(weights.values()) < 0:
         raise GraphInputError(f"kind_weights must map {', '.join(KIND_CODES)} to weights >= 0")
@@ -120,7 +128,8 @@ def build_graph(
     pairs, pair = group(inverse[:m] * n + inverse[m : 2 * m])
     kind_w = np.array([weights[k] for k in KIND_CODES], dtype=np.float64)
     # Ages are clipped at 0: an edge stamped after `now` counts as new, never more than new.
-    decay = np.exp2(-np.maximum(now - times, 0.0) / half_life_s)
+    fading = np.exp2(-np.maximum(now - times, 0.0) / half_life_s)
+    decay = decay_floor + (1.0 - decay_floor) * fading
     # Whole units of 2**-24 summed in float64 are exact (below 2**53), so order-free.
     fixed = np.rint(kind_w[kinds] * decay * _FIXED_POINT)
     counts = np.bincount(
@@ -138,4 +147,5 @@ def build_graph(
         now=float(now),
         half_life_s=float(half_life_s),
         kind_weights=weights,
+        decay_floor=float(decay_floor),
     )

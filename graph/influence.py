@@ -20,9 +20,10 @@ Weights (``DEFAULT_WEIGHTS``): amplification alone. ``bench/influence.py`` score
 the baselines and combinations chosen on earlier rolling origins against what each author receives
 after the origin, on Higgs and Twitter15 (figures in docs/influence.md). On Higgs, recency-weighted
 amplification is the best or tied-best single measure at the later origins, and no combination
-chosen on earlier origins beat it there; so the score uses it alone, and the dashboard says so. On
-Twitter15 (a sparse sample of stories years apart) a 12-hour memory forgets too fast and in-degree
-predicts better: that is reported, not hidden. ``audience`` cannot be checked on either graph (no
+chosen on earlier origins beat it there; so the score uses it alone, and the dashboard says so. Its
+recency weighting is not fixed: ``graph.decay.choose_decay`` picks it from the history (a 12-hour
+memory, right for Higgs, forgot everything on Twitter15's stories years apart), and where the
+score still trails in-degree or a component is reported in docs/influence.md, not hidden. ``audience`` cannot be checked on either graph (no
 follower counts); ``negative_share`` says whose side an author is on, not how far they reach.
 
 Before combining, PageRank counts only above the floor every author gets from teleporting, and

@@ -1,8 +1,10 @@
 """Sentiment scoring of social posts with the shipped model or any Hugging Face classifier.
 
-Speed on a CPU comes from three things measured in ``bench/sentiment.py``: texts are sorted by
+Speed on a CPU comes from four things measured in ``bench/sentiment.py``: texts are sorted by
 token length and padded per batch (padding is most of the work otherwise), gradients are off,
-and a model is loaded once per process however many scorers are made.
+a model is loaded once per process however many scorers are made, and its float32 linear layers
+run on oneDNN rather than MKL (``nlp.cpu_inference``: MKL's generic path on AMD CPUs was most of
+the time).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from nlp.cpu_inference import for_cpu_inference
 from nlp.labels import LABELS, map_labels
 from nlp.model import DEFAULT_MODEL_DIR, is_artefact, load_artefact
 from nlp.normalise import normalise
@@ -51,7 +54,7 @@ def _file_digest(folder: Path) -> str | None:
 
 
 @functools.lru_cache(maxsize=4)
-def _load(ref: str, int8: bool) -> _Loaded:
+def _load(ref: str, int8: bool, onednn: bool = True) -> _Loaded:
     """Load a model once per process; scorers with the same model share it."""
     path = Path(ref)
     if is_artefact(path):
@@ -78,6 +81,10 @@ def _load(ref: str, int8: bool) -> _Loaded:
                 model, {torch.nn.Linear}, dtype=torch.qint8
             )
         version += "+int8"
+    # Same float32 arithmetic in another summation order (~1e-6): the version, the key of the
+    # score cache, stays the same.
+    if onednn:
+        model = for_cpu_inference(model)
     return _Loaded(model, tokenizer, order, max_length, version, hf)
 
 
@@ -89,7 +96,8 @@ class SentimentScorer:
     Hugging Face model or an artefact written by ``undertow nlp train``). ``threads`` sets torch's
     intra-op threads for the whole process; on a machine shared with other busy processes, fewer
     threads than cores is often faster. ``int8`` applies torch dynamic quantisation to the linear
-    layers.
+    layers. ``onednn=False`` keeps PyTorch's default (MKL) float32 matmul: the baseline that
+    ``bench/scorer_speed.py`` and the tests compare against.
     """
 
     def __init__(
@@ -98,13 +106,14 @@ class SentimentScorer:
         batch_size: int = 64,
         threads: int | None = None,
         int8: bool = False,
+        onednn: bool = True,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         if threads is not None:
             torch.set_num_threads(threads)
         self.batch_size = batch_size
-        self._loaded = _load(str(model or DEFAULT_MODEL_DIR), int8)
+        self._loaded = _load(str(model or DEFAULT_MODEL_DIR), int8, onednn)
 
     @property
     def model_version(self) -> str:

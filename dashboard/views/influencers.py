@@ -57,8 +57,17 @@ st.caption(state.md(
     + ("" if len(runs) > 1 else " · first run, so no rank change yet")))
 
 if isinstance(weights, dict) and [k for k, v in weights.items() if v] == ["amplification"]:
+    decay = run["params"].get("decay")
+    if isinstance(decay, dict) and decay.get("half_life_s") is None and decay.get("label"):
+        memory = ("every one counting the same however old: on this store's own history no "
+                  "recency weighting predicted who was amplified next as well as that")
+    elif isinstance(decay, dict) and decay.get("label"):
+        memory = (f"recent ones counting more ({decay['label']}: chosen by backtesting this "
+                  "store's own history, never worse than plain in-degree there)")
+    else:
+        memory = "recent ones counting more (12 h half-life)"
     st.caption("Influence uses one measure, amplification: the interactions an author received, "
-               "recent ones counting more (12 h half-life). Tested on real graphs at rolling "
+               f"{memory}. Tested on real graphs at rolling "
                "origins, no combination with reach, PageRank, k-core or followers predicted who "
                "is amplified next better, so those are shown beside it but carry no weight. "
                "The score is absolute (50 = about 50 fresh interactions), so it compares across "

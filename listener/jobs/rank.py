@@ -47,6 +47,7 @@ def rank(store: Store, brand: str | None = None, since: datetime | None = None,
          until: datetime | None = None, keep: int = KEEP, communities: bool = True,
          echo: Callable[[str], None] = print) -> RankReport:
     from graph import build_graph, label_communities, louvain, score_influence
+    from graph.decay import choose_decay
 
     started = time.monotonic()
     brand_id = store.brand(brand).id if brand else None
@@ -60,7 +61,9 @@ def rank(store: Store, brand: str | None = None, since: datetime | None = None,
         return RankReport(None, brand, 0, 0, 0, time.monotonic() - started)
     facts = author_facts(store, brand_id, since, until)
     now = until.timestamp() if until else float(edges.created_at.max())
-    graph = build_graph(edges, now=now)
+    # How fast amplification fades, backtested on this store's own history (graph/decay.py).
+    decay = choose_decay(edges.target, edges.created_at, now, source=edges.source)
+    graph = build_graph(edges, now=now, half_life_s=decay.half_life_s, decay_floor=decay.floor)
     scores = score_influence(graph, followers=facts.followers, posts=facts.posts,
                              negative_posts=facts.negative_posts)
     labels = louvain(graph) if communities else None
@@ -75,7 +78,7 @@ def rank(store: Store, brand: str | None = None, since: datetime | None = None,
                                    "top_authors": [int(a) for a in c.top_authors]})
     component_cols = [c for c in frame.columns if c not in ("author_id", "rank", "influence",
                                                             "community")]
-    params = {"weights": scores.weights, "edges": len(edges), "authors": len(scores.ids),
+    params = {"weights": scores.weights, "decay": decay.as_dict(), "edges": len(edges), "authors": len(scores.ids),
               "keep": keep, "communities": community_info}
     run_id = save_run(store, brand_id, since, until, params, [
         {"author_id": int(r["author_id"]), "rank": int(r["rank"]),

@@ -7,6 +7,7 @@ from click.testing import CliRunner
 
 from listener.cli import main
 from listener.jobs.rank import load_edges, rank, top_influencers
+from listener.store.influence import latest_run
 from listener.post import Author, Batch, Interaction, Post
 from listener.store import schema
 
@@ -43,6 +44,9 @@ def test_rank_saves_a_run_with_components(store):
     assert top[0]["handle"] == "hub" and top[0]["rank"] == 1
     assert top[0]["components"]["unique_amplifiers"] == 10
     assert top[0]["followers"] == 50_000
+    # 11 interactions are too few to backtest a recency weighting: the run says it kept 12 h.
+    decay = latest_run(store).params["decay"]
+    assert decay["label"] == "12 h" and "too few" in decay["reason"]
     # The brand's own graph leaves the unrelated mention out.
     assert len(load_edges(store, store.brand("Acme").id)) == 10
     rank(store, brand="Acme")
