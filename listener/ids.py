@@ -60,7 +60,8 @@ class AuthorIds:
 
     def derive(self, purpose: bytes) -> bytes:
         """A separate key for another use (erasure records), so neither reveals the other."""
-        return hmac.new(self._key, b"undertow derived\x1f" + purpose, hashlib.sha256).hexdigest().encode()
+        digest = hmac.new(self._key, b"undertow derived\x1f" + purpose, hashlib.sha256)
+        return digest.hexdigest().encode()
 
     @property
     def check(self) -> str:

@@ -7,9 +7,9 @@ from click.testing import CliRunner
 
 from listener.cli import main
 from listener.jobs.rank import load_edges, rank, top_influencers
-from listener.store.influence import latest_run
 from listener.post import Author, Batch, Interaction, Post
 from listener.store import schema
+from listener.store.influence import latest_run
 
 T0 = datetime(2026, 4, 1, tzinfo=UTC)
 

@@ -13,11 +13,12 @@ import struct
 import subprocess
 import sys
 import textwrap
+import uuid
 from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from listener.errors import ConfigError
 from listener.ids import AuthorIds, keyed
@@ -60,16 +61,22 @@ def tweets(shared_data, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path) -> str:
+def url(request, tmp_path):
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'undertow.db'}"
-    pg = request.getfixturevalue("pg_url")
-    engine = create_engine(pg, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return pg
+        yield f"sqlite:///{tmp_path / 'undertow.db'}"
+        return
+    # A database of its own, as tests/concurrency's byte search has: no other session of the
+    # run can be connected to it, so VACUUM FULL can drop every dead row. (On the shared test
+    # database the full suite once found old bytes left in `authors`; not reproduced alone.)
+    pg = make_url(request.getfixturevalue("pg_url"))
+    name = f"{pg.database}_k{uuid.uuid4().hex[:8]}"
+    admin = create_engine(pg.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield pg.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def fill_at_0010(url: str, tweets: Path, rows: int | None = None) -> None:
