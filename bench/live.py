@@ -37,6 +37,7 @@ import json
 import math
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -148,9 +149,10 @@ class Listener:
 
 
 def listener_env(store_url: str, server: str, mailbox: Mailbox, webhook: str,
-                 metrics: str, home: Path) -> dict[str, str]:
+                 metrics: str, home: Path, id_key: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("UNDERTOW_")}
     env.update({
+        "UNDERTOW_ID_KEY": id_key,  # the key the harness opened the store with
         "PYTHONPATH": str(ROOT),
         "UNDERTOW_HOME": str(home),
         "UNDERTOW_ENV_FILE": str(home / "none.env"),
@@ -280,7 +282,8 @@ def run(args: argparse.Namespace) -> dict:
                 cascade_span_s=min(args.cascade_span, max(20.0, args.seconds * 0.6)),
                 reddit_share=args.reddit_share, seed=args.seed, roots=roots)
     setup = StoreSetup(args.store, workdir)
-    store = Store.open(setup.url)
+    id_key = secrets.token_hex(32)  # one per run: the harness and the listener share it
+    store = Store.open(setup.url, id_key=id_key.encode())
     for name, handle in AIRLINES.items():
         store.add_brand(name, handle, competitor_group="airlines")
 
@@ -290,7 +293,8 @@ def run(args: argparse.Namespace) -> dict:
     mailbox.up()
     webhook = WebhookReceiver()
     metrics = f"127.0.0.1:{free_port()}"
-    env = listener_env(setup.url, server.url, mailbox, webhook.url, metrics, workdir)
+    env = listener_env(setup.url, server.url, mailbox, webhook.url, metrics, workdir,
+                       id_key)
     listen_args = ["listen", "--stream", "--platform", "x", "--platform", "reddit",
                    "--every", f"x={args.search_every}", "--every", f"reddit={args.reddit_every}",
                    "--pipeline-every", f"{args.pipeline_every}s"]
