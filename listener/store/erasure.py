@@ -204,19 +204,34 @@ def compact(store: Store) -> None:
 
 
 def _wait_for_older_snapshots(conn, timeout: float = 60.0) -> None:
-    """VACUUM FULL copies the dead rows that a snapshot older than the deletion may still see
-    (an auto-analyze, a dashboard query that began before it): wait for those to end."""
-    older = text("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
-                 "AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL "
-                 "AND xact_start < :since")
-    since = conn.execute(text("SELECT clock_timestamp()")).scalar()
-    deadline = time.monotonic() + timeout
-    while conn.execute(older, {"since": since}).scalar():
+    """VACUUM FULL copies every dead row that a transaction older than the deletion keeps
+    "recently dead": wait until none is left.
+
+    Its horizon is the oldest of this database's snapshots *and of VACUUM FULL's own*, and a
+    new snapshot's xmin is the oldest transaction still running in the whole cluster. So a
+    transaction in another database (another application, a long batch)
+    that holds an xid older than the deletion keeps the erased rows in the rewritten files,
+    as does a session here that is idle in transaction after writing (an xid, no xmin) or
+    holds an old snapshot. Horizon `T` is the next xid at the start: every xid before it,
+    the deletion's among them, has been handed out; we wait until nothing older runs
+    anywhere and no other session of this database still sees from before it."""
+    horizon = conn.execute(text("SELECT pg_snapshot_xmax(pg_current_snapshot())")).scalar()
+    older = text(
+        "SELECT pg_snapshot_xmin(pg_current_snapshot()) < CAST(:t AS xid8) OR EXISTS ("
+        " SELECT 1 FROM pg_stat_activity WHERE datname = current_database()"
+        " AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL"
+        " AND age(backend_xmin) > age(xid(CAST(:t AS xid8))))")
+    began = time.monotonic()
+    deadline = began + timeout
+    while conn.execute(older, {"t": str(horizon)}).scalar():
         if time.monotonic() > deadline:
-            log.warning("Sessions that began before the erasure are still open on this "
-                        "database: the bytes they can still see may survive this VACUUM FULL")
+            log.warning("Transactions that began before the erasure are still running on this "
+                        "server: the bytes they can still see may survive this VACUUM FULL")
             return
         time.sleep(0.2)
+    if time.monotonic() - began > 0.1:
+        log.info("Waited %.1f s for transactions older than the erasure to end",
+                 time.monotonic() - began)
 
 
 def erase_author(store: Store, platform: str, ident: str, key: bytes,
