@@ -9,7 +9,9 @@ through ``torch.ops.mkldnn._linear_pointwise`` (the kernel PyTorch's own compile
 linear layers). Two fusions a BERT layer allows save passes over its activations: the GELU
 applied as the intermediate matmul writes its output, and the residual added as each output
 matmul writes its own (about a tenth of the gain). ``bench/scorer_speed.py`` measures the whole
-against the MKL path in one run: 1.77x less CPU time per post, 1.88x the posts/s, on 2026-12-03.
+against the MKL path in one run: 1.46-1.77x less CPU time per post on 2026-12-03; the MKL
+path's speed is erratic (40-80 posts/s in processes that load only it, up to 150 beside a warmed
+oneDNN scorer), the oneDNN path's is not (docs/engagement.md#speed).
 
 The arithmetic is still float32; only the summation order inside the matmul changes, so
 probabilities move by about 1e-6 and labels stay the same (``tests/nlp/test_cpu_inference.py``
