@@ -65,3 +65,28 @@ def test_quantised_layers_are_left_alone():
         nn.Sequential(nn.Linear(8, 4)), {nn.Linear}, dtype=torch.qint8)
     kinds = [type(m) for m in for_cpu_inference(model)]
     assert OneDnnLinear not in kinds
+
+
+@pytest.mark.slow
+def test_the_theme_encoder_runs_on_onednn_and_gives_the_same_vectors(shared_data):
+    """Themes embed every negative post once; the encoder takes the same fast path as the
+    scorer, and its vectors (the theme cache's content) are those of the plain model."""
+    import numpy as np
+
+    from nlp.embed import Encoder
+
+    texts = real_texts(shared_data, 50)
+    fast = Encoder()
+    got = fast.encode(texts)
+    kinds = {type(m) for m in fast._model.modules()}
+    assert {OneDnnLinear, ResidualOutput} <= kinds and nn.Linear not in kinds
+    plain = Encoder()
+    plain._load()
+    from transformers import AutoModel
+
+    from nlp.model import encoder_dir
+
+    plain._model = AutoModel.from_pretrained(encoder_dir()).eval()  # the MKL path
+    want = plain.encode(texts)
+    assert float(np.abs(got - want).max()) < 1e-5
+    assert float((got * want).sum(1).min()) > 0.99999
