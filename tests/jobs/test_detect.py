@@ -108,6 +108,16 @@ def test_a_replay_after_a_crash_does_not_roll_alerts_back(store, monkeypatch):
         "acknowledged", alert.severity, alert.evidence)
 
 
+def _unscore_from(store, at) -> list[int]:
+    """Drop the scores of the posts from `at` on (collected, not scored yet); their ids."""
+    with store.engine.begin() as conn:
+        ids = [r.id for r in conn.execute(schema.posts.select().where(
+            schema.posts.c.created_at >= at))]
+        conn.execute(schema.sentiment_scores.delete().where(
+            schema.sentiment_scores.c.post_id.in_(ids)))
+    return ids
+
+
 def test_detection_waits_for_posts_that_have_no_score_yet(store):
     """Mentions collected but not scored (a failed score stage, a model switch still rescoring)
     are not read as 'not negative' and skipped for good: detection stops before the first one
@@ -116,11 +126,7 @@ def test_detection_waits_for_posts_that_have_no_score_yet(store):
     cascade(store, 0, 100)
     cascade(store, 100, 160)
     first_unscored = T0 + timedelta(seconds=20 * 130)
-    with store.engine.begin() as conn:
-        late = [r.id for r in conn.execute(schema.posts.select().where(
-            schema.posts.c.created_at >= first_unscored))]
-        conn.execute(schema.sentiment_scores.delete().where(
-            schema.sentiment_scores.c.post_id.in_(late)))
+    late = _unscore_from(store, first_unscored)
     lines = []
     report = detect(store, echo=lines.append)
     assert report.posts == 130 and report.waiting_from is not None
@@ -188,11 +194,7 @@ def test_a_mention_committed_while_detection_reads_is_not_skipped(store, monkeyp
     monkeypatch.setattr(job, "_unscored_from", lambda *args: None)
     cascade(store, 100, 160)
     first_unscored = T0 + timedelta(seconds=20 * 130)
-    with store.engine.begin() as conn:
-        late = [r.id for r in conn.execute(schema.posts.select().where(
-            schema.posts.c.created_at >= first_unscored))]
-        conn.execute(schema.sentiment_scores.delete().where(
-            schema.sentiment_scores.c.post_id.in_(late)))
+    late = _unscore_from(store, first_unscored)
     assert detect(store).posts == 30
     cursor = datetime.fromisoformat(store.get_meta("detect_cursor"))
     assert cursor.replace(tzinfo=cursor.tzinfo or UTC) < first_unscored
