@@ -191,6 +191,8 @@ def test_a_missing_subreddit_fails_only_its_units(sqlite_store, reddit_api, make
 
 def test_credentials_never_reach_the_log(sqlite_store, reddit_api, make, caplog, settings):
     caplog.set_level(logging.DEBUG)
+    # an in-process CLI test before this one quietens prawcore (listener/cli/edge.py); ask for it
+    caplog.set_level(logging.DEBUG, logger="prawcore")
     sqlite_store.add_brand("Debunk", "debunk")
     one_pass(sqlite_store, make("reddit"))
     assert "Fetching: GET" in caplog.text  # prawcore did log its requests
