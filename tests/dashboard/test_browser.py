@@ -8,33 +8,20 @@ is not CI; under CI=true a missing browser fails.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from dash_seed import T0, XSS_HANDLE, XSS_TEXTS, seed_small
 
-from listener.cli.dashboard import streamlit_argv
 from listener.post import Author, Batch, Post
 from listener.store import Store, schema
+from scripts.chromium_kit import ARGS, CHROMIUM, full_page_shot, served_dashboard, settle
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+__all__ = ["ARGS", "ARTIFACTS", "CHROMIUM", "need_chromium", "seeded_small_store", "serve"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 XSS_TITLE = "<img src=x onerror=alert(7)> Acme complaint spreading"
 
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def need_chromium() -> None:
@@ -45,31 +32,19 @@ def need_chromium() -> None:
         pytest.skip(f"{CHROMIUM} is absent: install it with bash scripts/install-browser.sh")
 
 
-@contextmanager
-def serve(url: str, folder: Path):
-    """`undertow dashboard` on the store at `url`, on a free port; yields its address."""
-    port = _free_port()
-    env = {**os.environ, "UNDERTOW_DATABASE_URL": url}
-    env.pop("UNDERTOW_DASHBOARD_PASSWORD", None)
-    log = open(folder / "streamlit.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(streamlit_argv(port, "127.0.0.1"), env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((folder / "streamlit.log").read_text()) from None
-                time.sleep(0.3)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
+serve = served_dashboard
+
+
+def seeded_small_store(tmp_path: Path, name: str, then=None) -> tuple[str, object]:
+    """The URL of a small seeded SQLite store (dash_seed), and what `then(store)` returned,
+    run on it before it closes; skips (or fails under CI) without Chromium."""
+    need_chromium()
+    url = f"sqlite:///{tmp_path / f'{name}.db'}"
+    store = Store.open(url)
+    seed_small(store)
+    result = then(store) if then else None
+    store.close()
+    return url, result
 
 
 @pytest.fixture
@@ -88,23 +63,11 @@ def server(tmp_path):
         yield base
 
 
-def _settle(page) -> None:
-    """Wait until a page title is drawn, the script run is over and the charts are in."""
-    page.wait_for_timeout(300)
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=\"stMain\"] h1') &&"
-        " !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
-    page.wait_for_timeout(1200)
+_settle = settle
 
 
 def _shot(page, name: str) -> None:
-    """A screenshot of the whole page (Streamlit scrolls inside its main section)."""
-    height = page.evaluate(
-        "() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
-    page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 8000)})
-    page.wait_for_timeout(800)
-    page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"))
-    page.set_viewport_size({"width": 1400, "height": 1000})
+    full_page_shot(page, ARTIFACTS / f"dashboard-{name}.png", 1400)
 
 
 def test_every_page_in_a_real_browser(server):

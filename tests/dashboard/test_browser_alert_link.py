@@ -7,25 +7,22 @@ from __future__ import annotations
 import re
 
 import pytest
-from dash_seed import seed_small
 from sqlalchemy import select
-from test_browser import ARGS, ARTIFACTS, CHROMIUM, _settle, _shot, need_chromium, serve
+from test_browser import ARGS, ARTIFACTS, CHROMIUM, _settle, _shot, seeded_small_store, serve
 
-from listener.store import Store, schema
+from listener.store import schema
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def served(tmp_path):
-    need_chromium()
-    url = f"sqlite:///{tmp_path / 'link.db'}"
-    store = Store.open(url)
-    seed_small(store)
-    with store.engine.connect() as conn:
-        target = conn.execute(select(schema.alerts.c.id, schema.alerts.c.title)
-                              .where(schema.alerts.c.story_key == "g")).one()
-    store.close()
+    def story_g(store):
+        with store.engine.connect() as conn:
+            return conn.execute(select(schema.alerts.c.id, schema.alerts.c.title)
+                                .where(schema.alerts.c.story_key == "g")).one()
+
+    url, target = seeded_small_store(tmp_path, "link", story_g)
     with serve(url, tmp_path) as address:
         yield address, target
 

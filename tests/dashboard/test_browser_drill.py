@@ -6,21 +6,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from dash_seed import seed_small
-from test_browser import ARGS, ARTIFACTS, CHROMIUM, _settle, _shot, need_chromium, serve
-
-from listener.store import Store
+from test_browser import ARGS, ARTIFACTS, CHROMIUM, _settle, _shot, seeded_small_store, serve
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def base(tmp_path):
-    need_chromium()
-    url = f"sqlite:///{tmp_path / 'drill.db'}"
-    store = Store.open(url)
-    seed_small(store)
-    store.close()
+    url, _ = seeded_small_store(tmp_path, "drill")
     with serve(url, tmp_path) as address:
         yield address
 
