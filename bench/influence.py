@@ -409,6 +409,54 @@ def print_report(report: dict) -> None:
     print(f"{report['data']} done in {report['seconds']:.0f} s")
 
 
+LABELS = {"in_degree": "in-degree", "past_retweets": "past retweets", "posts": "posts",
+          "amplification": "amplification", "unique_amplifiers": "unique amplifiers",
+          "reach": "reach", "pagerank": "PageRank", "kcore": "k-core"}
+SHORT = {"precision_at_100": "P@100", "ndcg_at_100": "NDCG@100"}
+
+
+def markdown(report: dict) -> str:
+    """docs/influence.md's tables for one graph, from a ``--json`` report: per metric, one row per
+    origin, shipped and every goal ranking with 95% intervals; ``=`` marks a tie with shipped,
+    ``*`` a ranking above shipped that the paired interval does not separate from it, ``**``
+    one above it that it does separate. Then the walk-forward rows and what they chose."""
+    lines = []
+    for m in METRICS:
+        digits = 2 if m == "precision_at_100" else 3
+        fmt = lambda x, d=digits: f"{x:.{d}f}"  # noqa: E731
+        head = ["origin (events before)", "chosen decay", "shipped",
+                *[LABELS[g] for g in GOAL]]
+        lines += [f"**{SHORT[m]}**", "", "| " + " | ".join(head) + " |",
+                  "|" + "---|" * len(head)]
+        for r in report["origins"]:
+            ship = r["rankings"]["shipped"][m]
+            cells = [f"{r['origin'][:10]} ({r['events_before']:,})", r["decay"]["label"],
+                     f"{fmt(ship['value'])} [{fmt(ship['ci95'][0])}-{fmt(ship['ci95'][1])}]"
+                     if ship["ci95"] else fmt(ship["value"])]
+            for g in GOAL:
+                x = r["rankings"][g][m]
+                ci = f" [{fmt(x['ci95'][0])}-{fmt(x['ci95'][1])}]" if x["ci95"] else ""
+                word = compare(ship, x)
+                mark = ("=" if word == "tie" else "*" if word == "below (within CI)"
+                        else "**" if word == "below" else "")
+                cells.append(f"{fmt(x['value'])}{ci}{mark}")
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    head = ["origin", "learned (walk-forward)", "P@100 / NDCG@100", "best single (walk-forward)",
+            "P@100 / NDCG@100"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in report["origins"]:
+        if not r["later"]:
+            continue
+        cells = [r["origin"][:10]]
+        for who in ("learned", "best_single"):
+            x = r["rankings"].get(who)
+            cells += [r[who] or "-", "-" if x is None else
+                      f"{x['precision_at_100']['value']:.2f} / {x['ndcg_at_100']['value']:.3f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", choices=("higgs", "twitter15", "both"), default="both")
@@ -416,7 +464,13 @@ def main() -> None:
     parser.add_argument("--twitter15", type=Path, default=twitter15_path())
     parser.add_argument("--resamples", type=int, default=500)
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    parser.add_argument("--tables", type=Path, metavar="REPORT.json",
+                        help="print docs/influence.md's tables from a saved --json report")
     args = parser.parse_args()
+    if args.tables:
+        for report in json.loads(args.tables.read_text())["reports"]:
+            print(f"### {report['data']}\n\n{markdown(report)}")
+        return
     started = time.perf_counter()
     reports = []
     for name, path, loader in (("higgs", args.higgs, load_higgs),
