@@ -11,14 +11,26 @@ against the reposts each user receives after ``d``:
 
 Rankings, all in the same run: Undertow's shipped influence (``graph.influence.DEFAULT_WEIGHTS``,
 its recency weighting chosen by ``graph.decay.choose_decay`` from the events before ``d``, as
-``undertow rank`` chooses it),
-the combination chosen on earlier origins ("learned": the candidate weights with the best mean
-P@100 + NDCG@100 over the origins before this one, so it is never scored on what chose it), each
-component on its own, and the baselines past_retweets (reposts received before ``d``), in_degree
-(interactions of any kind received before ``d``), posts (posts authored before ``d``) and
-followers (reported as unknown: neither graph has follower counts). Ties, in the rankings and in
-the truth, are broken by a seeded random order of users, never by user id: Higgs ids are not
-random (small ids are the popular accounts), so an id tie-break would leak the answer.
+``undertow rank`` chooses it), each component on its own, and the baselines past_retweets
+(reposts received before ``d``), in_degree (interactions of any kind received before ``d``), posts
+(posts authored before ``d``) and followers (reported as unknown: neither graph has follower
+counts). Ties, in the rankings and in the truth, are broken by a seeded random order of users,
+never by user id: Higgs ids are not random (small ids are the popular accounts), so an id
+tie-break would leak the answer.
+
+Every choice is walk-forward: made only on data strictly before the origin it is tested on.
+
+- decay (shipped): ``choose_decay`` backtests on the events before ``d`` only;
+- "learned" (a weight set among ``candidates()``) and "best_single" (one of ``SINGLES``):
+  ``walk_forward`` scores each candidate at every earlier origin ``o_j < d``, ranked on the events
+  before ``o_j``, against the reposts received in ``[o_j, d)``: the window stops at ``d``, so the
+  choice never sees the period it is then scored on (last round's learned row counted reposts up
+  to the end of the data at the earlier origins: that leak is gone). The first origin has no
+  earlier one: no learned or best_single row there. ``tests/bench/test_influence_walk_forward.py``
+  rewrites every event from ``d`` on and checks the choice does not move.
+
+Beside each ranking's interval, ``shipped_minus_ci95`` is the paired bootstrap interval (same
+resamples) of shipped minus that ranking: where it holds 0 the two are not separated.
 
     python bench/influence.py                        # both graphs, from $UNDERTOW_SHARED_DATA
     python bench/influence.py --data higgs --json --resamples 200
@@ -31,6 +43,7 @@ import json
 import resource
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +69,8 @@ METRICS = ("precision_at_100", "ndcg_at_100")
 #: ``graph.decay.choose_decay`` picks at each origin from the events before it: 12 h is what was
 #: shipped before; Higgs is a week-long burst, Twitter15 spans five years with months between
 #: stories.
+#: The single measures the walk-forward "best_single" row chooses among.
+SINGLES = ("in_degree", "past_retweets", "posts", *COMPONENTS)
 HALF_LIVES = {"12h": 12 * 3600.0, "2d": 2 * 86400.0, "7d": 7 * 86400.0, "30d": 30 * 86400.0}
 
 
@@ -123,8 +138,8 @@ def evaluate(
         for name, order in orders.items():
             draws[name].append(metrics(top_k(order, w), best, truth))
     out = {}
-    for name in rankings:
-        d = np.array(draws[name]) if resamples else np.zeros((0, 2))
+    arrays = {name: np.array(draws[name]) if resamples else np.zeros((0, 2)) for name in rankings}
+    for name, d in arrays.items():
         out[name] = {
             metric: {
                 "value": round(point[name][i], 4),
@@ -134,6 +149,12 @@ def evaluate(
             }
             for i, metric in enumerate(METRICS)
         }
+        if resamples and "shipped" in arrays and name != "shipped":
+            # Paired: the same resamples for both, so the interval is that of the difference.
+            diff = arrays["shipped"] - d
+            for i, metric in enumerate(METRICS):
+                out[name][metric]["shipped_minus_ci95"] = np.round(
+                    np.quantile(diff[:, i], [0.025, 0.975]), 4).tolist()
     return out
 
 
@@ -184,40 +205,119 @@ def rankings_at(
     return rankings, basis, details
 
 
+def tie_key(ids: np.ndarray, seed: int) -> np.ndarray:
+    """A seeded pseudo-random sort key per user id (splitmix64): breaks ties at random, never by
+    id, and, unlike a permutation of the run's user list, does not depend on which users exist
+    (users first seen after an origin must not move a choice made at it)."""
+    z = np.asarray(ids).astype(np.uint64) + np.uint64((0x9E3779B97F4A7C15 * (seed + 1)) % 2**64)
+    with np.errstate(over="ignore"):
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def top_known(scores: np.ndarray, key: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """The K best of the users known at the origin (seen in an event or a post before it): a
+    ranking made then cannot list anyone else."""
+    pos = np.flatnonzero(known)
+    return pos[np.lexsort((key[pos], -scores[pos]))][:K]
+
+
+def window_truth(target: np.ndarray, ts: np.ndarray, reposts: np.ndarray, start: float,
+                 end: float, n: int) -> np.ndarray:
+    """Reposts each user (``target``: positions in the user list) received in ``[start, end)``."""
+    m = reposts & (ts >= start) & (ts < end)
+    return np.bincount(target[m], minlength=n).astype(float)
+
+
+def walk_forward(
+    history: list[dict], target: np.ndarray, ts: np.ndarray, reposts: np.ndarray, origin: float,
+    n: int, pool: Mapping[str, Mapping[str, float]] | None = None,
+) -> tuple[str | None, dict[str, float]]:
+    """The candidate with the best mean P@100 + NDCG@100 over the origins before ``origin``.
+
+    ``history`` holds, per earlier origin, its time, its tie-break key (``tie_key``) and each
+    candidate's top K there (ranked on the events before that origin, among the users known
+    then). Each earlier origin ``o_j`` is scored on the
+    reposts received in ``[o_j, origin)`` only: the events from ``origin`` on are cut off before
+    anything is counted, so nothing the choice is then tested on can move it. Ties go to the
+    candidate with fewer components (``pool``'s weights), then the name. None with no earlier
+    origin, or when no earlier window holds a repost.
+    """
+    before = ts < origin
+    target, ts, reposts = target[before], ts[before], reposts[before]
+    scores: dict[str, list[float]] = {}
+    for h in history:
+        if h["origin"] >= origin:
+            raise ValueError("walk_forward got an origin that is not strictly earlier")
+        truth = window_truth(target, ts, reposts, h["origin"], origin, n)
+        if not truth.any():
+            continue
+        best = np.lexsort((h["tiebreak"], -truth))[:K]
+        for name, top in h["tops"].items():
+            scores.setdefault(name, []).append(sum(metrics(top, best, truth)))
+    if not scores:
+        return None, {}
+    mean = {name: float(np.mean(v)) for name, v in scores.items()}
+    size = (lambda c: len([w for w in pool[c].values() if w])) if pool else (lambda c: 1)
+    chosen = min(mean, key=lambda c: (-round(mean[c], 9), size(c), c))
+    return chosen, {c: round(v, 4) for c, v in mean.items()}
+
+
 def run(name: str, events: pd.DataFrame, posts: pd.DataFrame, resamples: int) -> dict:
     started = time.perf_counter()
     users = np.unique(np.concatenate([events["a"], events["b"], posts["author"]]))
+    n = len(users)
     ts = events["ts"].to_numpy()
+    target = np.searchsorted(users, events["b"].to_numpy())
+    source = np.searchsorted(users, events["a"].to_numpy())
+    authors = np.searchsorted(users, posts["author"].to_numpy())
+    posted = posts["ts"].to_numpy()
     reposts = events["kind"].to_numpy() == "repost"
     pool = candidates()
-    results, history = [], []
+    results: list[dict] = []
+    history: list[dict] = []  # per origin: its time, tie-break order, each candidate's top K
     for i, origin in enumerate(origins(name, ts)):
         rankings, basis, details = rankings_at(events, posts, users, origin)
         combos = {c: combine(basis, w)[0] for c, w in pool.items()}
-        future = (ts >= origin) & reposts
-        truth = np.bincount(
-            np.searchsorted(users, events["b"].to_numpy()[future]), minlength=len(users)
-        ).astype(float)
-        # Chosen on the origins before this one (their point figures), never on this one.
-        chosen = None
-        if history:
-            mean = {c: np.mean([h[c] for h in history]) for c in pool}
-            chosen = max(pool, key=lambda c: (mean[c], -len(pool[c])))
-            rankings["learned"] = combos[chosen]
+        singles = {s: rankings[s] for s in SINGLES}
+        truth = window_truth(target, ts, reposts, origin, np.inf, n)
+        # Walk-forward: chosen on the origins before this one, each scored only on what happened
+        # before this one; never on this origin or anything after it.
+        learned, learned_scores = walk_forward(
+            [{**h, "tops": h["combos"]} for h in history], target, ts, reposts, origin, n, pool)
+        single, single_scores = walk_forward(
+            [{**h, "tops": h["singles"]} for h in history], target, ts, reposts, origin, n)
+        if learned:
+            rankings["learned"] = combos[learned]
+        if single:
+            rankings["best_single"] = singles[single]
         scored = evaluate(rankings, truth, resamples, seed=i)
-        candidate_points = evaluate(combos, truth, 0, seed=i)
-        history.append({c: sum(m["value"] for m in r.values()) for c, r in candidate_points.items()})
+        key = tie_key(users, i)
+        known = np.zeros(n, dtype=bool)
+        known[target[ts < origin]] = True
+        known[source[ts < origin]] = True
+        known[authors[posted < origin]] = True
+        history.append({
+            "origin": origin, "tiebreak": key,
+            "combos": {c: top_known(r, key, known) for c, r in combos.items()},
+            "singles": {c: top_known(r, key, known) for c, r in singles.items()},
+        })
         results.append({
             "origin": pd.Timestamp(origin, unit="s").isoformat(),
+            "origin_ts": origin,
             "later": bool(i),
-            "learned_weights": pool[chosen] if chosen else None,
-            "future_reposts": int(future.sum()),
+            "learned": learned,
+            "learned_weights": pool[learned] if learned else None,
+            "best_single": single,
+            "walk_forward_scores": {"learned": learned_scores, "best_single": single_scores},
+            "future_reposts": int(truth.sum()),
             **details,
             "rankings": scored,
         })
     return {
         "data": name,
-        "users": len(users),
+        "users": n,
         "events": len(events),
         "followers": "unknown (no follower counts in this data)",
         "origins": results,
@@ -226,20 +326,42 @@ def run(name: str, events: pd.DataFrame, posts: pd.DataFrame, resamples: int) ->
     }
 
 
-def summarise(results: list[dict]) -> dict:
-    """At the later origins: where shipped and learned are below another ranking.
+#: What the shipped score has to match or beat at every later origin (the issue's goal).
+GOAL = ("in_degree", *[c for c in SINGLES if c != "in_degree"])
 
-    ``trails`` lists the components and baselines (the goal: none); ``trails_fixed_half_life``
-    the amplification component at a fixed half-life (an oracle picking the best one afterwards
-    would beat any rule chosen beforehand somewhere; reported, not the goal)."""
+
+def compare(mine: dict, theirs: dict) -> str:
+    """"above", "tie" or "below" on a point value, with "(within CI)" where the paired interval
+    of the difference includes 0, i.e. the resamples do not separate the two."""
+    if mine["value"] > theirs["value"]:
+        word = "above"
+    elif mine["value"] == theirs["value"]:
+        return "tie"
+    else:
+        word = "below"
+    ci = theirs.get("shipped_minus_ci95")
+    return f"{word} (within CI)" if ci and ci[0] <= 0 <= ci[1] else word
+
+
+def summarise(results: list[dict]) -> dict:
+    """At the later origins: where shipped, learned and best_single trail another ranking.
+
+    ``trails`` lists the goal's rankings (in-degree, past retweets, posts, each component) the row
+    is below on a point value (the goal: none); for shipped, ``vs`` says above / tie / below per
+    (origin, ranking, metric), "(within CI)" where the paired bootstrap interval of the difference
+    holds 0. ``trails_fixed_half_life``: the amplification component at a fixed half-life (an
+    oracle picking the best one afterwards would beat any rule chosen beforehand somewhere;
+    reported, not the goal)."""
     later = [r for r in results if r["later"]]
     out = {}
-    for who in ("shipped", "learned"):
+    for who in ("shipped", "learned", "best_single"):
         worse, fixed = [], []
         for r in later:
+            if who not in r["rankings"]:
+                continue
             mine = r["rankings"][who]
             for other, theirs in r["rankings"].items():
-                if other in ("shipped", "learned"):
+                if other in ("shipped", "learned", "best_single"):
                     continue
                 for m in METRICS:
                     if mine[m]["value"] < theirs[m]["value"]:
@@ -248,6 +370,14 @@ def summarise(results: list[dict]) -> dict:
                         (fixed if other.startswith("amplification@") else worse).append(line)
         out[who] = {"later_origins": len(later), "trails": worse,
                     "trails_fixed_half_life": fixed}
+    out["shipped"]["vs"] = {
+        r["origin"][:16]: {other: {m: compare(r["rankings"]["shipped"][m], r["rankings"][other][m])
+                                   for m in METRICS} for other in GOAL}
+        for r in later
+    }
+    out["shipped"]["origins_meeting_goal"] = sum(
+        all("below" not in v for o in cells.values() for v in o.values())
+        for cells in out["shipped"]["vs"].values())
     return out
 
 
@@ -258,13 +388,17 @@ def print_report(report: dict) -> None:
         print(f"\norigin {r['origin'][:16]} ({r['events_before']:,} events before, "
               f"{r['future_reposts']:,} reposts after; ranked in {r['rank_seconds']:.1f} s)"
               + f"; shipped decay {r['decay']['label']}"
-              + (f"; learned weights {r['learned_weights']}" if r["learned_weights"] else ""))
+              + (f"; learned {r['learned']}" if r["learned"] else "")
+              + (f"; best single {r['best_single']}" if r["best_single"] else ""))
         print(f"  {'ranking':<20}{'P@100':>7}{'95% CI':>15}{'NDCG@100':>10}{'95% CI':>15}")
         for name, m in r["rankings"].items():
             p, g = m["precision_at_100"], m["ndcg_at_100"]
             ci = lambda x: "" if x["ci95"] is None else f"{x['ci95'][0]:.2f}-{x['ci95'][1]:.2f}"  # noqa: E731
             print(f"  {name:<20}{p['value']:>7.2f}{ci(p):>15}{g['value']:>10.3f}{ci(g):>15}")
     for who, s in report["summary"].items():
+        if "origins_meeting_goal" in s:
+            print(f"\n{who}: at least every goal ranking on both metrics at "
+                  f"{s['origins_meeting_goal']} of {s['later_origins']} later origins")
         print(f"\n{who}: trails a component or baseline in {len(s['trails'])} (origin, metric, "
               f"ranking) comparisons over {s['later_origins']} later origins")
         for line in s["trails"]:
@@ -275,6 +409,54 @@ def print_report(report: dict) -> None:
     print(f"{report['data']} done in {report['seconds']:.0f} s")
 
 
+LABELS = {"in_degree": "in-degree", "past_retweets": "past retweets", "posts": "posts",
+          "amplification": "amplification", "unique_amplifiers": "unique amplifiers",
+          "reach": "reach", "pagerank": "PageRank", "kcore": "k-core"}
+SHORT = {"precision_at_100": "P@100", "ndcg_at_100": "NDCG@100"}
+
+
+def markdown(report: dict) -> str:
+    """docs/influence.md's tables for one graph, from a ``--json`` report: per metric, one row per
+    origin, shipped and every goal ranking with 95% intervals; ``=`` marks a tie with shipped,
+    ``*`` a ranking above shipped that the paired interval does not separate from it, ``**``
+    one above it that it does separate. Then the walk-forward rows and what they chose."""
+    lines = []
+    for m in METRICS:
+        digits = 2 if m == "precision_at_100" else 3
+        fmt = lambda x, d=digits: f"{x:.{d}f}"  # noqa: E731
+        head = ["origin (events before)", "chosen decay", "shipped",
+                *[LABELS[g] for g in GOAL]]
+        lines += [f"**{SHORT[m]}**", "", "| " + " | ".join(head) + " |",
+                  "|" + "---|" * len(head)]
+        for r in report["origins"]:
+            ship = r["rankings"]["shipped"][m]
+            cells = [f"{r['origin'][:10]} ({r['events_before']:,})", r["decay"]["label"],
+                     f"{fmt(ship['value'])} [{fmt(ship['ci95'][0])}-{fmt(ship['ci95'][1])}]"
+                     if ship["ci95"] else fmt(ship["value"])]
+            for g in GOAL:
+                x = r["rankings"][g][m]
+                ci = f" [{fmt(x['ci95'][0])}-{fmt(x['ci95'][1])}]" if x["ci95"] else ""
+                word = compare(ship, x)
+                mark = ("=" if word == "tie" else "*" if word == "below (within CI)"
+                        else "**" if word == "below" else "")
+                cells.append(f"{fmt(x['value'])}{ci}{mark}")
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    head = ["origin", "learned (walk-forward)", "P@100 / NDCG@100", "best single (walk-forward)",
+            "P@100 / NDCG@100"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in report["origins"]:
+        if not r["later"]:
+            continue
+        cells = [r["origin"][:10]]
+        for who in ("learned", "best_single"):
+            x = r["rankings"].get(who)
+            cells += [r[who] or "-", "-" if x is None else
+                      f"{x['precision_at_100']['value']:.2f} / {x['ndcg_at_100']['value']:.3f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", choices=("higgs", "twitter15", "both"), default="both")
@@ -282,7 +464,13 @@ def main() -> None:
     parser.add_argument("--twitter15", type=Path, default=twitter15_path())
     parser.add_argument("--resamples", type=int, default=500)
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    parser.add_argument("--tables", type=Path, metavar="REPORT.json",
+                        help="print docs/influence.md's tables from a saved --json report")
     args = parser.parse_args()
+    if args.tables:
+        for report in json.loads(args.tables.read_text())["reports"]:
+            print(f"### {report['data']}\n\n{markdown(report)}")
+        return
     started = time.perf_counter()
     reports = []
     for name, path, loader in (("higgs", args.higgs, load_higgs),

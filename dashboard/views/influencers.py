@@ -67,9 +67,11 @@ if isinstance(weights, dict) and [k for k, v in weights.items() if v] == ["ampli
     else:
         memory = "recent ones counting more (12 h half-life)"
     st.caption("Influence uses one measure, amplification: the interactions an author received, "
-               f"{memory}. Tested on real graphs at rolling "
-               "origins, no combination with reach, PageRank, k-core or followers predicted who "
-               "is amplified next better, so those are shown beside it but carry no weight. "
+               f"{memory}. Tested on two real graphs at rolling origins, with every choice "
+               "made on earlier data only, it stayed at or above in-degree and each other "
+               "measure at more of the later origins than a combination with unique amplifiers, "
+               "reach, PageRank or k-core chosen on the earlier ones, so those are shown beside "
+               "it but carry no weight (followers could not be tested there). "
                "The score is absolute (50 = about 50 fresh interactions), so it compares across "
                "brands; Percentile is the rank-relative view within this run.")
 c1, c2 = st.columns(2)
