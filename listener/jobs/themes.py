@@ -101,7 +101,9 @@ def unit_themes(store: Store, home: Path, key: str, brands: list,
     for brand in brands:
         mine = brand_mentions(store, brand.id, since)
         for m in mine:
-            langs[m.post_id] = known_langs.get(m.post_id) or detect(m.text, m.lang)
+            # The language recorded when it was scored; a post scored before that was
+            # recorded (or not scored yet) is told the same way here.
+            langs[m.post_id] = m.language or known_langs.get(m.post_id) or detect(m.text, m.lang)
         report = breakdown([langs[m.post_id] for m in mine], ENGLISH_ONLY)
         negatives[brand.id] = [m for m in mine
                                if m.label == "negative" and scorable(langs[m.post_id])]

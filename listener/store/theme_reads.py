@@ -23,6 +23,7 @@ class Mention(NamedTuple):
     created_at: datetime
     author_id: int
     followers: int | None
+    language: str | None = None  # recorded when it was scored (platform tag, else detector)
 
 
 def brand_mentions(store: Store, brand_id: int, since: datetime | None = None) -> list[Mention]:
@@ -30,7 +31,8 @@ def brand_mentions(store: Store, brand_id: int, since: datetime | None = None) -
     with store.engine.connect() as conn:
         version = current_model_version(conn) or ""
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        sql = ("SELECT p.id, p.text, p.lang, s.label, p.created_at, p.author_id, a.followers "
+        sql = ("SELECT p.id, p.text, p.lang, s.label, p.created_at, p.author_id, a.followers, "
+               "s.language "
                "FROM post_brands pb JOIN posts p ON p.id = pb.post_id "
                "LEFT JOIN authors a ON a.id = p.author_id "
                f"LEFT JOIN sentiment_scores s ON s.post_id = p.id AND s.model_version = {mark} "
@@ -39,7 +41,7 @@ def brand_mentions(store: Store, brand_id: int, since: datetime | None = None) -
         params = (version, brand_id, *((since,) if since else ()))
         rows = conn.exec_driver_sql(sql, params).all()
     return [Mention(int(r[0]), r[1], r[2], r[3], r[4] if isinstance(r[4], datetime)
-                    else datetime.fromisoformat(str(r[4])), int(r[5]), r[6]) for r in rows]
+                    else datetime.fromisoformat(str(r[4])), int(r[5]), r[6], r[7]) for r in rows]
 
 
 def count_post_themes(store: Store, brand_id: int) -> int:
