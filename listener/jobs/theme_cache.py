@@ -33,6 +33,12 @@ def _key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def _hex_rows(keys: np.ndarray) -> list[str]:
+    """The hex digests of a keys file's rows (n x 20 bytes)."""
+    text = np.ascontiguousarray(keys, dtype=np.uint8).tobytes().hex()
+    return [text[i:i + 40] for i in range(0, len(text), 40)]
+
+
 class VectorCache:
     """`encode(encoder, texts)`: the encoder's vectors, computing only those not stored yet."""
 
@@ -58,7 +64,7 @@ class VectorCache:
             self._where = {}
             for seg in self._segments():
                 keys = np.load(self.folder / f"{seg}.keys.npy", allow_pickle=False)
-                self._where.update((k.hex(), (seg, i)) for i, k in enumerate(keys.tolist()))
+                self._where.update((k, (seg, i)) for i, k in enumerate(_hex_rows(keys)))
         return self._where
 
     def _vectors(self, seg: str) -> np.ndarray:
@@ -96,7 +102,8 @@ class VectorCache:
         """One new segment; a reader sees it whole or not at all (the keys file comes last)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         seg = f"{time.time_ns():020d}-{os.getpid()}"
-        binary = np.array([bytes.fromhex(k) for k in keys], dtype="S20")
+        # Raw digests, 20 bytes a row (numpy's "S20" would drop a digest's trailing zero bytes).
+        binary = np.frombuffer(bytes.fromhex("".join(keys)), dtype=np.uint8).reshape(-1, 20)
         for suffix, value in (("vecs", np.asarray(vectors, dtype=np.float32)),
                               ("keys", binary)):
             tmp = self.folder / f"{seg}.{suffix}.tmp.npy"

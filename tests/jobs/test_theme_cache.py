@@ -44,3 +44,15 @@ def test_many_runs_are_merged_into_one_segment(tmp_path, monkeypatch):
     assert len(list(cache.folder.glob("*.keys.npy"))) <= 3
     assert np.allclose(cache.encode(encoder, texts), encoder.encode(texts), atol=1e-5)
     assert cache.computed == 0
+
+
+def test_a_digest_ending_in_zero_bytes_is_found_again(tmp_path):
+    """1 in 256 SHA-1 digests ends with a zero byte: the keys file keeps all 20 bytes."""
+    encoder = load_encoder(DEFAULT_ENCODER)
+    texts = [f"delayed again {i}" for i in range(2000)]
+    ending = [t for t in texts if _key(t).endswith("00")][:3]
+    assert ending
+    VectorCache(tmp_path, encoder.name).encode(encoder, ending)
+    again = VectorCache(tmp_path, encoder.name)
+    again.encode(encoder, ending)
+    assert again.computed == 0
