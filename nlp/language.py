@@ -12,8 +12,8 @@ from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 
-__all__ = ["ENGLISH_ONLY", "LANGUAGE_LABEL", "NOT_SCORED", "breakdown", "detect", "scorable",
-           "trained_languages"]
+__all__ = ["ENGLISH_ONLY", "LANGUAGE_LABEL", "NOT_SCORED", "breakdown", "detect", "platform_language",
+           "record", "scorable", "trained_languages"]
 
 ENGLISH_ONLY = frozenset({"en"})  # what all-MiniLM-L6-v2 and the shipped sentiment head learned
 NOT_SCORED = "not scored (language)"
@@ -33,10 +33,43 @@ MIN_CONFIDENCE = 0.9
 MIN_LETTERS = 12  # below this a detector guesses ("ok" comes back Afrikaans): call it unknown
 
 
+# Tags a platform writes when a post has no language of its own: X's "und" (undetermined),
+# "zxx" (no linguistic content), "qme" (media only), "qam" (mentions only), "qct" (cashtags
+# only), "qht" (hashtags only), "qst" (very short), "qmt"; "art" (artificial); "mis"/"mul".
+NOT_A_LANGUAGE = frozenset({"und", "zxx", "qme", "qam", "qct", "qht", "qst", "qmt", "art", "mis",
+                            "mul"})
+# Codes X still writes that ISO 639-1 retired (the detector and the model cards use the new ones).
+_RETIRED = {"in": "id", "iw": "he", "ji": "yi", "jw": "jv"}
+_CODE = re.compile(r"[a-z]{2,3}")
+PLATFORM, DETECTOR = "platform", "detector"  # which source gave a recorded language
+
+
+def platform_language(tag: str | None) -> str | None:
+    """The language a platform's tag names ("pt-BR" -> "pt", X's "in" -> "id"), or None where
+    it names none (absent, "und", "zxx", "qme", ... or not a language code at all)."""
+    if not isinstance(tag, str):
+        return None
+    code = tag.strip().replace("_", "-").split("-")[0].lower()
+    if not _CODE.fullmatch(code) or code in NOT_A_LANGUAGE or (len(code) == 3 and code[0] == "q"):
+        return None  # "qaa".."qtz" are ISO 639's private-use codes; X's "q.." tags are those
+    return _RETIRED.get(code, code)
+
+
+def record(text: str, platform_tag: str | None = None) -> tuple[str, str]:
+    """(language, source): the platform's tag when it names a language, else the detector's
+    answer ("und" when the text is too short to tell), and which of the two gave it."""
+    tagged = platform_language(platform_tag)
+    if tagged is not None:
+        return tagged, PLATFORM
+    return _detected(text), DETECTOR
+
+
 def detect(text: str, platform_tag: str | None = None) -> str:
     """ISO 639-1 code ("en"), or "und" when the text is too short to tell."""
-    if platform_tag and platform_tag not in ("und", "zxx", "qme", "qht", "art"):
-        return platform_tag.split("-")[0].lower()
+    return record(text, platform_tag)[0]
+
+
+def _detected(text: str) -> str:
     body = _STRIP.sub(" ", text)
     if len(_LETTER.findall(body)) < MIN_LETTERS:
         return UNKNOWN

@@ -26,7 +26,8 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["Theme", "ThemeModel", "clean", "fit", "fit_assign", "STOPWORDS"]
+__all__ = ["NewAssignment", "Theme", "ThemeModel", "adds_themes", "assign_new", "clean", "fit",
+           "fit_assign", "update", "STOPWORDS"]
 
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _HANDLE = re.compile(r"(?<![\w@])@\w+")
@@ -98,6 +99,13 @@ class ThemeModel:
     next_id: int
     skip: tuple[str, ...] = ()
     radius: dict[int, float] = field(default_factory=dict)  # its FAR_SHARE-quantile member similarity
+    # What `assign_new` needs to take the same Lloyd step as `update` without the old posts:
+    # per theme (in `themes` order) the sum of its distinct members' features and their count,
+    # and the sorted 64-bit hashes of every distinct text seen (copies count once). None on a
+    # model saved before these existed: its next `update` fills them.
+    sums: np.ndarray | None = None
+    counts: np.ndarray | None = None
+    seen: np.ndarray | None = None
 
     def features(self, cleaned: Sequence[str], vectors: np.ndarray) -> np.ndarray:
         return _features(cleaned, vectors, self.vectorizer, self.svd, self.mean)
@@ -112,6 +120,28 @@ class ThemeModel:
 
     def by_id(self) -> dict[int, Theme]:
         return {t.id: t for t in self.themes}
+
+
+def _text_keys(uniq: Sequence[str]) -> np.ndarray:
+    """64-bit keys of lower-cased cleaned texts (the `_dedupe` identity), stable across runs."""
+    import hashlib
+
+    return np.array([int.from_bytes(hashlib.blake2b(t.lower().encode("utf-8", "surrogatepass"),
+                                                    digest_size=8).digest(), "big")
+                     for t in uniq], dtype=np.uint64)
+
+
+def _members(labels: np.ndarray, feats: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per theme index: the sum of its members' features, and how many there are."""
+    sums = np.zeros((k, feats.shape[1]), dtype=np.float64)
+    np.add.at(sums, labels, feats)
+    return sums, np.bincount(labels, minlength=k).astype(np.int64)
+
+
+def adds_themes(far: int, fresh: int, new_min: int = NEW_THEME_MIN) -> bool:
+    """The split/add rule: far more new distinct texts than chance (`FAR_SHARE` of `fresh`)
+    lie beyond every theme's outer members, and at least `new_min` of them."""
+    return far >= max(new_min, 3 * FAR_SHARE * fresh)
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -276,7 +306,8 @@ def fit_assign(texts: Sequence[str], vectors: np.ndarray, skip: Iterable[str] = 
     ids = list(range(1, k + 1))
     themes = _describe(ids, labels, feats, centroids, uniq, [texts[i] for i in keep])
     model = ThemeModel(themes, centroids, vectorizer, svd, mean, k + 1, skip,
-                       _radius(labels, feats, centroids, ids))
+                       _radius(labels, feats, centroids, ids), *_members(labels, feats, k),
+                       np.sort(_text_keys(uniq)))
     return model, np.array(ids)[labels][where]
 
 
@@ -308,7 +339,7 @@ def update(model: ThemeModel, texts: Sequence[str], vectors: np.ndarray, new_fro
     far = np.flatnonzero(fresh_rows & (sims[np.arange(len(uniq)), near] < floors[near]))
     init, ids = model.centroids, [t.id for t in model.themes]
     next_id = model.next_id
-    if len(far) >= max(new_min, 3 * FAR_SHARE * fresh_rows.sum()):
+    if adds_themes(len(far), int(fresh_rows.sum()), new_min):
         extra = KMeans(max(1, min(4, len(far) // (3 * new_min))), n_init=3,
                        random_state=SEED).fit(feats[far])
         sizes = np.bincount(extra.labels_)
@@ -339,8 +370,60 @@ def update(model: ThemeModel, texts: Sequence[str], vectors: np.ndarray, new_fro
             theme.name, theme.terms = old[theme.id].name, old[theme.id].terms
         themes.append(theme)
     new = ThemeModel(themes, centroids, model.vectorizer, model.svd, model.mean, next_id,
-                     model.skip, _radius(labels, feats, centroids, ids))
+                     model.skip, _radius(labels, feats, centroids, ids),
+                     *_members(labels, feats, len(ids)), np.sort(_text_keys(uniq)))
     return new, np.array(ids)[labels][where]
+
+
+@dataclass
+class NewAssignment:
+    labels: np.ndarray  # theme id of each text given
+    far: int  # new distinct texts beyond every theme's outer members (the add rule's count)
+    fresh: int  # new distinct texts (not seen by the model before)
+
+
+def assign_new(model: ThemeModel, texts: Sequence[str], vectors: np.ndarray,
+               cleaned: Sequence[str] | None = None) -> tuple[ThemeModel, NewAssignment]:
+    """`update`'s Lloyd step for new texts only, without the old ones: each theme's centre
+    moves to the mean of its members (old ones from the model's `sums`, new ones added) and the
+    new texts go to the nearest moved centre. Their themes are those `update` would give them
+    with the old texts passed too (the old texts' first step is their saved label, so the sums
+    are what it would add up); the old texts keep theirs (`update` would move a few). No theme
+    is added here: `far` and `fresh` say whether the add rule (`adds_themes`) asks for one, and
+    the caller then runs `update` over old and new posts. Names, radii and examples stand."""
+    if model.sums is None or model.counts is None or model.seen is None:
+        raise ValueError("a model saved before assign_new existed: run update once")
+    if cleaned is None:
+        cleaned = [clean(t, model.skip) for t in texts]
+    if not len(cleaned):
+        return model, NewAssignment(np.zeros(0, dtype=int), 0, 0)
+    keep, where = _dedupe(cleaned)
+    uniq = [cleaned[i] for i in keep]
+    feats = model.features(uniq, np.asarray(vectors)[keep])
+    keys = _text_keys(uniq)
+    pos = np.searchsorted(model.seen, keys)
+    known = (pos < len(model.seen)) & (model.seen[np.minimum(pos, len(model.seen) - 1)] == keys)
+    fresh = ~known
+    sims = feats @ model.centroids.T
+    near = np.argmax(sims, axis=1)
+    floors = np.array([model.radius.get(t.id, 0.0) for t in model.themes])
+    far = int(np.sum(fresh & (sims[np.arange(len(uniq)), near] < floors[near])))
+    k = len(model.themes)
+    add_sums, add_counts = _members(near[fresh], feats[fresh], k)
+    sums, counts = model.sums + add_sums, model.counts + add_counts
+    centroids = np.array([sums[j] / counts[j] if counts[j] else model.centroids[j]
+                          for j in range(k)])
+    centroids = _unit(centroids)
+    labels = np.argmax(feats @ centroids.T, axis=1)
+    # The sums follow the texts' final themes, as `update`'s own would for its next step.
+    final_sums, final_counts = _members(labels[fresh], feats[fresh], k)
+    ids = np.array([t.id for t in model.themes])
+    themes = [Theme(t.id, t.name, t.terms, t.size + int(final_counts[j]), t.examples)
+              for j, t in enumerate(model.themes)]
+    new = ThemeModel(themes, centroids, model.vectorizer, model.svd, model.mean, model.next_id,
+                     model.skip, dict(model.radius), model.sums + final_sums,
+                     model.counts + final_counts, np.union1d(model.seen, keys[fresh]))
+    return new, NewAssignment(ids[labels][where], far, int(fresh.sum()))
 
 
 def labels_of(model: ThemeModel, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:

@@ -63,7 +63,7 @@ def score(ctx: Context, model: str | None, batch_size: int, limit: int | None,
     click.echo(f"Scored {n(report.scored)} posts with {report.model_version} in "
                f"{report.seconds:.1f} s ({report.posts_per_s:,.0f} posts/s; "
                f"{n(report.model_calls)} model calls, {n(report.from_cache)} from the cache; "
-               f"{n(report.not_scored_language)} texts not scored (language))")
+               f"{n(report.not_scored_language)} posts not scored (language))")
 
 
 @click.command("rank")

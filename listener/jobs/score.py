@@ -38,7 +38,7 @@ class ScoreReport:
     from_cache: int = 0
     model_calls: int = 0
     seconds: float = 0.0
-    not_scored_language: int = 0  # texts in a language the model did not learn (not scored)
+    not_scored_language: int = 0  # posts in a language the model did not learn (not scored)
 
     @property
     def posts_per_s(self) -> float:
@@ -71,13 +71,14 @@ def score_posts(store: Store, scorer, *, batch_size: int = 256, limit: int | Non
     cursor = ClaimCursor()
     while limit is None or report.scored < limit:
         size = batch_size if limit is None else min(batch_size, limit - report.scored)
-        done = score_batch(store, report.model_version, size,
-                           _model(scorer, languages, report), scoring_text, cursor)
+        skipped = report.not_scored_language
+        done = score_batch(store, report.model_version, size, _model(scorer), scoring_text,
+                           cursor, gate=_gate(languages, report))
         if done is None:
             break
         report.scored += done.scored
         report.model_calls += done.model_calls
-        report.from_cache += done.scored - done.model_calls
+        report.from_cache += done.scored - done.model_calls - (report.not_scored_language - skipped)
         bar.update(done.scored)
         if not done.scored:
             continue
@@ -89,27 +90,26 @@ def score_posts(store: Store, scorer, *, batch_size: int = 256, limit: int | Non
     return report
 
 
-def _model(scorer, languages: frozenset[str] | None = None, report: ScoreReport | None = None):
-    """The store's scoring function: texts the model can read go to it, the others get the
-    "language" label (and probabilities of zero) without a model call."""
-    from nlp.language import LANGUAGE_LABEL, detect, scorable
-
+def _model(scorer):
+    """The store's scoring function: the texts the language gate let through, to the model."""
     def scores(texts):
-        keep = [i for i, t in enumerate(texts)
-                if languages is None or scorable(detect(t), languages)]
-        got = iter(scorer.score([texts[i] for i in keep]) if keep else [])
-        keep_set = set(keep)
-        out = []
-        for i in range(len(texts)):
-            if i in keep_set:
-                s = next(got)
-                out.append((s.label, s.negative, s.neutral, s.positive))
-            else:
-                out.append((LANGUAGE_LABEL, 0.0, 0.0, 0.0))
-        if report is not None:
-            report.not_scored_language += len(texts) - len(keep)
-        return out
+        return [(s.label, s.negative, s.neutral, s.positive) for s in scorer.score(texts)]
     return scores
+
+
+def _gate(languages: frozenset[str] | None = None, report: ScoreReport | None = None):
+    """Each post's recorded language (`nlp.language.record`: the platform's tag where it names
+    a language, else the detector on the text) and whether the model may score it; a post it
+    may not score is stored with the "language" label, without a model call, and counted."""
+    from nlp.language import record, scorable
+
+    def gate(text: str, tag: str | None) -> tuple[str, str, bool]:
+        language, source = record(text, tag)
+        ok = languages is None or scorable(language, languages)
+        if not ok and report is not None:
+            report.not_scored_language += 1
+        return language, source, ok
+    return gate
 
 
 def load_scorer(model: str | None, *, threads: int | None = None, int8: bool = False,
@@ -154,5 +154,5 @@ def stage(store: Store, settings, echo: Callable[[str], None]) -> None:
                                                      settings.sentiment_languages))
     echo(f"Scored {report.scored:,} posts in {report.seconds:.0f} s "
          f"({report.model_calls:,} model calls, {report.from_cache:,} from the cache"
-         + (f"; {report.not_scored_language:,} texts not scored (language)"
+         + (f"; {report.not_scored_language:,} posts not scored (language)"
             if report.not_scored_language else "") + ").")

@@ -8,19 +8,27 @@ counted as "not scored (language)" and left out of the themes.
 
 from __future__ import annotations
 
+import json
 import pickle
 import re
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
 from listener.jobs.theme_cache import VectorCache
 from listener.store import Store
-from listener.store.theme_reads import brand_mentions, count_post_themes, save_post_themes
+from listener.store.theme_reads import (
+    brand_mentions,
+    drop_post_themes,
+    save_post_themes,
+    scored_since,
+    themed,
+)
 from nlp.language import ENGLISH_ONLY, NOT_SCORED, breakdown, detect, scorable
 
 MIN_POSTS = 20  # negative posts a brand needs before its themes mean anything
@@ -35,6 +43,9 @@ class BrandThemes:
     not_scored_language: int
     themes: list[dict] = field(default_factory=list)
     embedded: int = 0  # posts this run embedded (the others' vectors came from the cache)
+    read: int = 0  # mentions this run read from the store (its unit's, on each of its brands)
+    new: int = 0  # of those, the ones not read before (an incremental pass re-reads OVERLAP)
+    incremental: bool = False  # only the mentions scored since the last pass were read
 
 
 def _unit_path(home: Path, key: str) -> Path:
@@ -80,34 +91,80 @@ def brand_themes(store: Store, home: Path, brand, since: datetime | None = None,
     return themes_for(store, home, [brand], since, encoder_name)[0]
 
 
+STATE_VERSION = 2
+META_PREFIX = "themes_state:"  # + unit key: the incremental pass's watermark and state token
+# Scores read again behind the watermark: a scorer's transaction can commit a score whose
+# scored_at is older than one already read; posts read then are skipped by their scored_at.
+OVERLAP = timedelta(minutes=2)
+
+
+def _signature(brands: list) -> list:
+    return [(b.id, b.name, b.query or "") for b in brands]
+
+
+def _current_version(store: Store) -> str:
+    from listener.store.scores import current_model_version
+
+    with store.engine.connect() as conn:
+        return current_model_version(conn) or ""
+
+
 def unit_themes(store: Store, home: Path, key: str, brands: list,
-                since: datetime | None = None, encoder_name: str | None = None
-                ) -> list[BrandThemes]:
-    """Fit (first run) or update (later runs) the themes of a group of brands and rank each
-    brand's. Incremental: vectors come from the on-disk cache (`theme_cache`), languages
-    detected before are kept, a run with no new negative post reuses the saved assignment, and
-    only the posts whose theme changed are rewritten in `post_themes`."""
-    from nlp import theme_model
+                since: datetime | None = None, encoder_name: str | None = None,
+                incremental: bool = False) -> list[BrandThemes]:
+    """Fit (first run) or update the themes of a group of brands.
+
+    Full pass (`undertow themes`, the first run, or when the data asks for a refit): reads
+    every mention of the group, updates the saved themes over old and new posts together
+    (`nlp.theme_model.update`, which may add a theme) and ranks each brand's themes.
+    Incremental pass (`incremental=True`, what `listen` runs after every pass): reads only the
+    mentions scored since the watermark kept in the store's meta (new and rescored ones) and
+    assigns them to the existing themes (`nlp.theme_model.assign_new`: the same step `update`
+    would take for them); a full pass instead when the saved state does not match the store,
+    the model or the brands, or when the new posts meet the add rule (far from every theme).
+    It does not rank (the stage prints counts only). Vectors come from the on-disk cache."""
     from nlp.embed import DEFAULT_ENCODER, load_encoder
 
     path = _unit_path(home, key)
     saved = pickle.loads(path.read_bytes()) if path.exists() else None
     encoder = load_encoder(encoder_name or DEFAULT_ENCODER)
-    if saved and (saved.get("encoder") != encoder.name or "rows" not in saved):
+    if saved and saved.get("encoder") != encoder.name:
         saved = None  # another encoder's themes live in another space: start again
-    known_langs = saved["langs"] if saved else {}
-    langs: dict[int, str] = {}
+    version = _current_version(store)
+    if incremental and since is None and saved and saved.get("version") == STATE_VERSION:
+        raw = store.get_meta(META_PREFIX + key)
+        mark = json.loads(raw) if raw else None
+        if (mark and mark.get("token") == saved["token"]
+                and mark.get("model_version") == version
+                and saved["brands"] == _signature(brands)
+                and saved["model"].sums is not None):
+            done = _incremental(store, home, key, brands, saved, mark, encoder, version)
+            if done is not None:
+                return done
+    return _full(store, home, key, brands, since, saved, encoder, version)
+
+
+def _language(m) -> str:
+    # The language recorded when it was scored; a post scored before that was recorded is told
+    # the same way here (the platform's tag, else the detector).
+    return m.language or detect(m.text, m.lang)
+
+
+def _full(store: Store, home: Path, key: str, brands: list, since: datetime | None,
+          saved: dict | None, encoder, version: str) -> list[BrandThemes]:
+    from nlp import theme_model
+
     outs, mentions, negatives = [], {}, {}
     for brand in brands:
         mine = brand_mentions(store, brand.id, since)
-        for m in mine:
-            langs[m.post_id] = known_langs.get(m.post_id) or detect(m.text, m.lang)
-        report = breakdown([langs[m.post_id] for m in mine], ENGLISH_ONLY)
-        negatives[brand.id] = [m for m in mine
-                               if m.label == "negative" and scorable(langs[m.post_id])]
+        langs = [_language(m) for m in mine]
+        report = breakdown(langs, ENGLISH_ONLY)
+        negatives[brand.id] = [m for m, lang in zip(mine, langs, strict=True)
+                               if m.label == "negative" and scorable(lang)]
         mentions[brand.id] = mine
         outs.append(BrandThemes(brand.name, len(mine), len(negatives[brand.id]),
-                                report["languages"], report["not_scored"]))
+                                report["languages"], report["not_scored"], read=len(mine),
+                                new=len(mine)))
     # A post that mentions two brands of the group is one post to cluster.
     union = {m.post_id: m for b in brands for m in negatives[b.id]}
     negative = sorted(union.values(), key=lambda m: (m.created_at, m.post_id))
@@ -117,21 +174,26 @@ def unit_themes(store: Store, home: Path, key: str, brands: list,
                                                            for w in _brand_words(b)}))
     cache = VectorCache(home / "themes", encoder.name)
     texts = [m.text for m in negative]
-    before: dict[int, int] = saved["assigned"] if saved else {}
+    table = themed(store, [b.id for b in brands])
+    before = {pid: v[0] for rows in table.values() for pid, v in rows.items()}
+    full_mark = saved.get("full_mark") if saved else None
+
+    def is_old(m) -> bool:  # themed by the last full pass (later ones are new to `update`)
+        return m.post_id in before and (full_mark is None or m.scored_at is None
+                                        or m.scored_at <= full_mark)
     fresh: set[int] = set()
-    if saved and all(m.post_id in before for m in negative):
+    if saved and saved["model"].sums is not None and all(is_old(m) for m in negative):
         model = saved["model"]  # nothing new: yesterday's themes stand as they are
         labels = np.array([before[m.post_id] for m in negative])
     elif saved:
-        order = [i for i, m in enumerate(negative) if m.post_id in before] + \
-            [i for i, m in enumerate(negative) if m.post_id not in before]
+        order = [i for i, m in enumerate(negative) if is_old(m)] + \
+            [i for i, m in enumerate(negative) if not is_old(m)]
         texts = [texts[i] for i in order]
         negative = [negative[i] for i in order]
         cleaned = [theme_model.clean(t, skip) for t in texts]
         vectors = cache.encode(encoder, cleaned)
         model, labels = theme_model.update(saved["model"], texts, vectors,
-                                           sum(m.post_id in before for m in negative),
-                                           cleaned=cleaned)
+                                           sum(is_old(m) for m in negative), cleaned=cleaned)
         fresh = {t.id for t in model.themes} - {t.id for t in saved["model"].themes}
     else:
         cleaned = [theme_model.clean(t, skip) for t in texts]
@@ -144,33 +206,113 @@ def unit_themes(store: Store, home: Path, key: str, brands: list,
             return outs
     assigned = {m.post_id: int(t) for t, m in zip(labels, negative, strict=True)}
     names = model.by_id()
-    same_names = saved is not None and saved["names"] == {t.id: t.name for t in model.themes}
-    rows = {}
     for brand in brands:
-        rows[brand.id] = {m.post_id: assigned[m.post_id] for m in negatives[brand.id]}
-        _write(store, brand.id, rows[brand.id], saved["rows"].get(brand.id) if same_names
-               else None, names)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pickle.dumps({
-        "encoder": encoder.name, "model": model, "assigned": assigned, "rows": rows,
-        "names": {t.id: t.name for t in model.themes}, "langs": langs}))
+        now = {m.post_id: (assigned[m.post_id], names[assigned[m.post_id]].name)
+               for m in negatives[brand.id]}
+        _write(store, brand.id, now, table[brand.id], drop_gone=since is None)
+    every = [m for b in brands for m in mentions[b.id]]
+    mark = max((m.scored_at for m in every if m.scored_at is not None), default=None)
+    _save_state(store, path=_unit_path(home, key), key=key, encoder=encoder.name, model=model,
+                brands=brands, full_mark=mark, mark=mark, far=0, fresh=0,
+                recent=_recent(every, mark, {}), version=version, watermark=since is None)
     for brand, out in zip(brands, outs, strict=True):
         _rank_into(out, mentions[brand.id], negatives[brand.id], assigned, names, fresh)
         out.embedded = cache.computed
     return outs
 
 
-def _write(store: Store, brand_id: int, now: dict[int, int], before: dict[int, int] | None,
-           names: dict) -> None:
-    """Rewrite every row of the brand when the table does not hold what the saved state says
-    (a new database, a renamed theme), else only the rows whose theme changed."""
-    complete = before is not None and count_post_themes(store, brand_id) == len(before)
-    changed = {pid: t for pid, t in now.items() if not complete or before.get(pid) != t}
-    gone = [pid for pid in before if pid not in now] if complete else []
-    if complete and not changed and not gone:
+def _incremental(store: Store, home: Path, key: str, brands: list, saved: dict, mark: dict,
+                 encoder, version: str) -> list[BrandThemes] | None:
+    """Assign the mentions scored since the watermark; None when the add rule asks for a full
+    pass (the caller runs it; the vectors embedded here are cached by then)."""
+    from nlp import theme_model
+
+    after = datetime.fromisoformat(mark["scored_at"]) if mark.get("scored_at") else None
+    recent: dict[int, datetime] = saved["recent"]
+    got_rows = scored_since(store, [b.id for b in brands], after - OVERLAP if after else None)
+    rows = [(b, m) for b, m in got_rows if recent.get(m.post_id) != m.scored_at]
+    outs, keep, drop = [], {b.id: [] for b in brands}, {b.id: [] for b in brands}
+    langs = {m.post_id: _language(m) for _, m in rows}
+    for brand in brands:
+        mine = [m for b, m in rows if b == brand.id]
+        for m in mine:
+            ok = m.label == "negative" and scorable(langs[m.post_id])
+            (keep if ok else drop)[brand.id].append(m)
+        report = breakdown([langs[m.post_id] for m in mine], ENGLISH_ONLY)
+        outs.append(BrandThemes(brand.name, len(mine), len(keep[brand.id]), report["languages"],
+                                report["not_scored"], read=len(got_rows), new=len(rows),
+                                incremental=True))
+    if not rows:
+        return outs
+    union = {m.post_id: m for b in brands for m in keep[b.id]}
+    negative = sorted(union.values(), key=lambda m: (m.created_at, m.post_id))
+    model = saved["model"]
+    cache = VectorCache(home / "themes", encoder.name)
+    texts = [m.text for m in negative]
+    cleaned = [theme_model.clean(t, model.skip) for t in texts]
+    vectors = cache.encode(encoder, cleaned)
+    step, got = theme_model.assign_new(model, texts, vectors, cleaned=cleaned)
+    far, fresh = saved["far"] + got.far, saved["fresh"] + got.fresh
+    if theme_model.adds_themes(far, fresh):
+        return None  # the data asks for a new theme: a full pass adds it
+    assigned = {m.post_id: int(t) for t, m in zip(got.labels, negative, strict=True)}
+    names = step.by_id()
+    for brand in brands:
+        if drop[brand.id]:  # rescored as not negative (or new and not negative)
+            drop_post_themes(store, brand.id, [m.post_id for m in drop[brand.id]])
+        if keep[brand.id]:
+            save_post_themes(store, brand.id, {
+                m.post_id: (assigned[m.post_id], names[assigned[m.post_id]].name)
+                for m in keep[brand.id]}, replace_all=False)
+    newest = max((m.scored_at for _, m in rows if m.scored_at is not None), default=after)
+    newest = max(newest, after) if after and newest else newest
+    _save_state(store, path=_unit_path(home, key), key=key, encoder=encoder.name, model=step,
+                brands=brands, full_mark=saved["full_mark"], mark=newest, far=far, fresh=fresh,
+                recent=_recent([m for _, m in rows], newest, recent), version=version)
+    for out in outs:
+        out.embedded = cache.computed
+    return outs
+
+
+def _recent(mentions: list, mark: datetime | None, before: dict) -> dict[int, datetime]:
+    """Posts read whose score lies inside the overlap window behind `mark`."""
+    if mark is None:
+        return {}
+    edge = mark - OVERLAP
+    out = {pid: at for pid, at in before.items() if at > edge}
+    out.update((m.post_id, m.scored_at) for m in mentions
+               if m.scored_at is not None and m.scored_at > edge)
+    return out
+
+
+def _save_state(store: Store, *, path: Path, key: str, encoder: str, model, brands: list,
+                full_mark, mark, far: int, fresh: int, recent: dict, version: str,
+                watermark: bool = True) -> None:
+    """The model to the unit's file, then the watermark to the store's meta, both with a new
+    token: a crash between them leaves tokens that differ, and the next pass is a full one."""
+    token = uuid.uuid4().hex
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps({
+        "version": STATE_VERSION, "encoder": encoder, "model": model, "token": token,
+        "brands": _signature(brands), "full_mark": full_mark, "far": far, "fresh": fresh,
+        "recent": recent}))
+    tmp.replace(path)
+    store.set_meta({META_PREFIX + key: json.dumps({
+        # A window's pass (`--since`) saw part of the store: no watermark, the next is full.
+        "token": token if watermark else "", "model_version": version,
+        "scored_at": mark.isoformat() if mark is not None else None})})
+
+
+def _write(store: Store, brand_id: int, now: dict[int, tuple[int, str]],
+           table: dict[int, tuple[int, str]], drop_gone: bool = True) -> None:
+    """Bring the brand's `post_themes` rows to `now`: only the rows that differ are written
+    (all of them into an empty table), and rows of posts no longer among them deleted."""
+    changed = {pid: v for pid, v in now.items() if table.get(pid) != v}
+    gone = [pid for pid in table if pid not in now] if drop_gone else []
+    if not changed and not gone:
         return
-    save_post_themes(store, brand_id, {pid: (t, names[t].name) for pid, t in changed.items()},
-                     replace_all=not complete, removed=gone)
+    save_post_themes(store, brand_id, changed, replace_all=not table, removed=gone)
 
 
 def _rank_into(out: BrandThemes, mentions: list, negative: list, assigned: dict[int, int],
@@ -193,22 +335,27 @@ def _rank_into(out: BrandThemes, mentions: list, negative: list, assigned: dict[
 
 def stage(store: Store, settings, echo: Callable[[str], None]) -> None:
     """Pipeline stage (`listen` after every pass, `demo` once), before detection so alerts name
-    the themes found. A group without new negative posts costs a read and no embedding."""
+    the themes found. Incremental: each group reads only the mentions scored since its last
+    pass (a full pass on the first run, or when the new posts ask for a new theme)."""
     started = time.monotonic()
     echo("Finding complaint themes (each negative post is embedded once, ever; later runs read "
          "the cache)...")
-    results, embedded = [], 0
-    for key, members in units(store.brands()).items():
-        part = unit_themes(store, settings.home, key, members)
+    results, embedded, read, partial = [], 0, 0, 0
+    groups = units(store.brands())
+    for key, members in groups.items():
+        part = unit_themes(store, settings.home, key, members, incremental=True)
         results += part
         embedded += part[0].embedded  # the unit's count, the same on each of its brands
-    found = [r for r in results if r.themes]
+        read += part[0].read if part[0].incremental else sum(r.read for r in part)
+        partial += part[0].incremental
+    found = [r for r in results if r.themes or r.incremental]
     if not found:
         return
     skipped = sum(r.not_scored_language for r in results)
     echo(f"Themes: complaint themes for {len(found):,} brands ({embedded:,} posts embedded, "
-         f"the rest from the cache; {skipped:,} posts not scored (language)) in "
-         f"{time.monotonic() - started:.0f} s")
+         f"the rest from the cache; {skipped:,} posts not scored (language); {read:,} mentions "
+         f"read, {partial:,} of {len(groups):,} groups incremental) "
+         f"in {time.monotonic() - started:.0f} s")
 
 
 __all__ = ["NOT_SCORED", "BrandThemes", "brand_themes", "stage", "themes_for", "units"]

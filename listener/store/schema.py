@@ -158,6 +158,11 @@ sentiment_scores = Table(
     Column("neutral", Float, nullable=False),
     Column("positive", Float, nullable=False),
     Column("scored_at", DateTime(timezone=True), nullable=False),
+    # The post's language when it was scored (`nlp.language.record`): the platform's tag where
+    # it names one, else the detector's answer; language_source says which ("platform" or
+    # "detector"). NULL on scores written before 0019 or by a caller without a language gate.
+    Column("language", String(16)),
+    Column("language_source", String(16)),
 )
 Index("ix_sentiment_model_label", sentiment_scores.c.model_version, sentiment_scores.c.label)
 # Detection reads the mentions scored since its last run (posts that arrived late).

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, exists, func, select
+from sqlalchemy import Connection, and_, exists, func, select, update
 
 from listener.post import utcnow
 from listener.store import Store, rollup, schema
@@ -38,6 +38,9 @@ LOCKED_WAIT_S = 0.2  # a scorer that finds only posts others are scoring looks a
 
 # (label, negative, neutral, positive): what a model returns for one text
 Scores = tuple[str, float, float, float]
+# (post text, platform tag) -> (language, its source, whether the model may score it)
+Gate = Callable[[str, str | None], tuple[str, str, bool]]
+LANGUAGE_LABEL = "language"  # the label of a post not scored (language): nlp.language's
 
 
 def current_model_version(conn: Connection) -> str | None:
@@ -88,7 +91,7 @@ class ClaimCursor:
 
 
 def _claim(conn: Connection, version: str, size: int,
-           after: int | None) -> tuple[list[tuple[int, str]], int | None]:
+           after: int | None) -> tuple[list[tuple[int, str, str | None]], int | None]:
     """(claimable unscored posts after `after`, the last id the claim covered).
 
     A claim looks at a window of at most `WINDOW` post ids after the cursor and reads which of
@@ -111,7 +114,7 @@ def _claim(conn: Connection, version: str, size: int,
     last = todo[-1] if len(todo) == size else ids[-1]
     if not todo:
         return [], last
-    stmt = select(p.c.id, p.c.text).where(p.c.id.in_(todo)).order_by(p.c.id)
+    stmt = select(p.c.id, p.c.text, p.c.lang).where(p.c.id.in_(todo)).order_by(p.c.id)
     if conn.dialect.name != "postgresql":
         return [tuple(r) for r in conn.execute(stmt)], last
     rows = [tuple(r) for r in conn.execute(stmt.with_for_update(skip_locked=True))]
@@ -138,13 +141,19 @@ class BatchResult:
 def score_batch(store: Store, version: str, size: int,
                 model: Callable[[Sequence[str]], Sequence[Scores]],
                 prepare: Callable[[str], str] = lambda t: t,
-                cursor: ClaimCursor | None = None) -> BatchResult | None:
+                cursor: ClaimCursor | None = None, gate: Gate | None = None
+                ) -> BatchResult | None:
     """Claim up to `size` unscored posts, score them and commit, in one transaction.
 
     `prepare` turns a post's text into what the model reads; texts already in the cache (by
     hash of the prepared text) are not sent to `model`. None only when no post is left without
     a score: a claim whose posts another scorer finished meanwhile is an empty batch, not the
     end, and posts another scorer holds are waited for (its crash hands them back to us).
+
+    `gate` (the prepared text and the platform's tag -> language, source, scorable): each
+    post's language is recorded on its score row, and a post the model may not score gets the
+    "language" label (probabilities zero) without the cache or the model: the decision is the
+    post's (its platform's tag), not its text's, so it is never cached by text.
     """
     cursor = cursor or ClaimCursor()
     c = schema.sentiment_cache
@@ -164,28 +173,40 @@ def score_batch(store: Store, version: str, size: int,
         if not rows:
             return BatchResult(0, 0)
         cursor.found = True
-        texts = {pid: prepare(text) for pid, text in rows}
-        hashes = {pid: text_hash(t) for pid, t in texts.items()}
+        texts = {pid: prepare(text) for pid, text, _ in rows}
+        langs = {pid: gate(texts[pid], tag) for pid, _, tag in rows} if gate else {}
+        hashes = {pid: text_hash(t) for pid, t in texts.items()
+                  if not langs or langs[pid][2]}
         cached: dict[str, Scores] = {
             r.text_hash: (r.label, r.negative, r.neutral, r.positive)
             for r in conn.execute(select(c).where(c.c.model_version == version,
                                                   c.c.text_hash.in_(set(hashes.values()))))
-        }
+        } if hashes else {}
+        # Before 0019 the gate read the text alone and cached its "language" label: a post the
+        # gate now lets through (its platform's tag names a language the model learnt) is scored.
+        stale = {h for h, v in cached.items() if gate and v[0] == LANGUAGE_LABEL}
         missing: dict[str, str] = {}
         for pid, h in hashes.items():
-            if h not in cached:
+            if h not in cached or h in stale:
                 missing.setdefault(h, texts[pid])
         if missing:
             fresh = dict(zip(missing, model(list(missing.values())), strict=True))
             insert_ignore(conn, c, [
                 {"model_version": version, "text_hash": h, "label": v[0], "negative": v[1],
-                 "neutral": v[2], "positive": v[3]} for h, v in fresh.items()])
+                 "neutral": v[2], "positive": v[3]} for h, v in fresh.items() if h not in stale])
+            for h in sorted(stale):
+                v = fresh[h]
+                conn.execute(update(c).where(c.c.model_version == version, c.c.text_hash == h)
+                             .values(label=v[0], negative=v[1], neutral=v[2], positive=v[3]))
             cached.update(fresh)
         now = utcnow()
+        skipped: Scores = (LANGUAGE_LABEL, 0.0, 0.0, 0.0)
+        values = {pid: cached[hashes[pid]] if pid in hashes else skipped for pid in texts}
         insert_ignore(conn, schema.sentiment_scores, [
-            {"post_id": pid, "model_version": version, "label": cached[h][0],
-             "negative": cached[h][1], "neutral": cached[h][2], "positive": cached[h][3],
-             "scored_at": now}
-            for pid, h in hashes.items()])
+            {"post_id": pid, "model_version": version, "label": v[0],
+             "negative": v[1], "neutral": v[2], "positive": v[3], "scored_at": now,
+             "language": langs[pid][0] if langs else None,
+             "language_source": langs[pid][1] if langs else None}
+            for pid, v in values.items()])
     rollup.compact(store.engine)
     return BatchResult(len(rows), len(missing))

@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, insert, select
 
 from listener.store import Store, schema
 from listener.store.scores import current_model_version
+from listener.store.sql import as_utc
 
 CHUNK = 500  # ids per DELETE ... IN (...): under SQLite's bound-parameter limit
 
@@ -23,6 +24,8 @@ class Mention(NamedTuple):
     created_at: datetime
     author_id: int
     followers: int | None
+    language: str | None = None  # recorded when it was scored (platform tag, else detector)
+    scored_at: datetime | None = None  # when its current score was written (aware UTC)
 
 
 def brand_mentions(store: Store, brand_id: int, since: datetime | None = None) -> list[Mention]:
@@ -30,7 +33,8 @@ def brand_mentions(store: Store, brand_id: int, since: datetime | None = None) -
     with store.engine.connect() as conn:
         version = current_model_version(conn) or ""
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        sql = ("SELECT p.id, p.text, p.lang, s.label, p.created_at, p.author_id, a.followers "
+        sql = ("SELECT p.id, p.text, p.lang, s.label, p.created_at, p.author_id, a.followers, "
+               "s.language, s.scored_at "
                "FROM post_brands pb JOIN posts p ON p.id = pb.post_id "
                "LEFT JOIN authors a ON a.id = p.author_id "
                f"LEFT JOIN sentiment_scores s ON s.post_id = p.id AND s.model_version = {mark} "
@@ -38,8 +42,58 @@ def brand_mentions(store: Store, brand_id: int, since: datetime | None = None) -
                + " ORDER BY p.created_at, p.id")
         params = (version, brand_id, *((since,) if since else ()))
         rows = conn.exec_driver_sql(sql, params).all()
-    return [Mention(int(r[0]), r[1], r[2], r[3], r[4] if isinstance(r[4], datetime)
-                    else datetime.fromisoformat(str(r[4])), int(r[5]), r[6]) for r in rows]
+    return [Mention(int(r[0]), r[1], r[2], r[3], _when(r[4]), int(r[5]), r[6], r[7],
+                    _when(r[8]) if r[8] is not None else None) for r in rows]
+
+
+def _when(value) -> datetime:
+    return as_utc(value if isinstance(value, datetime) else datetime.fromisoformat(str(value)))
+
+
+def scored_since(store: Store, brand_ids: Iterable[int], after: datetime | None
+                 ) -> list[tuple[int, Mention]]:
+    """(brand id, mention) of the brands' mentions whose current score was written after
+    `after`: new posts and rescored ones, found through the scores' time index
+    (`ix_sentiment_model_scored`), so the read costs what changed, not the store's history.
+    A post that mentions two of the brands comes once per brand."""
+    p, s, pb, a = schema.posts, schema.sentiment_scores, schema.post_brands, schema.authors
+    ids = sorted(set(brand_ids))
+    with store.engine.connect() as conn:
+        version = current_model_version(conn) or ""
+        stmt = (select(pb.c.brand_id, p.c.id, p.c.text, p.c.lang, s.c.label, p.c.created_at,
+                       p.c.author_id, a.c.followers, s.c.language, s.c.scored_at)
+                .select_from(s.join(p, p.c.id == s.c.post_id)
+                             .join(pb, pb.c.post_id == p.c.id)
+                             .outerjoin(a, a.c.id == p.c.author_id))
+                .where(s.c.model_version == version, pb.c.brand_id.in_(ids))
+                .order_by(p.c.created_at, p.c.id, pb.c.brand_id))
+        if after is not None:
+            stmt = stmt.where(s.c.scored_at > after)
+        rows = conn.execute(stmt).all()
+    return [(int(r[0]), Mention(int(r[1]), r[2], r[3], r[4], as_utc(r[5]), int(r[6]), r[7],
+                                r[8], as_utc(r[9]))) for r in rows]
+
+
+def themed(store: Store, brand_ids: Iterable[int]) -> dict[int, dict[int, tuple[int, str]]]:
+    """brand id -> {post id: (theme id, theme name)}: what `post_themes` holds for them."""
+    t = schema.post_themes
+    out: dict[int, dict[int, tuple[int, str]]] = {b: {} for b in brand_ids}
+    with store.engine.connect() as conn:
+        for b, pid, tid, name in conn.execute(select(t.c.brand_id, t.c.post_id, t.c.theme_id,
+                                                     t.c.theme_name)
+                                              .where(t.c.brand_id.in_(list(out)))):
+            out[b][int(pid)] = (int(tid), name)
+    return out
+
+
+def drop_post_themes(store: Store, brand_id: int, post_ids: Iterable[int]) -> None:
+    """Delete the brand's theme rows of these posts (rescored as not negative, or erased)."""
+    t = schema.post_themes
+    drop = list(post_ids)
+    with store.engine.begin() as conn:
+        for start in range(0, len(drop), CHUNK):
+            conn.execute(delete(t).where(t.c.brand_id == brand_id,
+                                         t.c.post_id.in_(drop[start:start + CHUNK])))
 
 
 def count_post_themes(store: Store, brand_id: int) -> int:

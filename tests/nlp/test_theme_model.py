@@ -120,3 +120,58 @@ def test_the_shipped_encoder_loads_silently_and_gives_unit_vectors(capfd):
     assert vectors.shape == (3, 384)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
     assert np.allclose(vectors[0], vectors[2]) and vectors[0] @ vectors[1] < 0.9
+
+
+def airline_corpus(shared_data, n, dim=24, seed=1):
+    """Real airline complaints (their words drive the keyword half of the features) with seeded
+    vectors near a per-reason centre (no encoder needed)."""
+    import pandas as pd
+
+    tweets = pd.read_csv(shared_data / "airline" / "Tweets.csv")
+    neg = tweets[tweets.airline_sentiment == "negative"].drop_duplicates("text").head(n)
+    rng = np.random.default_rng(seed)
+    centres = {r: rng.normal(size=dim) for r in neg.negativereason.unique()}
+    vecs = np.array([centres[r] + 0.8 * rng.normal(size=dim) for r in neg.negativereason])
+    return neg.text.tolist(), (vecs / np.linalg.norm(vecs, axis=1, keepdims=True)).astype(
+        np.float32)
+
+
+def test_assign_new_gives_the_new_posts_the_themes_update_gives_them(shared_data):
+    """The incremental pass's step: new posts only, the old ones' features summed in the model,
+    against `update` over old and new together. Copies of old posts count once in both."""
+    from nlp.theme_model import assign_new, fit_assign
+
+    texts, vectors = airline_corpus(shared_data, 2400)
+    old, new = 2000, 2400
+    model, _ = fit_assign(texts[:old], vectors[:old], ["united", "jetblue"])
+    # A day's posts: 400 unseen ones, and copies (retweets) of 50 old ones.
+    day = texts[old:new] + [f"RT @someone: {t}" for t in texts[:50]]
+    day_vecs = np.vstack([vectors[old:new], vectors[:50]])
+    full, labels = update(model, texts[:old] + day, np.vstack([vectors[:old], day_vecs]), old)
+    assert len(full.themes) == len(model.themes)  # no theme added: the comparison is exact
+    step, got = assign_new(model, day, day_vecs)
+    assert np.array_equal(got.labels, labels[old:])
+    assert got.fresh == 400 and got.far < 30
+    assert np.allclose(step.centroids, full.centroids, atol=1e-12)
+    assert [t.name for t in step.themes] == [t.name for t in full.themes]
+    assert step.counts.sum() == model.counts.sum() + 400
+    # Nothing new: the same themes again, nothing counted twice.
+    again, second = assign_new(step, day, day_vecs)
+    assert second.fresh == 0 and np.array_equal(again.counts, step.counts)
+
+
+def test_assign_new_counts_what_the_add_rule_reads(shared_data):
+    """Posts unlike every theme are counted `far`; the rule asks for a refit (via update)."""
+    from nlp.theme_model import adds_themes, assign_new, fit_assign
+
+    texts, vectors = airline_corpus(shared_data, 1200)
+    model, _ = fit_assign(texts, vectors, ["united"])
+    odd = [f"zebra quartz volcano saxophone {i} meteor glacier" for i in range(60)]
+    rng = np.random.default_rng(5)
+    centre = rng.normal(size=vectors.shape[1])
+    odd_vecs = np.array([centre + 0.05 * rng.normal(size=len(centre)) for _ in odd])
+    odd_vecs = (odd_vecs / np.linalg.norm(odd_vecs, axis=1, keepdims=True)).astype(np.float32)
+    _, got = assign_new(model, odd, odd_vecs)
+    assert got.fresh == 60 and adds_themes(got.far, got.fresh)
+    refit, _ = update(model, texts + odd, np.vstack([vectors, odd_vecs]), len(texts))
+    assert len(refit.themes) > len(model.themes)
