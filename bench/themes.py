@@ -257,6 +257,9 @@ def main() -> None:
                         help="speed as a first run: embed the 100,000 posts inside the timing")
     parser.add_argument("--cold-embed", type=int, default=None,
                         help="with --cold: embed only this many and extrapolate the rest")
+    parser.add_argument("--k", type=int, default=None,
+                        help="diagnostic: the airline fit with this many themes, not the "
+                             "silhouette's choice (and only the airline scores)")
     args = parser.parse_args()
     shared = default_shared_data()
     encoder = load_encoder(encoder_name(args.encoder))
@@ -286,9 +289,14 @@ def main() -> None:
               else f"encoder: {load}\nseconds: {result['seconds']}")
         return
     started = time.perf_counter()
-    model = fit(texts, vectors, AIRLINES)
+    model = fit(texts, vectors, AIRLINES, k=args.k)
     found = labels_of(model, texts, vectors)
     fit_s = time.perf_counter() - started
+    if args.k:
+        result = {"encoder": load, "k": args.k, "airline": score(truth, found),
+                  "themes": [t.name for t in model.themes]}
+        print(json.dumps(result, indent=2) if args.json else result)
+        return
     result: dict = {"encoder": load, "airline": {
         "undertow": score(truth, found),
         "taxonomy": score(truth, [(taxonomy(t) or ("(none)",))[0] for t in texts]),

@@ -39,7 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["RECIPE", "STATIC_PREFIX", "StaticEncoder", "distill", "table_path"]
+__all__ = ["RECIPE", "STATIC_PREFIX", "StaticEncoder", "distill", "load_transformer",
+           "table_path", "token_vectors", "zipf_weights"]
 
 STATIC_PREFIX = "static:"
 RECIPE = "mean3-pca256-zipf-sif1e-4-v1"  # change it when the recipe changes: a new cache key
@@ -91,42 +92,60 @@ def _excluded(vocab: dict[str, int]) -> np.ndarray:
     return drop
 
 
-def distill(folder: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(table [vocab, 256] float32, kept [vocab] bool) from the transformer in `folder`."""
-    import torch
+def load_transformer(folder: Path):
+    """(model, vocab): the shipped transformer on oneDNN, and its token ids."""
     from tokenizers import Tokenizer
     from transformers import AutoModel
 
     from nlp.cpu_inference import for_cpu_inference
     from nlp.embed import _quiet
 
-    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-    vocab = tokenizer.get_vocab()
-    size = max(vocab.values()) + 1
-    drop = _excluded(vocab)
-    ids = np.flatnonzero(~drop)
     with _quiet():
         model = for_cpu_inference(AutoModel.from_pretrained(folder).eval())
+    return model, Tokenizer.from_file(str(folder / "tokenizer.json")).get_vocab()
+
+
+def token_vectors(model, vocab: dict[str, int], ids: np.ndarray) -> np.ndarray:
+    """Step 1: each token alone through the transformer, `[CLS] token [SEP]`, mean of the three."""
+    import torch
+
     cls, sep = vocab["[CLS]"], vocab["[SEP]"]
-    out = np.zeros((size, model.config.hidden_size), dtype=np.float32)
+    out = np.zeros((len(ids), model.config.hidden_size), dtype=np.float32)
     with torch.inference_mode():
         for start in range(0, len(ids), BATCH):
             part = torch.as_tensor(ids[start:start + BATCH])
             batch = torch.stack([torch.full_like(part, cls), part, torch.full_like(part, sep)], 1)
             hidden = model(input_ids=batch, attention_mask=torch.ones_like(batch),
                            token_type_ids=torch.zeros_like(batch)).last_hidden_state
-            out[part.numpy()] = hidden.mean(1).numpy()
-    kept = out[ids].astype(np.float64)
-    centred = kept - kept.mean(0)
+            out[start:start + len(part)] = hidden.mean(1).numpy()
+    return out
+
+
+def zipf_weights(size: int) -> np.ndarray:
+    """Step 3: SIF weights with token id as Zipf rank (model2vec's estimate)."""
+    inv_rank = 1.0 / np.arange(2, size + 2)
+    proba = inv_rank / inv_rank.sum()
+    return SIF / (SIF + proba)
+
+
+def distill(folder: Path) -> dict[str, np.ndarray]:
+    """The table [vocab, 256] float32 and `kept` [vocab] bool, from the transformer in `folder`;
+    with the PCA's `mean` and `components` (so a test can recompute any row)."""
+    model, vocab = load_transformer(folder)
+    size = max(vocab.values()) + 1
+    drop = _excluded(vocab)
+    ids = np.flatnonzero(~drop)
+    vectors = token_vectors(model, vocab, ids).astype(np.float64)
+    mean = vectors.mean(0)
+    centred = vectors - mean
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
     comps = vt[:PCA_DIMS]
     comps *= np.sign(comps[np.arange(len(comps)), np.abs(comps).argmax(1)])[:, None]
     table = np.zeros((size, PCA_DIMS), dtype=np.float64)
     table[ids] = centred @ comps.T
-    inv_rank = 1.0 / np.arange(2, size + 2)
-    proba = inv_rank / inv_rank.sum()
-    table *= (SIF / (SIF + proba))[:, None]
-    return table.astype(np.float32), ~drop
+    table *= zipf_weights(size)[:, None]
+    return {"table": table.astype(np.float32), "kept": ~drop, "mean": mean.astype(np.float32),
+            "components": comps.astype(np.float32)}
 
 
 class StaticEncoder:
@@ -140,6 +159,7 @@ class StaticEncoder:
         self._kept: np.ndarray | None = None
         self._tokenizer = None
         self._pieces: dict[str, list[int]] = {}
+        self.data: dict[str, np.ndarray] = {}  # the distilled file's arrays
         self.distill_s: float | None = None  # seconds spent distilling (None: read from cache)
 
     def _load(self) -> None:
@@ -150,16 +170,17 @@ class StaticEncoder:
         folder = _model_folder(self.base)
         path = table_path(folder, self.cache_dir)
         if path.exists():
-            data = np.load(path, allow_pickle=False)
-            table, kept = data["table"], data["kept"]
+            data = dict(np.load(path, allow_pickle=False))
         else:
             started = time.perf_counter()
-            table, kept = distill(folder)
+            data = distill(folder)
             self.distill_s = time.perf_counter() - started
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-            np.savez(tmp, table=table, kept=kept)
+            np.savez(tmp, **data)
             os.replace(tmp, path)  # another process distilling at once writes the same table
+        self.data = data
+        table, kept = data["table"], data["kept"]
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         tokenizer.no_truncation()
         tokenizer.no_padding()
