@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-training install browser dashboard lint clean static-encoder
+.PHONY: demo test test-training install browser dashboard lint clean
 
 demo: install
 	$(VENV)/bin/undertow demo
@@ -24,11 +24,6 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
-
-# Optional: distil the static themes encoder (UNDERTOW_THEME_ENCODER=static) now, into
-# UNDERTOW_HOME/models, instead of on its first use (about a minute of CPU; nothing downloaded).
-static-encoder: install
-	HF_HUB_OFFLINE=1 $(PY) -m nlp.static_embed
 
 browser:
 	bash scripts/install-browser.sh

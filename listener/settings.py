@@ -141,7 +141,6 @@ class Settings:
     sentiment_model: str = ""
     sentiment_int8: bool = False  # int8 dynamic quantisation: about 2x faster, a little less exact
     sentiment_languages: str = ""  # codes the model may score ("en,es"), "any"; default: learnt
-    theme_encoder: str = ""  # themes' encoder: "" (all-MiniLM-L6-v2), "static", or a model name
     dashboard_url: str = "http://localhost:8501"
     dashboard_password: Secret = _secret()
     smtp_host: str = ""

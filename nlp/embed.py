@@ -4,8 +4,9 @@ The shipped encoder is loaded with plain transformers from the folder its PyPI p
 (mean pooling over tokens, unit length: what sentence-transformers does for this model), so no
 hub download and no extra dependency. Another name goes to sentence-transformers, for users who
 can download it. `static` (or `static:all-MiniLM-L6-v2`) is a static, model2vec-style encoder
-distilled locally from the shipped model (`nlp/static_embed.py`): a table lookup and a mean,
-no transformer at run time. Loading is quiet: `listen --log-format json` must print JSON only, and
+distilled locally from the shipped model (`nlp/static_embed.py`): a table lookup and a mean, no
+transformer at run time; an experiment for `bench/themes.py --encoder static`, not a setting
+(docs/themes.md). Loading is quiet: `listen --log-format json` must print JSON only, and
 transformers otherwise writes progress bars and load reports on stderr.
 """
 

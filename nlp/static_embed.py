@@ -1,4 +1,6 @@
-"""A static (model2vec-style) sentence encoder distilled locally from the shipped all-MiniLM-L6-v2.
+"""A static (model2vec-style) sentence encoder distilled locally from the shipped all-MiniLM-L6-v2:
+an experiment, measured and not shipped as a setting (docs/themes.md: its themes agree with the
+human reasons far less than the transformer's; AMI 0.127 against 0.251).
 
 Why: the transformer embeds about 60-270 posts a second on this project's two shared cores, so a
 cold run of themes for 100,000 posts spends minutes embedding. A static encoder looks each word
@@ -25,7 +27,7 @@ model2vec 0.10.0's `distill` extra pins transformers < 5.4 and this project runs
 The table is distilled on first use (about half a minute on two cores) and cached under
 `UNDERTOW_HOME/models/` (the environment variable, else ~/.undertow), keyed by a hash of the
 model's weights and this recipe: nothing is downloaded and no binary is committed.
-`python -m nlp.static_embed` distils it ahead of time (the Makefile's `static-encoder`).
+`python -m nlp.static_embed` distils it ahead of time and prints the time it took.
 """
 
 from __future__ import annotations

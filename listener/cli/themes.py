@@ -24,8 +24,7 @@ def themes(ctx: Context, brand_name: str | None, since: datetime | None, as_json
     from listener.jobs.themes import MIN_POSTS, themes_for
 
     brands = [ctx.store.brand(brand_name)] if brand_name else ctx.store.brands()
-    results = themes_for(ctx.store, ctx.settings.home, brands, since,
-                         ctx.settings.theme_encoder or None)
+    results = themes_for(ctx.store, ctx.settings.home, brands, since)
     if as_json:
         click.echo(json.dumps([asdict(r) for r in results], default=str, indent=2))
         return

@@ -199,8 +199,7 @@ def stage(store: Store, settings, echo: Callable[[str], None]) -> None:
          "the cache)...")
     results, embedded = [], 0
     for key, members in units(store.brands()).items():
-        part = unit_themes(store, settings.home, key, members,
-                           encoder_name=getattr(settings, "theme_encoder", "") or None)
+        part = unit_themes(store, settings.home, key, members)
         results += part
         embedded += part[0].embedded  # the unit's count, the same on each of its brands
     found = [r for r in results if r.themes]
