@@ -71,7 +71,11 @@ def test_loads_from_the_shipped_model_and_is_deterministic(encoder, shared_data)
     # Caching each chunk's pieces changes nothing: the same ids as the whole-text tokenizer.
     whole = encoder._tokenizer.encode_batch(texts, add_special_tokens=False)
     assert encoder.pieces(texts) == [[i for i in e.ids if encoder._kept[i]] for e in whole]
-    # The table is the recipe applied to the shipped transformer: recompute 64 rows.
+
+
+@pytest.mark.timeout(1800)
+def test_the_table_is_the_recipe_on_the_shipped_transformer(encoder):
+    """Recompute 64 rows from the transformer (loading it is most of this test's seconds)."""
     model, vocab = load_transformer(_model_folder(encoder.base))
     ids = np.random.default_rng(0).choice(np.flatnonzero(encoder._kept), 64, replace=False)
     data = encoder.data
