@@ -13,7 +13,7 @@ model2vec 0.10.0's `distill` extra pins transformers < 5.4 and this project runs
    transformer alone, as `[CLS] token [SEP]`; its vector is the mean of the three outputs
    (the model's own pooling);
 2. PCA of those vectors to 256 dimensions (centred; each component's sign fixed so its largest
-   coordinate is positive: the same table on any BLAS);
+   coordinate is positive, as SVD leaves signs arbitrary);
 3. frequency weighting: token ids are taken as Zipf ranks (BERT's vocabulary lists characters,
    then words roughly by frequency), weight = 1e-4 / (1e-4 + p(rank)) (SIF), so "the" counts
    less than "luggage";
