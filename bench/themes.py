@@ -2,18 +2,26 @@
 BERTopic's defaults in the same run; stability; support-conversation themes per company.
 
     python bench/themes.py [--json] [--skip-bertopic] [--support-top 5] [--only speed|support]
+                           [--encoder static] [--cold [--cold-embed N]]
 
 The labels are read only to score: every setting of `nlp.theme_model` was fixed before this run
 (the number of themes comes from the silhouette). BERTopic runs with its defaults (UMAP, HDBSCAN,
 c-TF-IDF) on the same encoder's vectors of the raw texts, as its documentation shows
 (`fit_transform(docs, embeddings)`); its outliers (-1) count as one theme. Embeddings are cached
 in $UNDERTOW_BENCH_CACHE (default /tmp/undertow-bench-cache), so a rerun times clustering only.
+
+`--encoder` picks the encoder (default UNDERTOW_THEME_ENCODER, else all-MiniLM-L6-v2; `static`
+is the distilled static encoder, nlp/static_embed.py). `--cold` times the speed run as a first
+run: every one of the 100,000 posts (the copies too) is embedded by the encoder inside the timed
+part, no cache; `--cold-embed N` embeds only N of them and extrapolates the embedding time at
+the measured rate (for the transformer, whose 100,000 would take many minutes here).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import warnings
@@ -27,7 +35,7 @@ import pandas as pd
 from _embed_cache import encode_cached, store_cached
 
 from nlp.data import default_shared_data
-from nlp.embed import load_encoder
+from nlp.embed import encoder_name, load_encoder
 from nlp.theme_model import clean, fit, fit_assign, labels_of, update
 from nlp.themes import themes as taxonomy
 
@@ -174,6 +182,38 @@ def speed(encoder, texts: list[str], vectors: np.ndarray, n: int = SPEED_POSTS,
             "embed_posts_per_s": round(rate, 1), f"themes_{n // 1000}k": themes}
 
 
+def speed_cold(encoder, texts: list[str], vectors: np.ndarray, n: int = SPEED_POSTS,
+               embed: int | None = None) -> dict:
+    """Themes for `n` posts as a first run: clean, embed every post (no cache), fit and assign.
+    The copies are embedded for real here (their stand-in vectors are not used). With `embed`
+    below `n`, only that many posts are embedded (timed) and the rest take their stand-ins; the
+    embedding time of all `n` is then extrapolated at the measured rate (`estimated`: true)."""
+    posts, made = speed_corpus(texts, vectors, n)
+    embed = n if embed is None else min(embed, n)
+    started = time.perf_counter()
+    cleaned = [clean(t, AIRLINES) for t in posts]
+    clean_s = time.perf_counter() - started
+    started = time.perf_counter()
+    head = encoder.encode(cleaned[:embed])
+    embed_s = time.perf_counter() - started
+    if embed < n:
+        if made.shape[1] != head.shape[1]:
+            raise ValueError("--cold-embed below the corpus size needs the stand-ins' dimension")
+        vecs = np.concatenate([head, made[embed:]])
+    else:
+        vecs = head
+    started = time.perf_counter()
+    model, _ = fit_assign(posts, vecs, AIRLINES, cleaned=cleaned)
+    fit_s = time.perf_counter() - started
+    rate = embed / embed_s
+    total_embed = embed_s if embed == n else n / rate
+    return {f"cold_{n // 1000}k": round(clean_s + total_embed + fit_s, 2),
+            "cold_embed_s": round(total_embed, 2), "cold_embed_posts_per_s": round(rate, 1),
+            "cold_embedded": embed, "clean_s": round(clean_s, 2),
+            "fit_assign_s": round(fit_s, 2), f"themes_{n // 1000}k": len(model.themes),
+            "estimated": embed < n}
+
+
 def support_summary(rows: dict) -> dict:
     """Over every company's customer turns: the share the airline taxonomy labels, the share
     the themes label, and how many companies' posts the taxonomy labels less than half of."""
@@ -210,9 +250,25 @@ def main() -> None:
     parser.add_argument("--support-top", type=int, default=5)
     parser.add_argument("--only", choices=["speed", "support"],
                         help="run one part: the speed figures, or the support themes per company")
+    parser.add_argument("--encoder", default=os.environ.get("UNDERTOW_THEME_ENCODER", ""),
+                        help="themes' encoder: all-MiniLM-L6-v2 (default), static, or a "
+                             "sentence-transformers name")
+    parser.add_argument("--cold", action="store_true",
+                        help="speed as a first run: embed the 100,000 posts inside the timing")
+    parser.add_argument("--cold-embed", type=int, default=None,
+                        help="with --cold: embed only this many and extrapolate the rest")
+    parser.add_argument("--k", type=int, default=None,
+                        help="diagnostic: the airline fit with this many themes, not the "
+                             "silhouette's choice (and only the airline scores)")
     args = parser.parse_args()
     shared = default_shared_data()
-    encoder = load_encoder()
+    encoder = load_encoder(encoder_name(args.encoder))
+    started = time.perf_counter()
+    encoder.encode(["warm up"])  # loads (or, first time, distils) the model: reported apart
+    load = {"encoder": encoder.name, "load_s": round(time.perf_counter() - started, 2),
+            "distill_s": (None if getattr(encoder, "distill_s", None) is None
+                          else round(encoder.distill_s, 1))}
+    _progress("load", load)
     if args.only == "support":
         rows = support(shared, encoder, args.support_top)
         summary = support_summary(rows)
@@ -226,14 +282,22 @@ def main() -> None:
     texts, truth = neg.text.tolist(), neg.negativereason.to_numpy()
     vectors = encode_cached(encoder, [clean(t, AIRLINES) for t in texts], "clean")
     if args.only == "speed":
-        result = {"seconds": speed(encoder, texts, vectors)}
-        print(json.dumps(result, indent=2) if args.json else f"seconds: {result['seconds']}")
+        result = {"encoder": load,
+                  "seconds": (speed_cold(encoder, texts, vectors, embed=args.cold_embed)
+                              if args.cold else speed(encoder, texts, vectors))}
+        print(json.dumps(result, indent=2) if args.json
+              else f"encoder: {load}\nseconds: {result['seconds']}")
         return
     started = time.perf_counter()
-    model = fit(texts, vectors, AIRLINES)
+    model = fit(texts, vectors, AIRLINES, k=args.k)
     found = labels_of(model, texts, vectors)
     fit_s = time.perf_counter() - started
-    result: dict = {"airline": {
+    if args.k:
+        result = {"encoder": load, "k": args.k, "airline": score(truth, found),
+                  "themes": [t.name for t in model.themes]}
+        print(json.dumps(result, indent=2) if args.json else result)
+        return
+    result: dict = {"encoder": load, "airline": {
         "undertow": score(truth, found),
         "taxonomy": score(truth, [(taxonomy(t) or ("(none)",))[0] for t in texts]),
     }}
@@ -248,6 +312,8 @@ def main() -> None:
     result["stability"] = stability(texts, vectors, pd.to_datetime(neg.tweet_created).dt.date)
     _progress("stability", result)
     result["seconds"].update(speed(encoder, texts, vectors))
+    if args.cold:
+        result["seconds"].update(speed_cold(encoder, texts, vectors, embed=args.cold_embed))
     _progress("speed", result)
     result["support"] = support(shared, encoder, args.support_top)
     result["support_summary"] = support_summary(result["support"])
@@ -257,6 +323,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(result, indent=2))
         return
+    print(f"encoder: {load}")
     for method, row in result["airline"].items():
         print(f"{method:22} AMI {row['ami']:.3f}  purity {row['purity']:.3f}  "
               f"themes {row['themes']}")

@@ -3,7 +3,10 @@
 The shipped encoder is loaded with plain transformers from the folder its PyPI package installs
 (mean pooling over tokens, unit length: what sentence-transformers does for this model), so no
 hub download and no extra dependency. Another name goes to sentence-transformers, for users who
-can download it. Loading is quiet: `listen --log-format json` must print JSON only, and
+can download it. `static` (or `static:all-MiniLM-L6-v2`) is a static, model2vec-style encoder
+distilled locally from the shipped model (`nlp/static_embed.py`): a table lookup and a mean, no
+transformer at run time; an experiment for `bench/themes.py --encoder static`, not a setting
+(docs/themes.md). Loading is quiet: `listen --log-format json` must print JSON only, and
 transformers otherwise writes progress bars and load reports on stderr.
 """
 
@@ -17,9 +20,10 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["DEFAULT_ENCODER", "Encoder", "load_encoder"]
+__all__ = ["DEFAULT_ENCODER", "STATIC_ENCODER", "Encoder", "encoder_name", "load_encoder"]
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
+STATIC_ENCODER = f"static:{DEFAULT_ENCODER}"
 BATCH = 128
 MAX_TOKENS = 64  # posts are short; the longest tweets are about 60 word pieces
 
@@ -111,7 +115,23 @@ class Encoder:
         return int(self._model.config.hidden_size)
 
 
+def encoder_name(name: str | None) -> str:
+    """The canonical name of a configured encoder (UNDERTOW_THEME_ENCODER): empty -> the default,
+    `static` -> `static:all-MiniLM-L6-v2`."""
+    name = (name or "").strip() or DEFAULT_ENCODER
+    return STATIC_ENCODER if name == "static" else name
+
+
 @lru_cache(maxsize=4)
-def load_encoder(name: str = DEFAULT_ENCODER) -> Encoder:
-    """One encoder per name per process: loading costs about a second."""
+def _load(name: str):
+    if name.startswith("static:"):
+        from nlp.static_embed import StaticEncoder
+
+        return StaticEncoder(name)
     return Encoder(name)
+
+
+def load_encoder(name: str | None = DEFAULT_ENCODER):
+    """One encoder per name per process: loading costs about a second. A `static:` name gives a
+    `nlp.static_embed.StaticEncoder` (same `name`, `encode` and `dim`)."""
+    return _load(encoder_name(name))
