@@ -180,13 +180,15 @@ class BatchResult:
 def score_batch(store: Store, version: str, size: int,
                 model: Callable[[Sequence[str]], Sequence[Scores]],
                 prepare: Callable[[str], str] = lambda t: t,
-                cursor: ClaimCursor | None = None) -> BatchResult | None:
+                cursor: ClaimCursor | None = None,
+                wait_for_others: bool = True) -> BatchResult | None:
     """Claim up to `size` unscored posts, score them and commit, in one transaction.
 
     `prepare` turns a post's text into what the model reads; texts already in the cache (by
     hash of the prepared text) are not sent to `model`. None only when no post is left without
     a score: a claim whose posts another scorer finished meanwhile is an empty batch, not the
-    end, and posts another scorer holds are waited for (its crash hands them back to us).
+    end, and posts another scorer holds are waited for (its crash hands them back to us);
+    with `wait_for_others=False` (a follower, which looks again soon anyway) they end the pass.
     """
     cursor = cursor or ClaimCursor()
     c = schema.sentiment_cache
@@ -198,7 +200,8 @@ def score_batch(store: Store, version: str, size: int,
             found, cursor.after, cursor.found = cursor.found, None, False
             if found:  # one more pass: posts stored meanwhile can sit behind the cursor
                 return BatchResult(0, 0)
-            if conn.dialect.name == "postgresql" and _any_unscored(conn, version):
+            if (wait_for_others and conn.dialect.name == "postgresql"
+                    and _any_unscored(conn, version)):
                 time.sleep(LOCKED_WAIT_S)  # others hold the rest: wait for them, not quit
                 return BatchResult(0, 0)
             return None
