@@ -93,10 +93,16 @@ class PrivatePG:
         self._pg_ctl("start")
         return self
 
-    def restart(self) -> float:
-        """`pg_ctl -m fast restart`: every connection is cut, the server comes back; seconds."""
+    def restart(self, down_s: float = 0.0) -> float:
+        """`pg_ctl -m fast restart`: every connection is cut, the server comes back; seconds.
+        With `down_s`, it stays down that long first (stop, wait, start)."""
         t = time.monotonic()
-        self._pg_ctl("restart", "-m", "fast")
+        if down_s:
+            self._pg_ctl("stop", "-m", "fast")
+            time.sleep(down_s)
+            self._pg_ctl("start")
+        else:
+            self._pg_ctl("restart", "-m", "fast")
         self.restarts += 1
         return time.monotonic() - t
 
