@@ -19,11 +19,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from listener.post import Batch, Post
 from listener.store import Store, schema
+from listener.store.locks import _TAG_KEY
 
 REPO = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
@@ -58,6 +59,13 @@ def _until(check, timeout: float, what: str) -> None:
 def _count(store, table) -> int:
     with store.engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(table)).scalar()
+
+
+def _waiting_on_lock(store) -> bool:
+    with store.engine.connect() as conn:
+        return bool(conn.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND wait_event = 'advisory' AND datname = current_database()")).scalar())
 
 
 def _write_retrying(store, posts) -> None:
@@ -98,16 +106,19 @@ def test_score_follow_survives_a_database_restart(private_pg, tmp_path, tiny_mod
     assert report["database_errors"] >= 1 and "The database is unavailable" in err
 
 
-def test_listen_survives_a_database_restart(private_pg, tmp_path):
-    """`listen` with the live X stream and a search pass every second, on the private server:
-    the stream writer holds its pages until the server is back, and a poll pass that finds the
+@pytest.mark.parametrize("search_every", [3600.0, 1.0], ids=["stream", "stream+search"])
+def test_listen_survives_a_database_restart(private_pg, tmp_path, search_every, caplog):
+    """`listen` with the live X stream (and, in one run, a search pass every second) while the
+    private server goes down in the middle of a commit and stays down a while: the streamed
+    tweets are held until it is back (they used to be given up one by one as "refused by the
+    database", and only a later search could bring them back), and a poll pass that finds the
     database away waits for it instead of ending the listener."""
     from bench.live_feed import Feed, Text
     from bench.live_wire import LiveServer, WireState
     from listener.collectors import job
     from listener.settings import Settings
 
-    store = Store.open(private_pg.create_database("listen"))
+    store = Store.open(private_pg.create_database(f"listen{int(search_every)}"))
     store.add_brand("United", "@united")
     state = WireState()
     server = LiveServer(state).start()
@@ -125,7 +136,7 @@ def test_listen_survives_a_database_restart(private_pg, tmp_path):
     def run():
         try:
             job.listen(store, settings, platforms=["x"], stream=True, echo=lines.append,
-                       stop=stop, intervals={"x": 1.0}, pipeline_every=3600)
+                       stop=stop, intervals={"x": search_every}, pipeline_every=3600)
         except BaseException as exc:  # noqa: BLE001 - reported below
             failed.append(exc)
 
@@ -136,11 +147,19 @@ def test_listen_survives_a_database_restart(private_pg, tmp_path):
         for item in items[:20]:
             state.publish_tweet(item.payload, item.users)
         _until(lambda: _count(store, schema.posts) == 20, 60, "the first posts were not stored")
-        private_pg.restart(down_s=DOWN_S)
+        # The next tweets' commit is in flight when the server goes: a brand change holds the
+        # tag lock, so the stream writer waits inside its transaction; then the server stops.
+        retag = store.engine.connect()
+        retag.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _TAG_KEY})
         for item in items[20:]:
             state.publish_tweet(item.payload, item.users)
+        _until(lambda: _waiting_on_lock(store), 30, "the stream writer never began its commit")
+        private_pg.stop(remove=False)  # down (immediate: as a crash would)
+        retag.invalidate()
+        time.sleep(DOWN_S)
+        private_pg.start()
         _until(lambda: _count(store, schema.posts) == 40, 60,
-               "posts streamed across the restart were not stored")
+               "posts streamed while the database was down were not stored")
         time.sleep(1.5)  # a search pass or two after the restart
         assert worker.is_alive() and not failed, (failed, lines[-10:])
     finally:
@@ -152,4 +171,35 @@ def test_listen_survives_a_database_restart(private_pg, tmp_path):
         ids = list(conn.execute(select(schema.posts.c.native_id)).scalars())
     store.close()
     assert sorted(ids) == sorted(i.native_id for i in items)  # each once, none lost
-    assert any("unavailable" in line or "could not store" in line for line in lines), lines
+    assert any("could not store" in line for line in lines), lines
+    # Held and retried, never given up (a refetch used to bring back what was given up).
+    assert not [r for r in caplog.records if "refused it" in r.getMessage()]
+
+
+def test_a_write_cut_off_by_the_server_going_down_is_raised_not_skipped(private_pg):
+    """A batch whose transaction dies with the server (and whose one-by-one retry then finds the
+    server gone) used to come back as written with every post "refused by the database": a
+    caller then dropped them. It must raise, so the caller keeps the batch and retries it."""
+    store = Store.open(private_pg.create_database("cutoff"))
+    retag = store.engine.connect()  # a brand change holds the tag lock: the write waits inside
+    retag.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _TAG_KEY})
+    posts = [Post("x", f"c{i}", "a1", f"cut off {i}", T0) for i in range(5)]
+    out: dict = {}
+
+    def write():
+        try:
+            out["result"] = store.write(Batch(posts=posts))
+        except DBAPIError as exc:
+            out["error"] = exc
+
+    th = threading.Thread(target=write, daemon=True)
+    th.start()
+    _until(lambda: _waiting_on_lock(store), 30, "the write never began")
+    private_pg.stop(remove=False)
+    retag.invalidate()
+    th.join(60)
+    private_pg.start()
+    assert "error" in out, f"the write came back as done: {out['result'].skipped[:2]}"
+    _write_retrying(store, posts)
+    assert _count(store, schema.posts) == 5
+    store.close()
