@@ -18,8 +18,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import DBAPIError
-
 from listener.collectors import registry
 from listener.collectors.base import Collector, Page, Streams
 from listener.collectors.retry import RetryPolicy, Stopped, Unavailable
@@ -30,6 +28,7 @@ from listener.post import Batch
 from listener.service import ServiceState
 from listener.settings import Settings
 from listener.store import Brand, Store
+from listener.store.db import unavailable
 from listener.store.metrics import record_source_pass
 
 __all__ = [
@@ -300,9 +299,12 @@ def listen(store: Store, settings: Settings, *, platforms: Sequence[str] = (),
             continue
         try:
             brands = store.brands()
-        except DBAPIError as exc:  # the database is away (a restart): this pass waits for it
+        except Exception as exc:  # the database is away (a restart): this pass waits for it
+            if not unavailable(exc):
+                raise
+            orig = getattr(exc, "orig", None) or exc
             echo(f"{by_name[name].title}: the database is unavailable "
-                 f"({type(exc.orig or exc).__name__}); trying again in {DB_RETRY_S:.0f} s")
+                 f"({type(orig).__name__}); trying again in {DB_RETRY_S:.0f} s")
             due[name] = time.monotonic() + min(every[name], DB_RETRY_S)
             continue
         result = run_pass(store, by_name[name], brands, echo, stop)

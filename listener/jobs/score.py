@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.exc import DBAPIError, OperationalError
 from tqdm import tqdm
 
 from listener.errors import ConfigError
 from listener.post import RETWEET_PREFIX
 from listener.store import Store
+from listener.store.db import unavailable
 from listener.store.scores import (
     ClaimCursor,
     count_unscored,
@@ -132,11 +132,12 @@ def follow(store: Store, scorer, *, idle_s: float, stop: threading.Event,
                          f"({report.model_calls:,} model calls, "
                          f"{report.from_cache:,} from the cache)")
                     continue
-        except DBAPIError as exc:
-            if not (exc.connection_invalidated or isinstance(exc, OperationalError)):
+        except Exception as exc:
+            if not unavailable(exc):
                 raise
             out.database_errors += 1
-            reason = (str(exc.orig or exc).strip().splitlines() or [type(exc).__name__])[0]
+            orig = getattr(exc, "orig", None) or exc
+            reason = (str(orig).strip().splitlines() or [type(exc).__name__])[0]
             echo(f"The database is unavailable ({reason[:200]}); retrying in {idle_s:g} s")
         stop.wait(idle_s)
     return out
