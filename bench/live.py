@@ -18,8 +18,9 @@ never as missing posts.
 
 `--soak` adds faults: `kill -9` of the listener every `--kill-every` seconds (restarted at
 once), the SMTP server down for `--smtp-down` seconds from a third of the run, and, only with
-`--restart-pg` on a PostgreSQL run, `pg_ctlcluster --skip-systemctl-redirect 15 main restart` once
-mid-run (it restarts the whole server: do not use it on a server others share). Afterwards it
+`--restart-pg` on a PostgreSQL run, `pg_ctl -m fast restart` once mid-run, of a private
+throwaway server the run starts for itself (`bench/private_pg.py`; `--private-pg` uses one
+without the restart), never a shared server. Afterwards it
 counts every post stored once, scored once, every cascade alerted once, every email delivered
 once.
 
@@ -27,7 +28,8 @@ once.
     python bench/live.py --rate 100 --seconds 300 --soak --kill-every 60 --smtp-down 60 --json
 
 PostgreSQL: UNDERTOW_BENCH_PG_URL (or UNDERTOW_TEST_PG_URL) names a server and database; the
-run creates a fresh database `<name>_live_<pid>` beside it and drops it afterwards.
+run creates a fresh database `<name>_live_<pid>` beside it and drops it afterwards. With
+`--private-pg` or `--restart-pg` the run starts its own server instead and removes it after.
 """
 
 from __future__ import annotations
@@ -72,19 +74,29 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
 # -- the store -------------------------------------------------------------------------------
 
 class StoreSetup:
-    """A fresh database for the run: a SQLite file, or a new PostgreSQL database."""
+    """A fresh database for the run: a SQLite file, or a new PostgreSQL database, on the server
+    UNDERTOW_BENCH_PG_URL names or, with `private`, on a throwaway server of the run's own
+    (`bench/private_pg.py`), the only kind `restart()` may restart."""
 
-    def __init__(self, kind: str, workdir: Path) -> None:
+    def __init__(self, kind: str, workdir: Path, private: bool = False) -> None:
         self.kind = kind
         self._admin = None
         self._name = None
+        self.pg = None  # the private server, when there is one
         if kind == "sqlite":
             self.url = f"sqlite:///{workdir / 'undertow.db'}"
+            return
+        if private:
+            from bench.private_pg import PrivatePG
+
+            self.pg = PrivatePG().start()
+            self.url = self.pg.create_database("undertow_live")
             return
         base = os.environ.get("UNDERTOW_BENCH_PG_URL") or os.environ.get("UNDERTOW_TEST_PG_URL")
         if not base:
             raise SystemExit("--store postgres needs UNDERTOW_BENCH_PG_URL (or "
-                             "UNDERTOW_TEST_PG_URL), e.g. postgresql://postgres@127.0.0.1/undertow")
+                             "UNDERTOW_TEST_PG_URL), e.g. postgresql://postgres@127.0.0.1/undertow, "
+                             "or --private-pg")
         from sqlalchemy import create_engine, text
 
         base = base.replace("postgresql://", "postgresql+psycopg://", 1)
@@ -95,8 +107,19 @@ class StoreSetup:
             conn.execute(text(f'CREATE DATABASE "{self._name}"'))
         self.url = f"{server}/{self._name}"
 
-    def drop(self) -> None:
-        if self._admin is None:
+    def restart(self) -> None:
+        """Restart the database server mid-run: only a private one, never a shared server."""
+        if self.pg is None:
+            raise RuntimeError("only a private PostgreSQL server (--private-pg) is restarted")
+        took = self.pg.restart()
+        print(f"PostgreSQL (private, port {self.pg.port}) restarted in {took:.1f} s",
+              file=sys.stderr)
+
+    def drop(self, keep: bool = False) -> None:
+        if self.pg is not None:
+            self.pg.stop(remove=not keep)
+            return
+        if self._admin is None or keep:
             return
         from sqlalchemy import text
 
@@ -281,7 +304,7 @@ def run(args: argparse.Namespace) -> dict:
                 cascade_size=args.cascade_size,
                 cascade_span_s=min(args.cascade_span, max(20.0, args.seconds * 0.6)),
                 reddit_share=args.reddit_share, seed=args.seed, roots=roots)
-    setup = StoreSetup(args.store, workdir)
+    setup = StoreSetup(args.store, workdir, private=args.private_pg or args.restart_pg)
     id_key = secrets.token_hex(32)  # one per run: the harness and the listener share it
     store = Store.open(setup.url, id_key=id_key.encode())
     for name, handle in AIRLINES.items():
@@ -334,7 +357,7 @@ def run(args: argparse.Namespace) -> dict:
                 feed.cascades[item.cascade].published_at = now
             if item.detectable:
                 feed.cascades[item.cascade].detectable_at = now
-            db_restarts += _apply_faults(faults, now, listener, mailbox, args)
+            db_restarts += _apply_faults(faults, now, listener, mailbox, args, setup)
         publish_end = time.time()
         mailbox.up()
         if not listener.alive():
@@ -356,8 +379,7 @@ def run(args: argparse.Namespace) -> dict:
         webhook.stop()
         server.stop()
         store.close()
-        if not args.keep:
-            setup.drop()
+        setup.drop(keep=args.keep)
     result["workdir"] = str(workdir)
     return result
 
@@ -386,7 +408,7 @@ def _faults(args: argparse.Namespace, started: float) -> list[_Fault]:
 
 
 def _apply_faults(faults: list[_Fault], now: float, listener: Listener, mailbox: Mailbox,
-                  args: argparse.Namespace) -> int:
+                  args: argparse.Namespace, setup: StoreSetup | None = None) -> int:
     restarts = 0
     for f in faults:
         if f.done or f.at > now:
@@ -400,8 +422,7 @@ def _apply_faults(faults: list[_Fault], now: float, listener: Listener, mailbox:
         elif f.what == "smtp up":
             mailbox.up()
         elif f.what == "pg restart":
-            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "restart"],
-                           check=True)
+            setup.restart()  # the run's private server (--restart-pg implies --private-pg)
             restarts += 1
     if not listener.alive():  # it must never die on its own: restart it, but say so
         print(f"listener exited with {listener.proc.returncode}; restarting", file=sys.stderr)
@@ -606,7 +627,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--smtp-down", type=float, default=300.0,
                     help="soak: seconds the SMTP server is down, from a third of the run")
     ap.add_argument("--restart-pg", action="store_true",
-                    help="soak on postgres: restart the local PostgreSQL 15 cluster once")
+                    help="soak on postgres: restart the database server once, mid-run (implies "
+                         "--private-pg: never a shared server)")
+    ap.add_argument("--private-pg", action="store_true",
+                    help="postgres: run on a throwaway server of this run's own (initdb into a "
+                         "temporary folder, a free port) instead of UNDERTOW_BENCH_PG_URL")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--workdir", default=None, help="keep the logs and SQLite file here")
     ap.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")

@@ -10,7 +10,7 @@ scored more than once (0: the claims split the work). Baseline: 1 worker with al
 ratio is against it, from the same run. On a 2-core machine 2 workers cannot beat 1 worker with
 2 threads by much: the figure says what splitting costs, and the docs say what scales.
 
-    python bench/score_workers.py --posts 2000 [--threads 2] [--json]
+    python bench/score_workers.py --posts 2000 [--threads 2] [--json] [--private-pg]
 """
 
 from __future__ import annotations
@@ -82,13 +82,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--posts", type=int, default=2000)
     ap.add_argument("--threads", type=int, default=2, help="CPU threads in all, split among workers")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--private-pg", action="store_true",
+                    help="on a throwaway server of the run's own (bench/private_pg.py)")
     args = ap.parse_args(argv)
 
     from sqlalchemy import func, select
 
     from listener.store import Store, schema
 
-    setup = StoreSetup("postgres", Path(tempfile.mkdtemp()))
+    setup = StoreSetup("postgres", Path(tempfile.mkdtemp()), private=args.private_pg)
     store = Store.open(setup.url)
     try:
         n = fill(store, args.posts)

@@ -36,19 +36,29 @@ def demo(ctx: Context, days: int) -> None:
               help="int8 dynamic quantisation: about 2x faster on a CPU, a little less exact "
                    "(default: UNDERTOW_SENTIMENT_INT8).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--follow", is_flag=True,
+              help="Keep scoring new posts as they arrive (beside `undertow listen`; run several "
+                   "on PostgreSQL to share the work) until Ctrl-C or SIGTERM.")
+@click.option("--idle", "idle", default="5s", show_default=True, metavar="DURATION",
+              help="With --follow: how often to look for new posts when none are waiting.")
 @pass_ctx
 def score(ctx: Context, model: str | None, batch_size: int, limit: int | None,
-          threads: int | None, int8: bool | None, as_json: bool) -> None:
+          threads: int | None, int8: bool | None, as_json: bool, follow: bool,
+          idle: str) -> None:
     """Score the sentiment of every post not yet scored by the current model version."""
-    from listener.jobs.score import default_scorer, score_posts
-
     if model:
         ctx.settings.sentiment_model = model
     if int8 is not None:
         ctx.settings.sentiment_int8 = int8
-    scorer = default_scorer(ctx.settings, threads=threads)
+    if follow:
+        if limit is not None:
+            raise click.UsageError("--limit does not go with --follow")
+        _follow(ctx, threads, batch_size, idle, as_json)
+        return
+    from listener.jobs.score import default_scorer, score_posts
     from nlp.language import trained_languages
 
+    scorer = default_scorer(ctx.settings, threads=threads)
     report = score_posts(ctx.store, scorer, batch_size=batch_size, limit=limit,
                          progress=sys.stderr.isatty() and not as_json,
                          languages=trained_languages(scorer.model_version,
@@ -64,6 +74,36 @@ def score(ctx: Context, model: str | None, batch_size: int, limit: int | None,
                f"{report.seconds:.1f} s ({report.posts_per_s:,.0f} posts/s; "
                f"{n(report.model_calls)} model calls, {n(report.from_cache)} from the cache; "
                f"{n(report.not_scored_language)} posts not scored (language))")
+
+
+def _follow(ctx: Context, threads: int | None, batch_size: int, idle: str,
+            as_json: bool) -> None:
+    """`score --follow`: one line per pass on stderr. A stop signal, even while the model
+    loads, ends it after the batch in hand is committed, with exit status 0."""
+    import threading
+
+    from listener.cli.collect import _stamped, parse_duration
+    from listener.collectors.job import stop_on_signals
+    from listener.jobs.score import default_scorer, follow
+    from nlp.language import trained_languages
+
+    idle_s = parse_duration(idle)
+    stop = threading.Event()
+    with stop_on_signals(stop, lambda line: _stamped(line.replace("current page",
+                                                                  "batch in hand"))):
+        scorer = default_scorer(ctx.settings, threads=threads)
+        _stamped(f"Scoring new posts with {scorer.model_version} as they arrive (looking every "
+                 f"{idle_s:g} s when none are waiting); press Ctrl-C to stop")
+        report = follow(ctx.store, scorer, idle_s=idle_s, stop=stop, echo=_stamped,
+                        batch_size=batch_size,
+                        languages=trained_languages(scorer.model_version,
+                                                    ctx.settings.sentiment_languages))
+    if as_json:
+        click.echo(json.dumps({"model_version": scorer.model_version, "scored": report.scored,
+                               "passes": report.passes,
+                               "database_errors": report.database_errors}))
+    else:
+        _stamped(f"Stopped: scored {n(report.scored)} posts in {n(report.passes)} passes")
 
 
 @click.command("rank")

@@ -28,6 +28,7 @@ from listener.post import Batch
 from listener.service import ServiceState
 from listener.settings import Settings
 from listener.store import Brand, Store
+from listener.store.db import unavailable
 from listener.store.metrics import record_source_pass
 
 __all__ = [
@@ -296,7 +297,17 @@ def listen(store: Store, settings: Settings, *, platforms: Sequence[str] = (),
             if runs.pending and time.monotonic() - runs.last_end >= pipeline_every:
                 runs.start()
             continue
-        result = run_pass(store, by_name[name], store.brands(), echo, stop)
+        try:
+            brands = store.brands()
+        except Exception as exc:  # the database is away (a restart): this pass waits for it
+            if not unavailable(exc):
+                raise
+            orig = getattr(exc, "orig", None) or exc
+            echo(f"{by_name[name].title}: the database is unavailable "
+                 f"({type(orig).__name__}); trying again in {DB_RETRY_S:.0f} s")
+            due[name] = time.monotonic() + min(every[name], DB_RETRY_S)
+            continue
+        result = run_pass(store, by_name[name], brands, echo, stop)
         _record(store, state, result)
         _merge(totals[name], result)
         if result.error:
@@ -441,6 +452,7 @@ def _drain(store: Store, inbox: queue.Queue, totals: dict[str, SourceResult], ec
             stored += _commit_retrying(store, source, page, totals, echo, stop, state)
 
 
+DB_RETRY_S = 5.0  # a pass that found the database away is tried again this soon
 STREAM_BATCH = 500  # streamed pages committed in one transaction when they queue up
 
 

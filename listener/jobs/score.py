@@ -8,6 +8,7 @@ identical texts are scored once per model version, and several scorers can share
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from tqdm import tqdm
 from listener.errors import ConfigError
 from listener.post import RETWEET_PREFIX
 from listener.store import Store
+from listener.store.db import unavailable
 from listener.store.scores import (
     ClaimCursor,
     count_unscored,
@@ -47,8 +49,11 @@ class ScoreReport:
 
 def score_posts(store: Store, scorer, *, batch_size: int = 256, limit: int | None = None,
                 progress: bool = False, crash_after: int | None = None,
-                languages: frozenset[str] | None | str = "auto") -> ScoreReport:
-    """Score unscored posts until none is left (or `limit` posts are done).
+                languages: frozenset[str] | None | str = "auto",
+                stop: threading.Event | None = None,
+                wait_for_others: bool = True) -> ScoreReport:
+    """Score unscored posts until none is left (or `limit` posts are done, or `stop` is set:
+    the batch in hand is committed first).
 
     A post in a language outside `languages` ("auto": what the model learnt, see
     `nlp.language.trained_languages`; None: any) is stored with the label "language", not
@@ -69,11 +74,12 @@ def score_posts(store: Store, scorer, *, batch_size: int = 256, limit: int | Non
     started = time.monotonic()
     batches = 0
     cursor = ClaimCursor()
-    while limit is None or report.scored < limit:
+    while (limit is None or report.scored < limit) and not (stop and stop.is_set()):
         size = batch_size if limit is None else min(batch_size, limit - report.scored)
         skipped = report.not_scored_language
         done = score_batch(store, report.model_version, size, _model(scorer), scoring_text,
-                           cursor, gate=_gate(languages, report))
+                           cursor, gate=_gate(languages, report),
+                           wait_for_others=wait_for_others)
         if done is None:
             break
         report.scored += done.scored
@@ -88,6 +94,54 @@ def score_posts(store: Store, scorer, *, batch_size: int = 256, limit: int | Non
     bar.close()
     report.seconds = time.monotonic() - started
     return report
+
+
+@dataclass
+class FollowReport:
+    passes: int = 0  # passes that scored something (one line each)
+    scored: int = 0
+    database_errors: int = 0  # passes cut short by the database going away (retried)
+
+
+def follow(store: Store, scorer, *, idle_s: float, stop: threading.Event,
+           echo: Callable[[str], None], batch_size: int = 256,
+           languages: frozenset[str] | None | str = "auto") -> FollowReport:
+    """Score new posts as they arrive until `stop` is set (`undertow score --follow`).
+
+    Each pass scores what was unscored when it began (as the `listen` stage does) and says so in
+    one line; a pass that scored something is followed at once by the next, and when nothing is
+    waiting the scorer looks again every `idle_s` seconds, silently. Several followers on one
+    PostgreSQL database split the work: posts another holds end a pass instead of being waited
+    for. On `stop` the batch in hand is scored and committed, nothing is left claimed. A
+    database that goes away (a restart) costs the pass in hand, not the process: the batch's
+    transaction rolls back, its posts stay unscored, and the next pass retries.
+    """
+    out = FollowReport()
+    version = scorer.model_version
+    while not stop.is_set():
+        try:
+            todo = count_unscored(store, version)
+            if todo:
+                started = time.monotonic()
+                report = score_posts(store, scorer, batch_size=batch_size, limit=todo,
+                                     languages=languages, stop=stop, wait_for_others=False)
+                out.scored += report.scored
+                if report.scored:
+                    out.passes += 1
+                    echo(f"Pass {out.passes}: scored {report.scored:,} of {todo:,} waiting "
+                         f"posts in {time.monotonic() - started:.1f} s "
+                         f"({report.model_calls:,} model calls, "
+                         f"{report.from_cache:,} from the cache)")
+                    continue
+        except Exception as exc:
+            if not unavailable(exc):
+                raise
+            out.database_errors += 1
+            orig = getattr(exc, "orig", None) or exc
+            reason = (str(orig).strip().splitlines() or [type(exc).__name__])[0]
+            echo(f"The database is unavailable ({reason[:200]}); retrying in {idle_s:g} s")
+        stop.wait(idle_s)
+    return out
 
 
 def _model(scorer):

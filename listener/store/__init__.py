@@ -192,7 +192,9 @@ class Store:
         batch = self._prepare(batch)
         try:
             result = self._write_once(batch, cursor)
-        except DBAPIError:
+        except DBAPIError as exc:
+            if db.unavailable(exc):  # away, not refusing: the caller retries the whole batch
+                raise
             result = self._write_each(batch, cursor)
         result.skipped = skipped + result.skipped
         if batch.posts:
@@ -235,6 +237,8 @@ class Store:
             try:
                 total.add(self._write_once(part, None))
             except DBAPIError as exc:
+                if db.unavailable(exc):
+                    raise
                 label = f"post {key[1][:80]}" if key else "authors and interactions"
                 total.skipped.append(f"{label}: the database refused it ({_reason(exc)})")
                 if key is None:  # authors one by one too: one bad profile loses only itself
@@ -242,6 +246,8 @@ class Store:
                         try:
                             total.add(self._write_once(Batch(authors=[author]), None))
                         except DBAPIError as exc2:
+                            if db.unavailable(exc2):
+                                raise
                             total.skipped.append(f"author {author.native_id[:80]}: the database "
                                                  f"refused it ({_reason(exc2)})")
         if cursor is not None:

@@ -33,6 +33,26 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+def unavailable(exc: BaseException) -> bool:
+    """Whether a database error says the database is away (a restart, a failover, a lost
+    connection, SQLite's lock held past its timeout), not that it refused what was sent: the
+    caller should retry the same work later instead of giving any record up."""
+    if getattr(exc, "connection_invalidated", False):
+        return True
+    orig = getattr(exc, "orig", None) or exc
+    name = getattr(orig, "sqlite_errorname", None)
+    if name is not None:
+        return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+    if type(orig).__name__ != "OperationalError" and not type(orig).__module__.startswith(
+            "psycopg.errors"):
+        return False
+    state = getattr(orig, "sqlstate", None)
+    # No SQLSTATE: the client's own connection failure. 08: connection exception; 57P: the
+    # server shutting down or starting (admin/crash shutdown, cannot connect now).
+    return (state is None and type(orig).__name__ == "OperationalError") or (
+        state is not None and state.startswith(("08", "57P")))
+
+
 def create(url: str) -> Engine:
     """An engine for `url`; a SQLite file's folder is created on the way."""
     try:

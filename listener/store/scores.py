@@ -8,11 +8,18 @@ new model at once, and detection waits for the mentions it has not scored yet.
 
 Identical texts (a retweet carries its original's text) are scored once per model version
 through `sentiment_cache`. On PostgreSQL several scorers share the work: each claims its batch
-with `FOR UPDATE SKIP LOCKED` and, holding those row locks, re-checks which posts another scorer
-finished meanwhile, so no post is scored twice; each scorer reads on from its last claim
-(`ClaimCursor`) so a claim costs the same at any backlog. On SQLite two scorers may score the
-same batch (no row locks there); the second insert is ignored, so the stored scores are the
-same, only work is repeated.
+with per-post advisory locks (`pg_try_advisory_xact_lock`, skipping posts another scorer holds)
+and, holding them, re-checks which posts another scorer finished meanwhile, so no post is
+scored twice; a scorer that dies (even by `kill -9`) loses its connection and the server hands
+its claims back. Advisory locks, not row locks: a collector re-storing a claimed post (search
+refetching what the stream stored, a retweet's included original) never waits for the model
+to finish (with `FOR UPDATE` claims it waited seconds per page). What the row lock used to
+guard is checked when the scores are written, with `FOR SHARE SKIP LOCKED` held only until the
+commit: a post edited, erased or being rewritten while it was scored gets no score (its old
+text's score would be stale, an erased post's an orphan); it stays unscored and a later pass
+scores what is stored then. Each scorer reads on from its last claim (`ClaimCursor`) so a claim
+costs the same at any backlog. On SQLite two scorers may score the same batch (no locks
+there); the second insert is ignored, so the stored scores are the same, only work is repeated.
 """
 
 from __future__ import annotations
@@ -21,7 +28,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, exists, func, select, update
+from sqlalchemy import Connection, and_, bindparam, exists, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import BigInteger
 
 from listener.post import utcnow
 from listener.store import Store, rollup, schema
@@ -35,6 +44,17 @@ __all__ = ["BatchResult", "ClaimCursor", "Scores", "count_unscored", "current_mo
 MODEL_KEY = "sentiment_model_version"
 WINDOW = 512  # post ids a claim looks at (at least twice the batch): a bounded amount of work
 LOCKED_WAIT_S = 0.2  # a scorer that finds only posts others are scoring looks again this soon
+# Advisory locks live in the server's shared lock table (max_locks_per_transaction x
+# connections, 6,400 entries by default): a PostgreSQL claim takes at most this many.
+MAX_CLAIM = 1024
+
+# One advisory lock per post, in the two-int4 key space (which the single-bigint keys of
+# `listener.store.locks` never share): the 63-bit id's high and low halves, the low half
+# shifted into int4's range. Posts another scorer holds are skipped, never waited for.
+_TRY_CLAIM = text(
+    "SELECT id FROM unnest(:ids) AS t(id) WHERE pg_try_advisory_xact_lock("
+    "CAST(id >> 32 AS integer), CAST((id & 4294967295) - 2147483648 AS integer))"
+).bindparams(bindparam("ids", type_=ARRAY(BigInteger)))
 
 # (label, negative, neutral, positive): what a model returns for one text
 Scores = tuple[str, float, float, float]
@@ -114,16 +134,38 @@ def _claim(conn: Connection, version: str, size: int,
     last = todo[-1] if len(todo) == size else ids[-1]
     if not todo:
         return [], last
-    stmt = select(p.c.id, p.c.text, p.c.lang).where(p.c.id.in_(todo)).order_by(p.c.id)
+    stmt = select(p.c.id, p.c.text, p.c.lang).order_by(p.c.id)
     if conn.dialect.name != "postgresql":
-        return [tuple(r) for r in conn.execute(stmt)], last
-    rows = [tuple(r) for r in conn.execute(stmt.with_for_update(skip_locked=True))]
-    if not rows:
-        return rows, last
-    # A fresh statement sees scores committed after our first one started.
+        return [tuple(r) for r in conn.execute(stmt.where(p.c.id.in_(todo)))], last
+    claimed = list(conn.execute(_TRY_CLAIM, {"ids": todo}).scalars())
+    if not claimed:
+        return [], last
+    # A fresh statement sees scores committed after our first one started: another scorer may
+    # have finished a post between our window read and our lock.
     finished = set(conn.execute(select(s.c.post_id).where(
-        s.c.model_version == version, s.c.post_id.in_([r[0] for r in rows]))).scalars())
-    return [r for r in rows if r[0] not in finished], last
+        s.c.model_version == version, s.c.post_id.in_(claimed))).scalars())
+    mine = [i for i in claimed if i not in finished]
+    if not mine:
+        return [], last
+    return [tuple(r) for r in conn.execute(stmt.where(p.c.id.in_(mine)))], last
+
+
+def _still_stored(conn: Connection, rows: Sequence[tuple[int, str]]) -> set[int]:
+    """The claimed posts still stored with the text that was scored, locked until the commit.
+
+    Claims hold no row locks, so while the model ran a collector may have rewritten a post's
+    text (its write deletes the post's scores: ours would describe the old words) or an
+    erasure may have deleted it. `FOR SHARE` makes such a writer that comes after us wait for
+    our commit (then it deletes our score itself); `SKIP LOCKED` leaves out a post a writer is
+    changing right now instead of waiting for it. A post left out stays unscored for a later
+    pass. SQLite has one writer at a time: the read happens inside our write transaction.
+    """
+    p = schema.posts
+    stmt = select(p.c.id, p.c.text).where(p.c.id.in_([r[0] for r in rows]))
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(read=True, skip_locked=True)
+    now = {pid: t for pid, t in conn.execute(stmt)}
+    return {pid for pid, t in rows if now.get(pid) == t}
 
 
 def _any_unscored(conn: Connection, version: str) -> bool:
@@ -141,14 +183,15 @@ class BatchResult:
 def score_batch(store: Store, version: str, size: int,
                 model: Callable[[Sequence[str]], Sequence[Scores]],
                 prepare: Callable[[str], str] = lambda t: t,
-                cursor: ClaimCursor | None = None, gate: Gate | None = None
-                ) -> BatchResult | None:
+                cursor: ClaimCursor | None = None, gate: Gate | None = None,
+                wait_for_others: bool = True) -> BatchResult | None:
     """Claim up to `size` unscored posts, score them and commit, in one transaction.
 
     `prepare` turns a post's text into what the model reads; texts already in the cache (by
     hash of the prepared text) are not sent to `model`. None only when no post is left without
     a score: a claim whose posts another scorer finished meanwhile is an empty batch, not the
-    end, and posts another scorer holds are waited for (its crash hands them back to us).
+    end, and posts another scorer holds are waited for (its crash hands them back to us);
+    with `wait_for_others=False` (a follower, which looks again soon anyway) they end the pass.
 
     `gate` (the prepared text and the platform's tag -> language, source, scorable): each
     post's language is recorded on its score row, and a post the model may not score gets the
@@ -158,14 +201,15 @@ def score_batch(store: Store, version: str, size: int,
     cursor = cursor or ClaimCursor()
     c = schema.sentiment_cache
     with store.engine.begin() as conn:
-        # Scores and brand tags pair up in the mention rollup: no re-tag may run beside us.
-        tag_lock(conn)
+        if conn.dialect.name == "postgresql":
+            size = min(size, MAX_CLAIM)
         rows, last = _claim(conn, version, size, cursor.after)
         if last is None:  # the end of the ids: a pass is over
             found, cursor.after, cursor.found = cursor.found, None, False
             if found:  # one more pass: posts stored meanwhile can sit behind the cursor
                 return BatchResult(0, 0)
-            if conn.dialect.name == "postgresql" and _any_unscored(conn, version):
+            if (wait_for_others and conn.dialect.name == "postgresql"
+                    and _any_unscored(conn, version)):
                 time.sleep(LOCKED_WAIT_S)  # others hold the rest: wait for them, not quit
                 return BatchResult(0, 0)
             return None
@@ -189,16 +233,23 @@ def score_batch(store: Store, version: str, size: int,
         for pid, h in hashes.items():
             if h not in cached or h in stale:
                 missing.setdefault(h, texts[pid])
+        fresh: dict[str, Scores] = {}
         if missing:
             fresh = dict(zip(missing, model(list(missing.values())), strict=True))
-            insert_ignore(conn, c, [
-                {"model_version": version, "text_hash": h, "label": v[0], "negative": v[1],
-                 "neutral": v[2], "positive": v[3]} for h, v in fresh.items() if h not in stale])
-            for h in sorted(stale):
-                v = fresh[h]
-                conn.execute(update(c).where(c.c.model_version == version, c.c.text_hash == h)
-                             .values(label=v[0], negative=v[1], neutral=v[2], positive=v[3]))
             cached.update(fresh)
+        # Scores and brand tags pair up in the mention rollup: no re-tag may run beside the
+        # write (taken here, not for the model's run, so a re-tag waits only for the commit).
+        tag_lock(conn)
+        keep = _still_stored(conn, [(pid, text) for pid, text, _ in rows])
+        kept_hashes = {hashes[pid] for pid in keep if pid in hashes}
+        insert_ignore(conn, c, [
+            {"model_version": version, "text_hash": h, "label": v[0], "negative": v[1],
+             "neutral": v[2], "positive": v[3]}
+            for h, v in fresh.items() if h in kept_hashes and h not in stale])
+        for h in sorted(stale & kept_hashes):
+            v = fresh[h]
+            conn.execute(update(c).where(c.c.model_version == version, c.c.text_hash == h)
+                         .values(label=v[0], negative=v[1], neutral=v[2], positive=v[3]))
         now = utcnow()
         skipped: Scores = (LANGUAGE_LABEL, 0.0, 0.0, 0.0)
         values = {pid: cached[hashes[pid]] if pid in hashes else skipped for pid in texts}
@@ -207,6 +258,6 @@ def score_batch(store: Store, version: str, size: int,
              "negative": v[1], "neutral": v[2], "positive": v[3], "scored_at": now,
              "language": langs[pid][0] if langs else None,
              "language_source": langs[pid][1] if langs else None}
-            for pid, v in values.items()])
+            for pid, v in values.items() if pid in keep])
     rollup.compact(store.engine)
-    return BatchResult(len(rows), len(missing))
+    return BatchResult(len(keep), len(missing))
