@@ -31,6 +31,7 @@ import numpy as np
 
 from graph.anomaly import Baseline, VolumeAnomaly, VolumeConfig, baseline, score_window
 from graph.cascades import (
+    AudienceHistory,
     CascadeEvent,
     Forecast,
     Involvement,
@@ -143,6 +144,9 @@ class DetectorConfig:
     # (every mention stream has a daily cycle): it needs a full day of history.
     volume: VolumeConfig = field(default_factory=lambda: VolumeConfig(trailing_min=24 * 60))
     story_idle_min: float = 120.0  # a story without news for this long goes quiet
+    # The growth forecast reads the reacting accounts' earlier cascades (graph.cascades'
+    # "audience" model, when the model file has one); False: the cascade's own growth only.
+    audience_history: bool = True
 
 
 @dataclass(slots=True)
@@ -240,6 +244,9 @@ class Detector:
         self._cascades_ordered, self._cascades_tail = True, _NEVER
         # Cascades with reactions no evaluation has seen (root keys; state, kept in to_json).
         self._unevaluated: dict[str, None] = {}
+        # Per account, the final sizes of the cascades it took part in that the detector has
+        # forgotten (state): the growth forecast reads the reacting accounts' history.
+        self._audience = AudienceHistory()
 
     def seen(self, post_id: int | str) -> bool:
         """Whether this post has been processed (within the detector's horizon)."""
@@ -414,7 +421,8 @@ class Detector:
         age = (self.now - c.t0) / 60
         forecast = None
         if n >= cfg.min_events and age > 0:
-            forecast = forecast_cascade(c.events, age, cfg.viral_size)
+            forecast = forecast_cascade(c.events, age, cfg.viral_size,
+                                        audience=self._audience_of(c))
         ranks = self.ranks  # unranked amplifiers never count: leave them out of a long list
         post = [(c.root, c.root_author, [e.author for e in c.events if e.author in ranks])]
         involved = influencer_involvement(post, ranks, cfg.top_n) if ranks else []
@@ -641,18 +649,30 @@ class Detector:
         cfg = self.cfg(story.brand)
         story.status, story.quiet_at = "quiet", self.now
         if c is not None and len(c.events) >= cfg.min_events:
-            story.forecast = forecast_cascade(c.events, (self.now - c.t0) / 60, cfg.viral_size)
+            story.forecast = forecast_cascade(c.events, (self.now - c.t0) / 60, cfg.viral_size,
+                                              audience=self._audience_of(c))
         story.severity, story.level = _severity(story, cfg, self.now, self.severity_model)
 
+    def _audience_of(self, c: Cascade) -> list[float] | None:
+        """What the accounts reacting to `c` did before (graph.cascades.AUDIENCE_FEATURES)."""
+        if not self.cfg(c.brand).audience_history:
+            return None
+        return self._audience.features(e.author for e in c.events)
+
     def _forget_cascades(self, horizon: float) -> list[str]:
-        """Drop the cascades without news since `horizon`; returns their roots."""
-        cascades = self._cascades
+        """Drop the cascades without news since `horizon`; returns their roots. Each is over:
+        its size goes into its accounts' history, in the order they are forgotten."""
+        cascades, audience = self._cascades, self._audience
         if self._cascades_ordered:
             old = list(itertools.takewhile(lambda k: cascades[k].last_at < horizon, cascades))
             for root in old:
-                del cascades[root]
+                c = cascades.pop(root)
+                audience.record((e.author for e in c.events), len(c.events))
             return old
         old = [k for k, v in cascades.items() if v.last_at < horizon]
+        for root in old:
+            c = cascades[root]
+            audience.record((e.author for e in c.events), len(c.events))
         kept = sorted(
             (v.last_at, i, k)
             for i, (k, v) in enumerate(cascades.items())
@@ -672,7 +692,7 @@ class Detector:
             cascades={k: _cascade_dict(c) for k, c in self._cascades.items()},
             brands={k: _brand_dict(b) for k, b in self._brands.items()}, stories=stories,
             bursts={k: dict(posts=b.posts, themes=b.themes) for k, b in self._bursts.items()},
-            unevaluated=list(self._unevaluated),
+            unevaluated=list(self._unevaluated), audience=self._audience.to_dict(),
         ))  # fmt: skip
 
     @classmethod
@@ -690,6 +710,8 @@ class Detector:
         det._cascades_tail = max(last, default=_NEVER)
         det._bursts = {k: Burst(b["posts"], b["themes"]) for k, b in d["bursts"].items()}
         det._unevaluated = dict.fromkeys(d.get("unevaluated", ()))
+        if "audience" in d:  # a checkpoint from before the audience history has none
+            det._audience = AudienceHistory.from_dict(d["audience"])
         return det
 
 
