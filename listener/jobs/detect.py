@@ -74,26 +74,43 @@ def _themes(text: str) -> tuple[str, ...]:
     return themes(text)
 
 
-def _signal(row: reads.MentionRow) -> SignalPost:
-    """A mention as the detector reads it (a NamedTuple: it travels cheaply between processes)."""
-    negative = row.label == "negative"
+# The reader process maps rows to plain tuples in SignalPost's field order and the parent
+# rebuilds them with SignalPost._make: building and pickling a NamedTuple per mention in the
+# reader cost 2.5x the mapping itself (bench/detector_records.py). The two orders are checked
+# here, so a field added to either type fails at import, not silently.
+_SIGNAL_ORDER = ("id", "brand", "at", "negative", "author", "followers", "parent", "root",
+                 "themes")
+_ROW_ORDER = ("post_id", "brand", "at", "label", "author_id", "followers", "platform",
+              "parent_native_id", "text", "gold_reason", "theme", "created_at")
+if SignalPost._fields != _SIGNAL_ORDER or reads.MentionRow._fields != _ROW_ORDER:
+    raise ImportError("SignalPost or MentionRow changed: update listener/jobs/detect.py")
+_LABEL, _CREATED_AT = _ROW_ORDER.index("label"), _ROW_ORDER.index("created_at")
+
+
+def _signal(row: tuple) -> tuple:
+    """A MentionRow as SignalPost's fields (`_SIGNAL_ORDER`)."""
+    (post_id, brand, at, label, author_id, followers, platform, parent_native_id, text,
+     gold_reason, theme, _created_at) = row  # _ROW_ORDER
+    negative = label == "negative"
     # The theme `undertow themes` found first (it works for any brand); a human-annotated
     # reason where the job has not run; the keyword taxonomy only where neither exists.
     # Themes only matter on negative posts: the regexes are the costliest step of a mention.
-    found = (((row.theme,) if row.theme else (row.gold_reason,) if row.gold_reason
-              else _themes(row.text)) if negative else ())
-    parent = row.parent_native_id
-    return SignalPost(id=int(row.post_id), brand=row.brand, at=float(row.at), negative=negative,
-                      author=None if row.author_id is None else int(row.author_id),
-                      followers=row.followers,
-                      parent=stable_id(row.platform, parent) if parent else None, themes=found)
+    found = (((theme,) if theme else (gold_reason,) if gold_reason else _themes(text))
+             if negative else ())
+    parent = stable_id(platform, parent_native_id) if parent_native_id else None
+    author = None if author_id is None else int(author_id)
+    return (int(post_id), brand, float(at), negative, author, followers, parent, None, found)
+
+
+def _posts(fields: list[tuple]) -> Iterator[SignalPost]:
+    return map(SignalPost._make, fields)
 
 
 def _pages(engine: Engine, since: str | None, version: str | None,
            page_size: int, until: Any = None,
            scored: tuple[Any, Any] | None = None) -> Iterator[tuple[list, Any]]:
-    """(SignalPosts, created_at of the last) a page at a time, up to the first mention
-    without a score.
+    """(SignalPost fields, created_at of the last) a page at a time, up to the first mention
+    without a score (`_posts` makes them SignalPosts).
 
     `_unscored_from` finds that mention before the read, but a collector may commit posts
     between the two queries (`undertow listen` collects while its pipeline runs, an import may
@@ -101,26 +118,22 @@ def _pages(engine: Engine, since: str | None, version: str | None,
     cursor would move past it for good. So the read itself stops there too.
     """
     for page in reads.rows(engine, since, version, page_size, until, scored):
-        scored_n = next((i for i, r in enumerate(page) if r.label is None), len(page))
+        scored_n = next((i for i, r in enumerate(page) if r[_LABEL] is None), len(page))
         if scored_n:
-            yield [_signal(r) for r in page[:scored_n]], page[scored_n - 1].created_at
+            yield [_signal(r) for r in page[:scored_n]], page[scored_n - 1][_CREATED_AT]
         if scored_n < len(page):
             return
 
 
 def _produce(url: str, since: str | None, version: str | None, page_size: int,
              out: Connection, until: Any = None, scored: tuple[Any, Any] | None = None) -> None:
-    """Child process: read and map the pages, send them down `out`, then None (or the error).
-
-    A page goes as plain tuples in SignalPost's field order (SignalPost is a NamedTuple:
-    `tuple(post)`), which pickle several times faster than NamedTuples; the parent rebuilds them
-    with `SignalPost._make` (bench/detector_records.py)."""
+    """Child process: read and map the pages, send them down `out`, then None (or the error)."""
     from listener.store.db import create
 
     engine = create(url)
     try:
-        for posts, last in _pages(engine, since, version, page_size, until, scored):
-            out.send((list(map(tuple, posts)), last))
+        for item in _pages(engine, since, version, page_size, until, scored):
+            out.send(item)
         out.send(None)
     except (BrokenPipeError, EOFError):
         pass  # the parent stopped reading: it has its own error to report
@@ -188,8 +201,7 @@ def _read_ahead(engine: Engine, since: str | None, version: str | None,
         while (item := _receive(receive, child)) is not None:
             if isinstance(item, BaseException):
                 raise item
-            rows, last = item
-            yield list(map(SignalPost._make, rows)), last
+            yield item
     finally:
         receive.close()
         child.join(timeout=5)
@@ -289,7 +301,7 @@ def _detect(store: Store, reset: bool, echo: Callable[[str], None],
                                 (scored_after, through)):
             report.late += len(fields)
             report.posts += len(fields)
-            _record(store, brands, detector.process(fields), report)
+            _record(store, brands, detector.process(_posts(fields)), report)
     until = reads.unscored_from(store.engine, cursor, version)
     if until is not None:
         report.waiting_from = str(until)
@@ -300,7 +312,7 @@ def _detect(store: Store, reset: bool, echo: Callable[[str], None],
     for fields, last in _read_ahead(store.engine, cursor, version, read_ahead, until,
                                     (None, through)):
         report.posts += len(fields)
-        _record(store, brands, detector.process(fields), report)
+        _record(store, brands, detector.process(_posts(fields)), report)
         # The state is megabytes of JSON: saved every CHECKPOINT_S rather than every page, so a
         # run that dies replays at most that much (its alerts are upserted again, not doubled).
         if time.monotonic() - checkpoint >= CHECKPOINT_S:
