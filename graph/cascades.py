@@ -283,11 +283,18 @@ class AudienceHistory:
     State is plain JSON (`to_dict`/`from_dict`).
     """
 
-    __slots__ = ("_sizes", "max_authors", "per_author")
+    __slots__ = ("_sizes", "_stats", "max_authors", "per_author", "shrink")
 
-    def __init__(self, max_authors: int = 200_000, per_author: int = 8) -> None:
-        self.max_authors, self.per_author = max_authors, per_author
+    def __init__(self, max_authors: int = 200_000, per_author: int = 8,
+                 shrink: float = 2.0) -> None:
+        self.max_authors, self.per_author, self.shrink = max_authors, per_author, shrink
         self._sizes: dict[int, list[int]] = {}  # author -> final sizes, oldest first
+        # author -> (shrunk mean of log1p(size) - log 200, count): derived, read per forecast
+        self._stats: dict[int, tuple[float, int]] = {}
+
+    def _update(self, a: int, mine: list[int]) -> None:
+        self._stats[a] = (sum(math.log1p(s) - _AUDIENCE_CENTRE for s in mine)
+                          / (len(mine) + self.shrink), len(mine))
 
     def __len__(self) -> int:
         return len(self._sizes)
@@ -303,31 +310,35 @@ class AudienceHistory:
             if len(mine) > self.per_author:
                 del mine[0]
             sizes[a] = mine
+            self._update(a, mine)
         while len(sizes) > self.max_authors:
-            del sizes[next(iter(sizes))]
+            old = next(iter(sizes))
+            del sizes[old], self._stats[old]
 
-    def features(self, authors: Iterable[int | None], shrink: float = 2.0) -> list[float]:
+    def features(self, authors: Iterable[int | None]) -> list[float]:
         """AUDIENCE_FEATURES of the accounts reacting now (each counted once)."""
-        reacting = {a for a in authors if a is not None}
-        sizes, means, count = self._sizes, [], 0
+        reacting = set(authors)
+        reacting.discard(None)
+        stats, total, seen, count = self._stats, 0.0, 0, 0
         for a in reacting:
-            mine = sizes.get(a)
-            if mine:
-                means.append(sum(math.log1p(s) - _AUDIENCE_CENTRE for s in mine)
-                             / (len(mine) + shrink))
-                count += len(mine)
-        total = sum(means)
-        return [total / len(means) if means else 0.0, total,
-                len(means) / max(len(reacting), 1), math.log1p(count)]
+            st = stats.get(a)
+            if st is not None:
+                total += st[0]
+                seen += 1
+                count += st[1]
+        return [total / seen if seen else 0.0, total, seen / max(len(reacting), 1),
+                math.log1p(count)]
 
     def to_dict(self) -> dict:
         return {"max_authors": self.max_authors, "per_author": self.per_author,
-                "sizes": [[a, s] for a, s in self._sizes.items()]}
+                "shrink": self.shrink, "sizes": [[a, s] for a, s in self._sizes.items()]}
 
     @classmethod
     def from_dict(cls, d: Mapping) -> AudienceHistory:
-        h = cls(d["max_authors"], d["per_author"])
+        h = cls(d["max_authors"], d["per_author"], d.get("shrink", 2.0))
         h._sizes = {a: list(s) for a, s in d["sizes"]}
+        for a, mine in h._sizes.items():
+            h._update(a, mine)
         return h
 
 

@@ -8,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from graph.detector import Detector, DetectorConfig, SignalPost
+from graph.severity import load_severity_model
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "detector" / "checkpoint_v1.json.gz"
 
@@ -27,16 +28,19 @@ def _without_audience(state: str) -> dict:
     return d
 
 
-def test_an_old_checkpoint_resumes_to_the_stories_the_old_code_found():
+def test_an_old_checkpoint_resumes_to_the_stories_the_old_code_found(tmp_path):
     """tests/fixtures/detector/make_checkpoint_v1.py wrote the checkpoint, the posts after it
     and what the old code had after reading them: a cascade whose root arrives after the cut
     (late), a burst open at the cut, cascades not evaluated since their last reactions. With
-    the forecast the old code had (no audience history), the same stories and state."""
+    the forecast and the severity model the old code had (no audience history), the same
+    stories and state."""
     data = _fixture()
+    path = tmp_path / "severity.json"
+    path.write_text(json.dumps(data["severity_model"]))
     old = data["checkpoint"]
     assert old["version"] == 1 and old["bursts"] and old["unevaluated"]
     config = DetectorConfig(audience_history=False)
-    det = Detector.from_json(json.dumps(old), config)
+    det = Detector.from_json(json.dumps(old), config, severity_model=load_severity_model(path))
     assert _without_audience(det.to_json()) == old  # the same layout, field for field
     det.process([_post(p) for p in data["after"]])
     stories = json.loads(json.dumps([asdict(s) for s in det.stories]))  # tuples as lists
