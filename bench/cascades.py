@@ -46,10 +46,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from graph.cascades import (  # noqa: E402
+    AGES_MIN,
+    AudienceHistory,
     CascadeEvent,
     cascade_fold,
     fit_growth_model,
     forecast_cascade,
+    has_variant,
     load_model,
 )
 from graph.detector import DetectorConfig  # noqa: E402
@@ -102,6 +105,36 @@ def load_trees(path: Path) -> dict[str, list[CascadeEvent]]:
     return {cid: ev for cid, ev in trees.items() if ev}
 
 
+QUIET_MIN = 48 * 60  # the detector forgets a cascade after 48 hours without news
+
+
+def snowflake_minutes(tweet_id: str) -> float:
+    """Minutes since the epoch at which a tweet with this (post-2010) id was posted."""
+    return ((int(tweet_id) >> 22) + 1288834974657) / 60000
+
+
+def audience_replay(
+    trees: dict[str, list[CascadeEvent]], minutes: list[float]
+) -> dict[str, np.ndarray]:
+    """AudienceHistory.features of each cascade at each of `minutes` after its root, as a stream
+    that read the trees in time order knew them: a cascade's size is recorded 48 hours after its
+    last reaction (when the detector forgets it, in the detector's bounded history), so no later
+    cascade and no growth still to come is visible to an earlier forecast."""
+    ids = sorted(trees)
+    start = {c: snowflake_minutes(c) for c in ids}
+    over = sorted((start[c] + max(e.minutes for e in trees[c]) + QUIET_MIN, c) for c in ids)
+    asks = sorted((start[c] + m, c, j) for c in ids for j, m in enumerate(minutes))
+    history, done = AudienceHistory(), 0
+    out = {c: np.zeros((len(minutes), 4)) for c in ids}
+    for at, c, j in asks:
+        while done < len(over) and over[done][0] < at:
+            o = over[done][1]
+            history.record((e.author for e in trees[o]), len(trees[o]))
+            done += 1
+        out[c][j] = history.features(e.author for e in trees[c] if e.minutes <= minutes[j])
+    return out
+
+
 def auc(score: np.ndarray, label: np.ndarray) -> float:
     """ROC AUC by ranks, ties counted half."""
     from scipy.stats import rankdata
@@ -138,8 +171,11 @@ def evaluate(
     final = np.array([len(trees[c]) for c in ids])
     viral = float(np.percentile(final, 75))
     label = final >= viral
-    models = {f: load_model("tree", fold=f) for f in range(5)}
+    variant = "audience" if has_variant("audience") else "tree"
+    models = {f: load_model(variant, fold=f) for f in range(5)}
     horizon = max(WINDOWS)
+    audience = (audience_replay(trees, list(range(horizon + 1))) if variant == "audience"
+                else None)
     p = np.zeros((len(ids), horizon + 1))  # P(top quarter) checked at each minute
     n = np.zeros((len(ids), horizon + 1))  # events seen by then
     reach_at = np.zeros(len(ids))
@@ -153,7 +189,8 @@ def evaluate(
             counts[w][i] = np.searchsorted(times, w, side="right")
         n[i] = np.searchsorted(times, np.arange(horizon + 1), side="right")
         for m in range(1, horizon + 1):
-            p[i, m] = forecast_cascade(ev, m, viral, model).p_viral
+            p[i, m] = forecast_cascade(ev, m, viral, model,
+                                       None if audience is None else audience[c][m]).p_viral
     out, intervals = {}, {}
     for w in WINDOWS:
         fired = (p[:, 1 : w + 1] >= p_alert) & (n[:, 1 : w + 1] >= min_events)
@@ -173,7 +210,7 @@ def evaluate(
             "count_baseline": {"auc": round(auc(counts[w], label), 4)},
         }
     return {"windows": out, "intervals": intervals, "cascades": len(ids),
-            "top_quarter_size": viral}
+            "top_quarter_size": viral, "model": variant}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -204,13 +241,21 @@ def main(argv: list[str] | None = None) -> int:
         metavar="OUT",
         help="fit the growth model on these trees and write it to OUT",
     )
+    ap.add_argument("--audience", action="store_true",
+                    help="with --fit: also fit the 'audience' variant (the audience's history)")
+    ap.add_argument("--model", type=Path, default=None,
+                    help="score with this model file instead of the committed one")
     args = ap.parse_args(argv)
+    if args.model is not None:
+        import graph.cascades as gc
+
+        gc.MODEL_PATH = args.model  # load_model and has_variant read it from here
     path = args.trees or shared_data() / "cascades" / "twitter15.tar.gz"
     if not path.exists():
         raise SystemExit(f"{path} not found: pass --trees or set UNDERTOW_SHARED_DATA")
     trees = load_trees(path)
     if args.fit:
-        return _fit(trees, path, args.fit)
+        return _fit(trees, path, args.fit, args.audience)
     res = evaluate(trees, args.p_alert, args.min_events)
     if args.json:
         # "windows" as the issue specifies it; the intervals beside it, not inside.
@@ -237,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _fit(trees: dict[str, list[CascadeEvent]], path: Path, out: Path) -> int:
+def _fit(trees: dict[str, list[CascadeEvent]], path: Path, out: Path,
+         audience: bool = False) -> int:
     model = {
         "version": 2,
         "fitted_on": {"trees": path.name, "cascades": len(trees)},
@@ -250,7 +296,15 @@ def _fit(trees: dict[str, list[CascadeEvent]], path: Path, out: Path) -> int:
             "tree": fit_growth_model(trees, tree=True),
             "times": fit_growth_model(trees, tree=False),
         },
+        "audience_history": (
+            "the 'audience' variant adds AUDIENCE_FEATURES (graph.cascades.AudienceHistory) "
+            "replayed in time order: root times from the snowflake ids, a cascade's final size "
+            "recorded 48 h after its last reaction (bench/cascades.py audience_replay)"
+        ),
     }
+    if audience:
+        replay = audience_replay(trees, list(AGES_MIN))
+        model["variants"]["audience"] = fit_growth_model(trees, tree=True, audience=replay)
     out.write_text(json.dumps(model, separators=(",", ":")) + "\n")
     print(
         f"Fitted the growth model on {len(trees):,} cascades: wrote {out} "

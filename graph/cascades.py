@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,6 +33,8 @@ from typing import NamedTuple
 import numpy as np
 
 __all__ = [
+    "AUDIENCE_FEATURES",
+    "AudienceHistory",
     "CascadeEvent",
     "Forecast",
     "GrowthFeatures",
@@ -261,9 +263,106 @@ def growth_features(events: Sequence[CascadeEvent], age: float) -> GrowthFeature
     )
 
 
+AUDIENCE_FEATURES = (
+    "audience_mean",  # mean over the reacting accounts seen before of their shrunk mean of
+    #                   log1p(size) - log(200) of the earlier cascades they took part in
+    "audience_sum",  # the sum of those shrunk means
+    "audience_seen",  # the share of the reacting accounts that took part in an earlier cascade
+    "audience_count",  # log1p(earlier participations of the reacting accounts)
+)
+_AUDIENCE_CENTRE = math.log(200)
+
+
+class AudienceHistory:
+    """Per account, the sizes of the earlier cascades it took part in, as a stream knows them.
+
+    A cascade's size is recorded once it is over (`record`: the detector does it when it forgets
+    a cascade, 48 hours without news), so what a forecast reads was known at that moment: no
+    later cascade, and no growth still to come, leaks into an earlier decision. Bounded: the
+    last `per_author` sizes of at most `max_authors` accounts (the least recently recorded go).
+    State is plain JSON (`to_dict`/`from_dict`).
+    """
+
+    __slots__ = ("_sizes", "_stats", "max_authors", "per_author", "shrink")
+
+    def __init__(self, max_authors: int = 200_000, per_author: int = 8,
+                 shrink: float = 2.0) -> None:
+        self.max_authors, self.per_author, self.shrink = max_authors, per_author, shrink
+        self._sizes: dict[int, list[int]] = {}  # author -> final sizes, oldest first
+        # author -> (shrunk mean of log1p(size) - log 200, count): derived, read per forecast
+        self._stats: dict[int, tuple[float, int]] = {}
+
+    def _update(self, a: int, mine: list[int]) -> None:
+        self._stats[a] = (sum(math.log1p(s) - _AUDIENCE_CENTRE for s in mine)
+                          / (len(mine) + self.shrink), len(mine))
+
+    def __len__(self) -> int:
+        return len(self._sizes)
+
+    def record(self, authors: Iterable[int | None], size: int) -> None:
+        """A cascade of `size` reactions is over: each of its accounts took part in it."""
+        sizes = self._sizes
+        for a in dict.fromkeys(a for a in authors if a is not None):
+            mine = sizes.pop(a, None)  # moved last: the dict stays in recording order
+            if mine is None:
+                mine = []
+            mine.append(int(size))
+            if len(mine) > self.per_author:
+                del mine[0]
+            sizes[a] = mine
+            self._update(a, mine)
+        while len(sizes) > self.max_authors:
+            old = next(iter(sizes))
+            del sizes[old], self._stats[old]
+
+    def features(self, authors: Iterable[int | None]) -> list[float]:
+        """AUDIENCE_FEATURES of the accounts reacting now (each counted once)."""
+        reacting = set(authors)
+        reacting.discard(None)
+        stats, total, seen, count = self._stats, 0.0, 0, 0
+        for a in reacting:
+            st = stats.get(a)
+            if st is not None:
+                total += st[0]
+                seen += 1
+                count += st[1]
+        return [total / seen if seen else 0.0, total, seen / max(len(reacting), 1),
+                math.log1p(count)]
+
+    def to_dict(self) -> dict:
+        return {"max_authors": self.max_authors, "per_author": self.per_author,
+                "shrink": self.shrink, "sizes": [[a, s] for a, s in self._sizes.items()]}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> AudienceHistory:
+        h = cls(d["max_authors"], d["per_author"], d.get("shrink", 2.0))
+        h._sizes = {a: list(s) for a, s in d["sizes"]}
+        for a, mine in h._sizes.items():
+            h._update(a, mine)
+        return h
+
+
+def audience_vector(features: Sequence[float]) -> np.ndarray:
+    """AUDIENCE_FEATURES as the model takes them: as they are, then squared."""
+    v = np.asarray(features, dtype=float)
+    return np.concatenate([v, v * v])
+
+
 @lru_cache(maxsize=4)
 def _load(path: str) -> dict:
     return json.loads(Path(path).read_text())
+
+
+def has_variant(variant: str, path: Path | None = None) -> bool:
+    return variant in _load(str(path or MODEL_PATH))["variants"]
+
+
+def with_audience(x: np.ndarray, audience: Sequence[float]) -> np.ndarray:
+    """Growth features [lin, lin^2] and AUDIENCE_FEATURES as [lin, aud, lin^2, aud^2]: the
+    first half stays the first-order features, which the spread is fitted on."""
+    half = len(x) // 2
+    a = np.asarray(audience, dtype=float)
+    return np.concatenate([x[:half], a, x[half:], a * a])
 
 
 @lru_cache(maxsize=32)
@@ -282,19 +381,27 @@ def forecast_cascade(
     age: float,
     viral_size: float,
     model: GrowthModel | None = None,
+    audience: Sequence[float] | None = None,
 ) -> Forecast:
     """Forecast the final size of a cascade observed for `age` minutes.
 
     Without an explicit model, the tree model is used when every event says who posted it and
-    what it reacted to, else the times-only model (the tree model misreads missing structure).
+    what it reacted to, else the times-only model (the tree model misreads missing structure);
+    the "audience" model when `audience` (AudienceHistory.features of the accounts reacting by
+    `age`) is given too and the model file has one.
     """
     if model is None:
         tree = bool(events) and all(
             e.author is not None and e.parent_minutes is not None for e in events
         )
-        model = load_model("tree" if tree else "times")
+        variant = "tree" if tree else "times"
+        if tree and audience is not None and has_variant("audience"):
+            variant = "audience"
+        model = load_model(variant)
     seen = _observed(events, age)
-    x = _features(seen, age, tree=model.name == "tree")
+    x = _features(seen, age, tree=model.name != "times")
+    if model.name == "audience":
+        x = with_audience(x, [0.0] * len(AUDIENCE_FEATURES) if audience is None else audience)
     p = model.params(age)
     mu = float(x @ p.coef + p.intercept)
     s = _spread(x, p)
@@ -375,17 +482,26 @@ def fit_growth_model(
     k: int = 5,
     l2: float = 3.0,
     l2_spread: float = 30.0,
+    audience: Mapping[str, Sequence[Sequence[float]]] | None = None,
 ) -> dict:
     """Fit the per-age model on log(final size), plus one model per held-out fold.
 
     `folds[f]` is fitted, spread included, without fold f, so scoring fold f with it is a fair
     held-out test. Returns the JSON-ready dict stored under "variants" in the model file.
+    `audience[c][i]`: AUDIENCE_FEATURES of cascade c at `ages[i]`, as the stream knew them then
+    (the tree features and those: the "audience" variant).
     """
     ids = sorted(cascades)
     y = np.log(np.array([max(len(cascades[c]), 1) for c in ids], dtype=float))
     folds = np.array([cascade_fold(c, k) for c in ids])
     xs = [np.array([model_features(cascades[c], a, tree) for c in ids]) for a in ages]
     names = tuple(TREE_FEATURES if tree else TIMES_FEATURES)
+    if audience is not None:
+        xs = [np.array([with_audience(x[j], audience[c][i]) for j, c in enumerate(ids)])
+              for i, x in enumerate(xs)]
+        half = len(names) // 2
+        aud = list(AUDIENCE_FEATURES)
+        names = (*names[:half], *aud, *names[half:], *(f"{f}^2" for f in aud))
 
     def part(rows: np.ndarray) -> dict:
         per_age = [_fit_age(x, y, folds, rows, l2, l2_spread) for x in xs]

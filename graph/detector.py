@@ -25,12 +25,13 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from graph.anomaly import Baseline, VolumeAnomaly, VolumeConfig, baseline, score_window
 from graph.cascades import (
+    AudienceHistory,
     CascadeEvent,
     Forecast,
     Involvement,
@@ -46,13 +47,14 @@ _NEVER = -1e18  # "not evaluated yet", finite so the state stays plain JSON
 _CURVE_MIN = (1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 360, 480, 720, 1440)
 
 
-@dataclass(frozen=True, slots=True)
-class SignalPost:
+class SignalPost(NamedTuple):
     """A brand mention as the detector needs it (the store job maps rows to these).
 
     `parent` is the post this one reposts, quotes or replies to; `root` the cascade's first post
     when known (else it is found through parents the detector has seen). For a repost,
-    `negative` should be the reposted post's label.
+    `negative` should be the reposted post's label. A NamedTuple, not a dataclass: one is made
+    per mention and crosses from detect's reader process, and a NamedTuple is cheaper to build
+    and to unpickle than a frozen dataclass (bench/detector_records.py).
     """
 
     id: int | str
@@ -64,6 +66,69 @@ class SignalPost:
     parent: int | str | None = None
     root: int | str | None = None
     themes: tuple[str, ...] = ()  # complaint reasons or key terms
+
+
+# The detector's state: slotted records with named fields (a dataclass with slots is smaller
+# and faster to build and read than a NamedTuple here: bench/detector_records.py). A checkpoint
+# (`to_json`) writes a post and a reaction as a list in field order, the rest as objects.
+
+
+@dataclass(slots=True)
+class SeenPost:
+    """A post the detector has read, kept for its horizon (`max_age_h`)."""
+
+    brand: str
+    at: float
+    negative: bool
+    author: int | None
+    root: str  # key of its cascade's root (its own key for a root post)
+    id: int | str  # as the caller spelt it
+    themes: list[str]
+
+
+@dataclass(slots=True)
+class Mention:
+    """A negative post in its brand's current volume window."""
+
+    at: float
+    root: str  # key of its cascade's root (its own for a root post)
+    key: str
+    themes: list[str]
+
+
+@dataclass(slots=True)
+class Cascade:
+    """A root post and its reactions, as far as the detector has seen them."""
+
+    brand: str
+    root: int | str  # the root's id as the caller spelt it
+    t0: float  # when the cascade started (its root's time, else its first reaction's)
+    root_negative: bool | None  # None while the root post is unseen
+    root_author: int | None
+    events: list[CascadeEvent]  # reactions, minutes since t0
+    negatives: int
+    themes: dict[str, int]
+    last_at: float
+    evaluated_at: float
+    story: str | None
+
+
+@dataclass(slots=True)
+class BrandState:
+    # bin index -> [negative, total, reach of negative posts] (graph.anomaly's bins)
+    bins: dict[int, list[float]]
+    first_bin: int | None
+    evaluated_at: float
+    recent: list[Mention]
+    burst: str | None  # its latest burst story
+
+
+@dataclass(slots=True)
+class Burst:
+    """A burst story's posts (keys) and their theme counts."""
+
+    posts: list[str]
+    themes: dict[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +144,9 @@ class DetectorConfig:
     # (every mention stream has a daily cycle): it needs a full day of history.
     volume: VolumeConfig = field(default_factory=lambda: VolumeConfig(trailing_min=24 * 60))
     story_idle_min: float = 120.0  # a story without news for this long goes quiet
+    # The growth forecast reads the reacting accounts' earlier cascades (graph.cascades'
+    # "audience" model, when the model file has one); False: the cascade's own growth only.
+    audience_history: bool = True
 
 
 @dataclass(slots=True)
@@ -159,13 +227,12 @@ class Detector:
         self.tick_s = tick_s
         self.max_age_s = max_age_h * 3600
         self.now = 0.0
-        self._posts: dict[str, list] = {}  # id -> [brand, at, negative, author, root key]
-        self._cascades: dict[str, dict] = {}
-        self._brands: dict[str, dict] = {}
+        self._posts: dict[str, SeenPost] = {}  # by key (str(id)), in arrival order
+        self._cascades: dict[str, Cascade] = {}  # by root key
+        self._brands: dict[str, BrandState] = {}
         self._stories: dict[str, Story] = {}
         self._housekept = self._pruned = 0.0
-        self._bursts: dict[str, dict] = {}  # burst story id -> its posts and theme counts
-        self._events: dict[str, list[CascadeEvent]] = {}  # c["events"] as objects, not state
+        self._bursts: dict[str, Burst] = {}  # by burst story id
         # Caches, not state: each brand's volume baseline for its current end bin (a brand is
         # scored every tick, its baseline changes every bin) and its past window sums (valid
         # until a post arrives late), and the stories still active.
@@ -177,6 +244,9 @@ class Detector:
         self._cascades_ordered, self._cascades_tail = True, _NEVER
         # Cascades with reactions no evaluation has seen (root keys; state, kept in to_json).
         self._unevaluated: dict[str, None] = {}
+        # Per account, the final sizes of the cascades it took part in that the detector has
+        # forgotten (state): the growth forecast reads the reacting accounts' history.
+        self._audience = AudienceHistory()
 
     def seen(self, post_id: int | str) -> bool:
         """Whether this post has been processed (within the detector's horizon)."""
@@ -192,7 +262,7 @@ class Detector:
     def process(self, posts: Iterable[SignalPost]) -> list[Story]:
         """Feed posts (time order); returns the stories opened, updated or quieted, latest state."""
         changed: dict[str, Story] = {}
-        behind: dict[str, dict] = {}  # stories whose newest reactions no evaluation counted
+        behind: dict[str, Cascade] = {}  # stories whose newest reactions no evaluation counted
         tick, brands = self.tick_s, self._brands
         late = False
         late_bins: dict[str, set[int]] = {}  # brand -> bins that late negative posts landed in
@@ -209,16 +279,16 @@ class Detector:
             now = self.now
             cascade = self._add(p)
             # Also the moment it has enough reactions to be forecast: not a tick later.
-            if cascade is not None and (self._due(cascade) or len(cascade["events"])
-                                        == self.cfg(cascade["brand"]).min_events):
+            if cascade is not None and (self._due(cascade) or len(cascade.events)
+                                        == self.cfg(cascade.brand).min_events):
                 self._eval_cascade(cascade, changed)
-                self._unevaluated.pop(str(cascade["root"]), None)
+                self._unevaluated.pop(str(cascade.root), None)
             elif cascade is not None:
-                if cascade["story"]:
-                    behind[cascade["story"]] = cascade
-                self._unevaluated[str(cascade["root"])] = None
+                if cascade.story:
+                    behind[cascade.story] = cascade
+                self._unevaluated[str(cascade.root)] = None
             brand = brands[p.brand]
-            if now - brand["evaluated_at"] >= tick:
+            if now - brand.evaluated_at >= tick:
                 self._eval_brand(p.brand, brand, changed)
             if now - self._housekept >= tick:
                 self._eval_unevaluated(changed)
@@ -228,7 +298,7 @@ class Detector:
         for key, c in behind.items():
             story = self._stories.get(key)
             if story is not None and story.status == "active" and \
-                    story.post_count != len(c["events"]) + 1:
+                    story.post_count != len(c.events) + 1:
                 self._refresh_cascade(story, c, [], changed)
         for name, bins in sorted(late_bins.items()):
             self._eval_late_volume(name, bins, changed)
@@ -236,9 +306,9 @@ class Detector:
             self._quiet_idle(changed, late=True)
         return sorted(changed.values(), key=lambda s: (s.updated_at, s.id))
 
-    def _due(self, c: dict) -> bool:
+    def _due(self, c: Cascade) -> bool:
         """Old cascades change slowly: look again after 5% of their age (a tick at least)."""
-        return self.now - c["evaluated_at"] >= max(self.tick_s, 0.05 * (self.now - c["t0"]))
+        return self.now - c.evaluated_at >= max(self.tick_s, 0.05 * (self.now - c.t0))
 
     def _eval_unevaluated(self, changed: dict[str, Story]) -> None:
         """Evaluate the cascades whose latest reactions came before they were due again.
@@ -257,83 +327,82 @@ class Detector:
                 self._eval_cascade(c, changed)
 
     # -- state updates ---------------------------------------------------------------------
-    def _add(self, p: SignalPost) -> dict | None:
+    def _add(self, p: SignalPost) -> Cascade | None:
         """Count the post in its brand's bins; attach it to its cascade if it is a reaction."""
         key = str(p.id)
         brand = self._brands.get(p.brand)
         if brand is None:
-            brand = self._brands[p.brand] = dict(
+            brand = self._brands[p.brand] = BrandState(
                 bins={}, first_bin=None, evaluated_at=_NEVER, recent=[], burst=None
             )
         b = int(p.at // (self.cfg(p.brand).volume.bin_min * 60))
-        if brand["first_bin"] is None or b < brand["first_bin"]:
-            brand["first_bin"] = b
-        counts = brand["bins"].get(b)
+        if brand.first_bin is None or b < brand.first_bin:
+            brand.first_bin = b
+        counts = brand.bins.get(b)
         if counts is None:
-            counts = brand["bins"][b] = [0.0, 0.0, 0.0]
+            counts = brand.bins[b] = [0.0, 0.0, 0.0]
         counts[1] += 1
         posts = self._posts
         parent = None if p.parent is None else str(p.parent)
         root = None if p.root is None else str(p.root)
         if root is None and parent is not None:
-            root = posts[parent][4] if parent in posts else parent
+            seen = posts.get(parent)
+            root = parent if seen is None else seen.root
         themes = list(p.themes)
         if p.negative:
             counts[0] += 1
             counts[2] += p.followers or 0
-            brand["recent"].append([p.at, root or key, key, themes[:]])
+            brand.recent.append(Mention(p.at, root or key, key, themes[:]))
         if p.at < self.now - self.max_age_s:  # too late for a story: volume history only
             return None
-        posts[key] = [p.brand, p.at, p.negative, p.author, root or key, p.id, themes]
+        posts[key] = SeenPost(p.brand, p.at, p.negative, p.author, root or key, p.id, themes)
         if root is None or root == key:
             c = self._cascades.get(key)
-            if c is None or c["root_negative"] is not None:
+            if c is None or c.root_negative is not None:
                 return None
             # A root that arrives after its reactions (late): the cascade starts at its time.
-            self._rebase(c, key, p.at)
-            c.update(root=p.id, root_negative=p.negative, root_author=p.author)
+            self._rebase(c, p.at)
+            c.root, c.root_negative, c.root_author = p.id, p.negative, p.author
             for t in themes:
-                c["themes"][t] = c["themes"].get(t, 0) + 1
+                c.themes[t] = c.themes.get(t, 0) + 1
             return c
         c = self._cascade(root, p)
-        if p.at < c["t0"] and c["root_negative"] is None:  # an earlier reaction, root unseen
-            self._rebase(c, root, p.at)
-        parent_t = posts[parent][1] if parent != root and parent in posts else None
-        parent_min = 0.0 if parent_t is None else max(0.0, (parent_t - c["t0"]) / 60)
-        event = [(p.at - c["t0"]) / 60, p.author, p.followers, parent_min]
-        c["events"].append(event)
-        if root in self._events:
-            self._events[root].append(CascadeEvent(*event))
-        c["negatives"] += bool(p.negative)
-        c["last_at"] = max(c["last_at"], p.at)  # a late reaction is not the latest news
-        counts = c["themes"]
+        if p.at < c.t0 and c.root_negative is None:  # an earlier reaction, root unseen
+            self._rebase(c, p.at)
+        up = posts.get(parent) if parent != root else None
+        parent_min = 0.0 if up is None else max(0.0, (up.at - c.t0) / 60)
+        c.events.append(CascadeEvent((p.at - c.t0) / 60, p.author, p.followers, parent_min))
+        c.negatives += bool(p.negative)
+        c.last_at = max(c.last_at, p.at)  # a late reaction is not the latest news
+        counts = c.themes
         for t in themes:
             counts[t] = counts.get(t, 0) + 1
         return c
 
-    def _rebase(self, c: dict, root: str, t0: float) -> None:
+    @staticmethod
+    def _rebase(c: Cascade, t0: float) -> None:
         """Move a cascade's start to `t0` (earlier): its event times are minutes since it."""
-        shift = (c["t0"] - t0) / 60
-        for e in c["events"]:
-            e[0] += shift
-            if e[3] > 0:  # 0 is "a reaction to the root"
-                e[3] += shift
-        c["t0"] = t0
-        self._events.pop(root, None)
+        shift = (c.t0 - t0) / 60
+        c.events = [CascadeEvent(e.minutes + shift, e.author, e.followers,
+                                 # 0 is "a reaction to the root"
+                                 e.parent_minutes + shift if e.parent_minutes > 0
+                                 else e.parent_minutes)
+                    for e in c.events]  # fmt: skip
+        c.t0 = t0
 
-    def _cascade(self, root: str, p: SignalPost) -> dict:
+    def _cascade(self, root: str, p: SignalPost) -> Cascade:
         """The root's cascade, created if new, moved last: the dict stays in `last_at` order."""
         c = self._cascades.pop(root, None)
         if c is None:
-            info = self._posts.get(root)  # the root post, when the detector has seen it
-            c = dict(
-                brand=p.brand, root=info[5] if info else _original(root, p),
-                t0=info[1] if info else p.at, root_negative=info[2] if info else None,
-                root_author=info[3] if info else None, events=[], negatives=0, themes={},
-                last_at=p.at, evaluated_at=_NEVER, story=None,
-            )  # fmt: skip
-            for t in info[6] if info else ():
-                c["themes"][t] = c["themes"].get(t, 0) + 1
+            seen = self._posts.get(root)  # the root post, when the detector has seen it
+            if seen is None:
+                c = Cascade(p.brand, _original(root, p), p.at, None, None, [], 0, {}, p.at,
+                            _NEVER, None)  # fmt: skip
+            else:
+                c = Cascade(p.brand, seen.id, seen.at, seen.negative, seen.author, [], 0, {},
+                            p.at, _NEVER, None)  # fmt: skip
+                for t in seen.themes:
+                    c.themes[t] = c.themes.get(t, 0) + 1
         self._cascades[root] = c
         if p.at < self._cascades_tail:  # out of order: pruning must scan them all
             self._cascades_ordered = False
@@ -341,24 +410,21 @@ class Detector:
         return c
 
     # -- signals -----------------------------------------------------------------------------
-    def _eval_cascade(self, c: dict, changed: dict[str, Story]) -> None:
-        c["evaluated_at"] = self.now
-        cfg = self.cfg(c["brand"])
-        n = len(c["events"])
-        negative = c["root_negative"] or c["negatives"] * 2 >= n
-        story = self._stories.get(c["story"]) if c["story"] else None
+    def _eval_cascade(self, c: Cascade, changed: dict[str, Story]) -> None:
+        c.evaluated_at = self.now
+        cfg = self.cfg(c.brand)
+        n = len(c.events)
+        negative = c.root_negative or c.negatives * 2 >= n
+        story = self._stories.get(c.story) if c.story else None
         if not negative and story is None:
             return
-        key = str(c["root"])
-        events = self._events.get(key)
-        if events is None or len(events) != n:  # a cache, rebuilt after from_json
-            events = self._events[key] = [CascadeEvent(*e) for e in c["events"]]
-        age = (self.now - c["t0"]) / 60
+        age = (self.now - c.t0) / 60
         forecast = None
         if n >= cfg.min_events and age > 0:
-            forecast = forecast_cascade(events, age, cfg.viral_size)
+            forecast = forecast_cascade(c.events, age, cfg.viral_size,
+                                        audience=self._audience_of(c))
         ranks = self.ranks  # unranked amplifiers never count: leave them out of a long list
-        post = [(c["root"], c["root_author"], [e[1] for e in c["events"] if e[1] in ranks])]
+        post = [(c.root, c.root_author, [e.author for e in c.events if e.author in ranks])]
         involved = influencer_involvement(post, ranks, cfg.top_n) if ranks else []
         triggers = []
         if forecast is not None and forecast.p_viral >= cfg.p_alert:
@@ -367,16 +433,16 @@ class Detector:
             triggers.append("influencer")
         if story is None and not triggers:
             return
-        story = story or self._open(f"cascade:{c['root']}", c["brand"], "cascade", c)
+        story = story or self._open(f"cascade:{c.root}", c.brand, "cascade", c)
         story.forecast = forecast or story.forecast
         story.influencers = involved
         self._refresh_cascade(story, c, triggers, changed)
 
     def _refresh_cascade(
-        self, story: Story, c: dict, triggers: list[str], changed: dict[str, Story]
+        self, story: Story, c: Cascade, triggers: list[str], changed: dict[str, Story]
     ) -> None:
-        events = np.sort([e[0] for e in c["events"]])
-        age = (self.now - c["t0"]) / 60
+        events = np.sort([e.minutes for e in c.events])
+        age = (self.now - c.t0) / 60
         marks = [m for m in _CURVE_MIN if m < age] + [age]
         seen = np.searchsorted(events, marks, side="right")
         curve = [(round(m, 2), int(n)) for m, n in zip(marks, seen, strict=True)]
@@ -385,38 +451,38 @@ class Detector:
             triggers,
             changed,
             post_count=len(events) + 1,
-            negative_count=c["negatives"] + bool(c["root_negative"]),
+            negative_count=c.negatives + bool(c.root_negative),
             growth_curve=curve,
-            themes=_top(c["themes"]),
+            themes=_top(c.themes),
         )
 
-    def _eval_brand(self, name: str, brand: dict, changed: dict[str, Story]) -> None:
-        brand["evaluated_at"] = self.now
+    def _eval_brand(self, name: str, brand: BrandState, changed: dict[str, Story]) -> None:
+        brand.evaluated_at = self.now
         cfg = self.cfg(name)
         vc = cfg.volume
         horizon = self.now - vc.window_min * 60
-        brand["recent"] = [r for r in brand["recent"] if r[0] > horizon]
-        if len(brand["recent"]) < vc.min_count:  # cheap exit: most evaluations stop here
+        brand.recent = [r for r in brand.recent if r.at > horizon]
+        if len(brand.recent) < vc.min_count:  # cheap exit: most evaluations stop here
             return
         end = int(self.now // (vc.bin_min * 60))
-        anomaly = score_window(brand["bins"], end, self._baseline(name, brand, end, vc), vc)
+        anomaly = score_window(brand.bins, end, self._baseline(name, brand, end, vc), vc)
         # An unusual share or reach on fewer negative posts than usual is no burst of them.
         if not anomaly.anomalous or anomaly.negative <= anomaly.negative_baseline:
             return
-        roots = Counter(r[1] for r in brand["recent"])
+        roots = Counter(r.root for r in brand.recent)
         top, top_n = roots.most_common(1)[0]
         c = self._cascades.get(top)
-        if c is not None and top_n * 2 >= len(brand["recent"]):
-            story = self._stories.get(c["story"]) if c["story"] else None
-            story = story or self._open(f"cascade:{c['root']}", name, "cascade", c)
+        if c is not None and top_n * 2 >= len(brand.recent):
+            story = self._stories.get(c.story) if c.story else None
+            story = story or self._open(f"cascade:{c.root}", name, "cascade", c)
             story.volume = anomaly
             self._refresh_cascade(story, c, ["volume"], changed)
             return
-        story = self._stories.get(brand["burst"]) if brand["burst"] else None
+        story = self._stories.get(brand.burst) if brand.burst else None
         if story is None or story.status != "active":
             story = self._open(f"burst:{name}:{int(self.now)}", name, "burst", None)
-            brand["burst"] = story.id
-        self._add_to_burst(story, brand["recent"], roots, anomaly, changed)
+            brand.burst = story.id
+        self._add_to_burst(story, brand.recent, roots, anomaly, changed)
 
     def _eval_late_volume(self, name: str, late_bins: set[int], changed: dict[str, Story]) -> None:
         """Judge the past windows that late negative posts landed in, each in its own time.
@@ -429,25 +495,27 @@ class Detector:
         width, bin_s = max(1, vc.window_min // vc.bin_min), vc.bin_min * 60
         current = int(self.now // bin_s)
         ends = sorted({e for b in late_bins for e in range(b, b + width) if e <= current - width})
-        if not ends or brand["first_bin"] is None:
+        if not ends or brand.first_bin is None:
             return
         lo, hi = (ends[0] - width + 1) * bin_s, (ends[-1] + 1) * bin_s
-        negatives = sorted((v[1], v[4], k, v[6]) for k, v in self._posts.items()
-                           if v[0] == name and v[2] and lo <= v[1] < hi)
+        negatives = [Mention(v.at, v.root, k, v.themes) for k, v in sorted(
+            ((k, v) for k, v in self._posts.items()
+             if v.brand == name and v.negative and lo <= v.at < hi),
+            key=lambda kv: (kv[1].at, kv[1].root, kv[0], kv[1].themes))]
         burst, last_end, now = None, None, self.now
         for e in ends:
-            anomaly = score_window(brand["bins"], e, baseline(brand["bins"], e,
-                                                              brand["first_bin"], vc), vc)
+            anomaly = score_window(brand.bins, e, baseline(brand.bins, e,
+                                                              brand.first_bin, vc), vc)
             if not anomaly.anomalous or anomaly.negative <= anomaly.negative_baseline:
                 continue
             start = (e - width + 1) * bin_s
-            window = [r for r in negatives if start <= r[0] < anomaly.at]
-            roots = Counter(r[1] for r in window)
+            window = [r for r in negatives if start <= r.at < anomaly.at]
+            roots = Counter(r.root for r in window)
             top, top_n = roots.most_common(1)[0] if roots else (None, 0)
             c = self._cascades.get(top) if top is not None else None
             if c is not None and top_n * 2 >= len(window):
-                story = self._stories.get(c["story"]) if c["story"] else None
-                story = story or self._open(f"cascade:{c['root']}", name, "cascade", c)
+                story = self._stories.get(c.story) if c.story else None
+                story = story or self._open(f"cascade:{c.root}", name, "cascade", c)
                 story.volume = anomaly
                 self._refresh_cascade(story, c, ["volume"], changed)
                 continue
@@ -470,20 +538,23 @@ class Detector:
                 return story
         return None
 
-    def _add_to_burst(self, story: Story, recent: list, roots: Counter,
+    def _add_to_burst(self, story: Story, recent: list[Mention], roots: Counter,
                       anomaly: VolumeAnomaly, changed: dict[str, Story]) -> None:
-        """Count a window's negative posts (at, root, id, themes) not yet in the burst story."""
-        burst = self._bursts.setdefault(story.id, {"posts": [], "themes": {}})
-        known = set(burst["posts"])
-        new = [r for r in recent if r[2] not in known]
-        burst["posts"].extend(r[2] for r in new)
-        themes = burst["themes"]
+        """Count a window's negative posts not yet in the burst story."""
+        burst = self._bursts.get(story.id)
+        if burst is None:
+            burst = self._bursts[story.id] = Burst([], {})
+        known = set(burst.posts)
+        new = [r for r in recent if r.key not in known]
+        burst.posts.extend(r.key for r in new)
+        themes = burst.themes
         for r in new:
-            for t in r[3]:
+            for t in r.themes:
                 themes[t] = themes.get(t, 0) + 1
         listed = {str(x) for x in story.root_posts}
+        posts = self._posts
         roots_top = [
-            self._posts[k][5] if k in self._posts else k
+            posts[k].id if k in posts else k
             for k, _ in roots.most_common(5)
             if k not in listed
         ]
@@ -498,27 +569,27 @@ class Detector:
             themes=_top(themes),
         )
 
-    def _baseline(self, name: str, brand: dict, end: int, vc: VolumeConfig) -> Baseline:
-        key = (end, brand["first_bin"])
+    def _baseline(self, name: str, brand: BrandState, end: int, vc: VolumeConfig) -> Baseline:
+        key = (end, brand.first_bin)
         cached = self._baselines.get(name)
         if cached is None or cached[0] != key:
             windows = self._windows.setdefault(name, {})
             cached = self._baselines[name] = (
                 key,
-                baseline(brand["bins"], end, key[1], vc, windows),
+                baseline(brand.bins, end, key[1], vc, windows),
             )
         return cached[1]
 
     # -- stories -----------------------------------------------------------------------------
-    def _open(self, story_id: str, brand: str, kind: str, c: dict | None) -> Story:
+    def _open(self, story_id: str, brand: str, kind: str, c: Cascade | None) -> Story:
         story = self._stories.get(story_id)
         if story is None:
-            roots = [c["root"]] if c else []
+            roots = [c.root] if c else []
             story = Story(story_id, brand, kind, "active", self.now, self.now, 0.0, "low", [],
                           roots, 0, 0)  # fmt: skip
             self._stories[story_id] = self._active[story_id] = story
         if c is not None:
-            c["story"] = story_id
+            c.story = story_id
         return story
 
     def _touch(
@@ -543,9 +614,8 @@ class Detector:
         self._pruned = self.now
         self._baselines.clear()  # bins are about to be forgotten
         horizon = self.now - self.max_age_s
-        _drop_front(self._posts, lambda k, v: v[1] < horizon)  # kept in arrival order
-        for root in self._forget_cascades(horizon):
-            self._events.pop(root, None)
+        _drop_front(self._posts, lambda k, v: v.at < horizon)  # kept in arrival order
+        self._forget_cascades(horizon)
         for story_id in [
             s.id for s in self._stories.values() if s.status == "quiet" and s.updated_at < horizon
         ]:
@@ -554,7 +624,7 @@ class Detector:
         for name, brand in self._brands.items():
             vc = self.cfg(name).volume
             keep = (self.now - (vc.max_periods + 1) * 7 * 86400) // (vc.bin_min * 60)
-            _drop_front(brand["bins"], lambda k, v, keep=keep: k < keep)
+            _drop_front(brand.bins, lambda k, v, keep=keep: k < keep)
             # Window sums ending before `keep` are never read again: drop the oldest.
             _drop_front(self._windows.get(name, {}), lambda k, v, keep=keep: k < keep)
 
@@ -567,38 +637,46 @@ class Detector:
             if not late and self.now - story.updated_at < idle:
                 continue
             c = self._cascades.get(_root_key(story))
-            last = c["last_at"] if c is not None else story.updated_at
+            last = c.last_at if c is not None else story.updated_at
             if self.now - last >= idle:
                 self._quiet(story, c)
                 del self._active[story.id]
                 changed[story.id] = replace(story)
 
-    def _quiet(self, story: Story, c: dict | None) -> None:
+    def _quiet(self, story: Story, c: Cascade | None) -> None:
         """No news for `story_idle_min`: the story stopped growing, and its severity decays to
         what is known now (a forecast that has seen the silence, no current volume anomaly)."""
         cfg = self.cfg(story.brand)
         story.status, story.quiet_at = "quiet", self.now
-        if c is not None and len(c["events"]) >= cfg.min_events:
-            key = str(c["root"])
-            events = self._events.get(key)
-            if events is None or len(events) != len(c["events"]):
-                events = self._events[key] = [CascadeEvent(*e) for e in c["events"]]
-            story.forecast = forecast_cascade(events, (self.now - c["t0"]) / 60, cfg.viral_size)
+        if c is not None and len(c.events) >= cfg.min_events:
+            story.forecast = forecast_cascade(c.events, (self.now - c.t0) / 60, cfg.viral_size,
+                                              audience=self._audience_of(c))
         story.severity, story.level = _severity(story, cfg, self.now, self.severity_model)
 
+    def _audience_of(self, c: Cascade) -> list[float] | None:
+        """What the accounts reacting to `c` did before (graph.cascades.AUDIENCE_FEATURES)."""
+        if not self.cfg(c.brand).audience_history:
+            return None
+        return self._audience.features(e.author for e in c.events)
+
     def _forget_cascades(self, horizon: float) -> list[str]:
-        """Drop the cascades without news since `horizon`; returns their roots."""
-        cascades = self._cascades
+        """Drop the cascades without news since `horizon`; returns their roots. Each is over:
+        its size goes into its accounts' history, in the order they are forgotten."""
+        cascades, audience = self._cascades, self._audience
         if self._cascades_ordered:
-            old = list(itertools.takewhile(lambda k: cascades[k]["last_at"] < horizon, cascades))
+            old = list(itertools.takewhile(lambda k: cascades[k].last_at < horizon, cascades))
             for root in old:
-                del cascades[root]
+                c = cascades.pop(root)
+                audience.record((e.author for e in c.events), len(c.events))
             return old
-        old = [k for k, v in cascades.items() if v["last_at"] < horizon]
+        old = [k for k, v in cascades.items() if v.last_at < horizon]
+        for root in old:
+            c = cascades[root]
+            audience.record((e.author for e in c.events), len(c.events))
         kept = sorted(
-            (v["last_at"], i, k)
+            (v.last_at, i, k)
             for i, (k, v) in enumerate(cascades.items())
-            if v["last_at"] >= horizon
+            if v.last_at >= horizon
         )
         self._cascades = {k: cascades[k] for _, _, k in kept}  # back in last_at order
         self._cascades_ordered = True
@@ -610,8 +688,11 @@ class Detector:
         stories = [asdict(s) for s in self._stories.values()]
         return json.dumps(dict(
             version=1, now=self.now, housekept=self._housekept, pruned=self._pruned,
-            posts=self._posts, cascades=self._cascades, brands=self._brands, stories=stories,
-            bursts=self._bursts, unevaluated=list(self._unevaluated),
+            posts={k: _post_row(v) for k, v in self._posts.items()},
+            cascades={k: _cascade_dict(c) for k, c in self._cascades.items()},
+            brands={k: _brand_dict(b) for k, b in self._brands.items()}, stories=stories,
+            bursts={k: dict(posts=b.posts, themes=b.themes) for k, b in self._bursts.items()},
+            unevaluated=list(self._unevaluated), audience=self._audience.to_dict(),
         ))  # fmt: skip
 
     @classmethod
@@ -619,17 +700,60 @@ class Detector:
         d = json.loads(text)
         det = cls(config, **kwargs)
         det.now, det._housekept, det._pruned = d["now"], d["housekept"], d["pruned"]
-        det._posts, det._cascades, det._brands = d["posts"], d["cascades"], d["brands"]
-        for brand in det._brands.values():  # JSON made the bin indexes strings
-            brand["bins"] = {int(k): v for k, v in brand["bins"].items()}
+        det._posts = {k: SeenPost(*v) for k, v in d["posts"].items()}
+        det._cascades = {k: _cascade_from(c) for k, c in d["cascades"].items()}
+        det._brands = {k: _brand_from(b) for k, b in d["brands"].items()}
         det._stories = {s["id"]: Story.from_dict(s) for s in d["stories"]}
         det._active = {k: s for k, s in det._stories.items() if s.status == "active"}
-        last = [c["last_at"] for c in det._cascades.values()]
+        last = [c.last_at for c in det._cascades.values()]
         det._cascades_ordered = all(a <= b for a, b in itertools.pairwise(last))
         det._cascades_tail = max(last, default=_NEVER)
-        det._bursts = d["bursts"]
+        det._bursts = {k: Burst(b["posts"], b["themes"]) for k, b in d["bursts"].items()}
         det._unevaluated = dict.fromkeys(d.get("unevaluated", ()))
+        if "audience" in d:  # a checkpoint from before the audience history has none
+            det._audience = AudienceHistory.from_dict(d["audience"])
         return det
+
+
+# A checkpoint's layout (version 1, the same since the state was positional lists): a post is
+# a list in SeenPost's field order, a reaction one in CascadeEvent's, a recent mention one in
+# Mention's; a cascade, a brand and a burst are objects with their field names.
+
+
+def _post_row(v: SeenPost) -> list:
+    return [v.brand, v.at, v.negative, v.author, v.root, v.id, v.themes]
+
+
+def _cascade_dict(c: Cascade) -> dict:
+    return dict(
+        brand=c.brand, root=c.root, t0=c.t0, root_negative=c.root_negative,
+        root_author=c.root_author,
+        events=[[e.minutes, e.author, e.followers, e.parent_minutes] for e in c.events],
+        negatives=c.negatives, themes=c.themes, last_at=c.last_at, evaluated_at=c.evaluated_at,
+        story=c.story,
+    )  # fmt: skip
+
+
+def _cascade_from(d: Mapping) -> Cascade:
+    return Cascade(
+        brand=d["brand"], root=d["root"], t0=d["t0"], root_negative=d["root_negative"],
+        root_author=d["root_author"], events=[CascadeEvent(*e) for e in d["events"]],
+        negatives=d["negatives"], themes=d["themes"], last_at=d["last_at"],
+        evaluated_at=d["evaluated_at"], story=d["story"],
+    )  # fmt: skip
+
+
+def _brand_dict(b: BrandState) -> dict:
+    return dict(bins=b.bins, first_bin=b.first_bin, evaluated_at=b.evaluated_at,
+                recent=[[r.at, r.root, r.key, r.themes] for r in b.recent], burst=b.burst)
+
+
+def _brand_from(d: Mapping) -> BrandState:
+    return BrandState(
+        bins={int(k): v for k, v in d["bins"].items()},  # JSON made the bin indexes strings
+        first_bin=d["first_bin"], evaluated_at=d["evaluated_at"],
+        recent=[Mention(*r) for r in d["recent"]], burst=d["burst"],
+    )  # fmt: skip
 
 
 def _drop_front(d: dict, old: Callable[[Any, Any], bool]) -> None:

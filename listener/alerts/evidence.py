@@ -182,7 +182,7 @@ class Evidence:
     @classmethod
     def from_story(cls, story: Any, roots: Mapping[int, Mapping],
                    people: Mapping[int, tuple[str | None, int | None]]) -> Evidence:
-        """From a `graph.detector.Story`, with its root posts (id -> the `_posts` row shape) and
+        """From a `graph.detector.Story`, with its root posts (id -> the row shape of `listener.store.detect_reads.root_posts`) and
         the involved authors (id -> (handle, followers)) already read from the store."""
         ids = [int(x) for x in story.root_posts[:MAX_ROOTS]]
         posts = [RootPost(int(roots[i]["id"]), roots[i].get("author"), roots[i].get("text") or "",

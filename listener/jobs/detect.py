@@ -31,23 +31,22 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from sqlalchemy import Engine, select
-
+from graph.detector import SignalPost
 from listener import story_numbers
 from listener.alerts.evidence import Evidence
 from listener.jobs.coordination import flagged_clusters, story_coordination
 from listener.post import stable_id
-from listener.store import Store, schema
+from listener.store import Store
+from listener.store import detect_reads as reads
 from listener.store.alerts import StoryUpdate, upsert_stories
+from listener.store.detect_reads import Engine
 from listener.store.locks import job_lock
-from listener.store.scores import current_model_version
 from listener.store.sql import as_utc
 
 log = logging.getLogger(__name__)
 STATE_KEY, CURSOR_KEY, SCORED_KEY = "detect_state", "detect_cursor", "detect_scored_through"
 PAGE = 20000
 CHECKPOINT_S = 30.0  # save the detector's state at least this often (wall clock) during a run
-IN_CHUNK = 500  # ids per IN (...) lookup
 CHILD_MIN = 100_000  # posts to read before a child process reads them (it takes ~0.5 s to start)
 TOP_INFLUENCERS = 25  # authors ranked this high count as influencers
 # A top influencer's negative post opens a story once it has drawn this many reactions: fewer
@@ -67,121 +66,6 @@ class DetectReport:
     waiting_from: str | None = None  # the first mention still waiting for its score
 
 
-def _rows(engine: Engine, since: str | None, version: str | None,
-          page_size: int = PAGE, until: Any = None,
-          scored: tuple[Any, Any] | None = None) -> Iterator[list]:
-    """Brand-tagged posts after `since` (and before `until`), in time order, a page at a time.
-
-    `scored` = (after, through): only posts whose score was written in that span (`after` None:
-    any time up to `through`); the late pass reads posts up to `until` scored after `after`.
-    """
-    with engine.connect() as conn:
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        late = scored is not None and scored[0] is not None
-        bounds, values = _window(mark, since, until, inclusive=late)
-        if scored is not None:
-            after, through = scored
-            if after is not None:
-                # Found through their scores' time (an index), not by scanning every earlier post.
-                bounds.append(f"p.id IN (SELECT l.post_id FROM sentiment_scores l WHERE "
-                              f"l.model_version = {mark} AND l.scored_at > {mark} "
-                              f"AND l.scored_at <= {mark})")
-                values += [version or "", after, through]
-            # Scores written after the run began wait for the next one (read once, not twice).
-            bounds.append(f"(s.scored_at IS NULL OR s.scored_at <= {mark})")
-            values.append(through)
-        epoch = ("CAST(strftime('%s', p.created_at) AS REAL)" if engine.dialect.name == "sqlite"
-                 else "EXTRACT(EPOCH FROM p.created_at)")
-        sql = (f"SELECT p.id, b.name, {epoch}, s.label, p.author_id, a.followers, p.platform, "
-               f"p.parent_native_id, p.text, p.gold_reason, pt.theme_name, p.created_at "
-               f"FROM post_brands pb JOIN posts p ON p.id = pb.post_id "
-               f"JOIN brands b ON b.id = pb.brand_id "
-               f"LEFT JOIN authors a ON a.id = p.author_id "
-               f"LEFT JOIN post_themes pt ON pt.post_id = p.id AND pt.brand_id = pb.brand_id "
-               f"LEFT JOIN sentiment_scores s ON s.post_id = p.id AND s.model_version = {mark} "
-               + _where(bounds)
-               # Total order: a post that mentions two brands comes in the same brand order on
-               # every plan and every run, so its story opens under the same brand each time.
-               + "ORDER BY p.created_at, p.id, b.name")
-        params = (version or "", *values)
-        # The driver's own cursor: plain tuples, without a SQLAlchemy Row per mention.
-        cursor = conn.connection.dbapi_connection.cursor()
-        try:
-            cursor.execute(sql, params)
-            while page := cursor.fetchmany(page_size):
-                yield page
-        finally:
-            cursor.close()
-
-
-def _window(mark: str, since: Any, until: Any,
-            inclusive: bool = False) -> tuple[list[str], list[Any]]:
-    """Conditions and parameters for posts after `since` and before `until` (either optional;
-    `inclusive`: up to and including `until`)."""
-    bounds, values = [], []
-    for value, op in ((since, ">"), (until, "<=" if inclusive else "<")):
-        if value is not None:
-            bounds.append(f"p.created_at {op} {mark}")
-            values.append(value)
-    return bounds, values
-
-
-def _where(conditions: list[str]) -> str:
-    return f"WHERE {' AND '.join(conditions)} " if conditions else ""
-
-
-def _unscored_from(engine: Engine, since: Any, version: str) -> Any:
-    """created_at of the first brand mention after `since` without a score of `version`, or None.
-
-    Detection stops there: read before its score exists, a post would count as not negative and
-    the cursor would move past it for good (a scoring stage that failed, a model switch that is
-    still rescoring, posts collected but not scored yet).
-    """
-    with engine.connect() as conn:
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        # Usually every post is scored: two index counts say so (scores of deleted posts go with
-        # them, ON DELETE CASCADE) without probing each mention.
-        scored = conn.exec_driver_sql(
-            f"SELECT count(*) FROM sentiment_scores WHERE model_version = {mark}", (version,))
-        if scored.scalar_one() >= conn.exec_driver_sql("SELECT count(*) FROM posts").scalar_one():
-            return None
-        bounds, values = _window(mark, since, None)
-        unscored = (f"NOT EXISTS (SELECT 1 FROM sentiment_scores s WHERE s.post_id = p.id "
-                    f"AND s.model_version = {mark})")
-        sql = ("SELECT MIN(p.created_at) FROM post_brands pb JOIN posts p ON p.id = pb.post_id "
-               + _where([unscored, *bounds]))
-        return conn.exec_driver_sql(sql, (version, *values)).scalar()
-
-
-def _scored_through(engine: Engine, version: str) -> Any:
-    """When the newest score of `version` was written (the store's own value), or None."""
-    with engine.connect() as conn:
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        return conn.exec_driver_sql(
-            f"SELECT MAX(scored_at) FROM sentiment_scores WHERE model_version = {mark}",
-            (version,)).scalar()
-
-
-def _pending(engine: Engine, since: str | None) -> int:
-    """Posts after `since` (a cheap count on the created_at index, to pick how to read them)."""
-    with engine.connect() as conn:
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        where = f" WHERE created_at > {mark}" if since else ""
-        return conn.exec_driver_sql(f"SELECT count(*) FROM posts{where}",
-                                    (since,) if since else ()).scalar_one()
-
-
-def _ranks(store: Store) -> dict[int, int]:
-    r, s = schema.influence_runs, schema.influence_scores
-    with store.engine.connect() as conn:
-        run = conn.execute(select(r.c.id).where(r.c.brand_id.is_(None))
-                           .order_by(r.c.id.desc()).limit(1)).scalar()
-        if run is None:
-            return {}
-        return dict(conn.execute(select(s.c.author_id, s.c.rank).where(
-            s.c.run_id == run, s.c.rank <= TOP_INFLUENCERS)).all())
-
-
 @lru_cache(maxsize=1 << 16)
 def _themes(text: str) -> tuple[str, ...]:
     """Themes of a text, cached: reposts carry their root's text, and a viral one recurs a lot."""
@@ -190,33 +74,53 @@ def _themes(text: str) -> tuple[str, ...]:
     return themes(text)
 
 
-def _fields(row) -> tuple:
-    """A row as SignalPost's fields, in order (plain tuples travel cheaply between processes)."""
-    pid, brand, at, label, author, followers, platform, parent, text, reason, theme, _ = row
+# The reader process maps rows to plain tuples in SignalPost's field order and the parent
+# rebuilds them with SignalPost._make: building and pickling a NamedTuple per mention in the
+# reader cost 2.5x the mapping itself (bench/detector_records.py). The two orders are checked
+# here, so a field added to either type fails at import, not silently.
+_SIGNAL_ORDER = ("id", "brand", "at", "negative", "author", "followers", "parent", "root",
+                 "themes")
+_ROW_ORDER = ("post_id", "brand", "at", "label", "author_id", "followers", "platform",
+              "parent_native_id", "text", "gold_reason", "theme", "created_at")
+if SignalPost._fields != _SIGNAL_ORDER or reads.MentionRow._fields != _ROW_ORDER:
+    raise ImportError("SignalPost or MentionRow changed: update listener/jobs/detect.py")
+_LABEL, _CREATED_AT = _ROW_ORDER.index("label"), _ROW_ORDER.index("created_at")
+
+
+def _signal(row: tuple) -> tuple:
+    """A MentionRow as SignalPost's fields (`_SIGNAL_ORDER`)."""
+    (post_id, brand, at, label, author_id, followers, platform, parent_native_id, text,
+     gold_reason, theme, _created_at) = row  # _ROW_ORDER
     negative = label == "negative"
     # The theme `undertow themes` found first (it works for any brand); a human-annotated
     # reason where the job has not run; the keyword taxonomy only where neither exists.
     # Themes only matter on negative posts: the regexes are the costliest step of a mention.
-    found = ((theme,) if theme else (reason,) if reason else _themes(text)) if negative else ()
-    return (int(pid), brand, float(at), negative, None if author is None else int(author),
-            followers, stable_id(platform, parent) if parent else None, None, found)
+    found = (((theme,) if theme else (gold_reason,) if gold_reason else _themes(text))
+             if negative else ())
+    parent = stable_id(platform, parent_native_id) if parent_native_id else None
+    author = None if author_id is None else int(author_id)
+    return (int(post_id), brand, float(at), negative, author, followers, parent, None, found)
+
+
+def _posts(fields: list[tuple]) -> Iterator[SignalPost]:
+    return map(SignalPost._make, fields)
 
 
 def _pages(engine: Engine, since: str | None, version: str | None,
            page_size: int, until: Any = None,
            scored: tuple[Any, Any] | None = None) -> Iterator[tuple[list, Any]]:
     """(SignalPost fields, created_at of the last) a page at a time, up to the first mention
-    without a score.
+    without a score (`_posts` makes them SignalPosts).
 
     `_unscored_from` finds that mention before the read, but a collector may commit posts
     between the two queries (`undertow listen` collects while its pipeline runs, an import may
     run beside it): read without its score, such a post would count as not negative and the
     cursor would move past it for good. So the read itself stops there too.
     """
-    for page in _rows(engine, since, version, page_size, until, scored):
-        scored_n = next((i for i, r in enumerate(page) if r[3] is None), len(page))
+    for page in reads.rows(engine, since, version, page_size, until, scored):
+        scored_n = next((i for i, r in enumerate(page) if r[_LABEL] is None), len(page))
         if scored_n:
-            yield [_fields(r) for r in page[:scored_n]], page[scored_n - 1][-1]
+            yield [_signal(r) for r in page[:scored_n]], page[scored_n - 1][_CREATED_AT]
         if scored_n < len(page):
             return
 
@@ -248,12 +152,6 @@ def _receive(pipe: Connection, child: BaseProcess) -> Any:
         raise RuntimeError(f"the process reading posts died (exit code {child.exitcode})") from None
 
 
-def _in_memory(engine: Engine) -> bool:
-    url = engine.url
-    return url.get_backend_name() == "sqlite" and (
-        url.database in (None, "", ":memory:") or "mode=memory" in str(url))
-
-
 @contextmanager
 def _plain_main() -> Iterator[None]:
     """A spawned child re-imports the parent's `__main__` before it runs its target.
@@ -279,8 +177,8 @@ def _read_ahead(engine: Engine, since: str | None, version: str | None,
     them: on a second core it hides behind detection. Small runs, in-memory databases (which a
     child cannot open) and callers that did not ask for it read in this process.
     """
-    if not allowed or _in_memory(engine) or multiprocessing.current_process().daemon \
-            or _pending(engine, since) < CHILD_MIN:
+    if not allowed or reads.in_memory(engine) or multiprocessing.current_process().daemon \
+            or reads.pending(engine, since) < CHILD_MIN:
         yield from _pages(engine, since, version, PAGE, until, scored)
         return
     url = engine.url
@@ -312,38 +210,6 @@ def _read_ahead(engine: Engine, since: str | None, version: str | None,
             child.join()
 
 
-def _chunks(ids: list[int]) -> Iterator[list[int]]:
-    unique = list(dict.fromkeys(ids))
-    for i in range(0, len(unique), IN_CHUNK):
-        yield unique[i:i + IN_CHUNK]
-
-
-def _posts(store: Store, ids: list[int]) -> dict[int, dict]:
-    p, a = schema.posts, schema.authors
-    found: dict[int, dict] = {}
-    with store.engine.connect() as conn:
-        for chunk in _chunks(ids):
-            rows = conn.execute(select(p.c.id, p.c.text, p.c.url, p.c.created_at, p.c.reposts,
-                                       p.c.author_id, a.c.handle)
-                                .select_from(p.outerjoin(a, a.c.id == p.c.author_id))
-                                .where(p.c.id.in_(chunk))).all()
-            found.update({r.id: {"id": r.id, "author": r.handle, "author_id": r.author_id,
-                                 "text": r.text, "url": r.url,
-                                 "created_at": as_utc(r.created_at).isoformat(),
-                                 "reposts": r.reposts} for r in rows})
-    return found
-
-
-def _handles(store: Store, ids: list[int]) -> dict[int, tuple[str, int | None]]:
-    a = schema.authors
-    found: dict[int, tuple[str, int | None]] = {}
-    with store.engine.connect() as conn:
-        for chunk in _chunks(ids):
-            found.update({r.id: (r.handle, r.followers) for r in conn.execute(
-                select(a.c.id, a.c.handle, a.c.followers).where(a.c.id.in_(chunk)))})
-    return found
-
-
 def _root_ids(stories) -> list[int]:
     return [int(i) for story in stories for i in story.root_posts[:5]]
 
@@ -357,7 +223,8 @@ def _record(store: Store, brands: dict[str, int], stories, report: DetectReport)
     stories = [s for s in stories if s.status == "active" or s.triggers]
     if not stories:
         return
-    roots, people = _posts(store, _root_ids(stories)), _handles(store, _people(stories))
+    roots = reads.root_posts(store, _root_ids(stories))
+    people = reads.handles(store, _people(stories))
     clusters = flagged_clusters(store)  # coordination (h23): see listener.jobs.coordination
     updates = []
     for story in stories:
@@ -411,24 +278,22 @@ def detect(store: Store, reset: bool = False, echo: Callable[[str], None] = prin
 
 def _detect(store: Store, reset: bool, echo: Callable[[str], None],
             read_ahead: bool) -> DetectReport:
-    from graph.detector import Detector, DetectorConfig, SignalPost
+    from graph.detector import Detector, DetectorConfig
 
     started = time.monotonic()
     report = DetectReport()
     state = None if reset else store.get_meta(STATE_KEY)
     cursor = None if reset else store.get_meta(CURSOR_KEY)
-    ranks = _ranks(store)
+    ranks = reads.ranks(store, TOP_INFLUENCERS)
     config = DetectorConfig(top_n=TOP_INFLUENCERS, min_influencer_events=MIN_INFLUENCER_EVENTS)
     detector = (Detector.from_json(state, config, ranks=ranks) if state
                 else Detector(config, ranks=ranks))
-    version = None
-    with store.engine.connect() as conn:
-        version = current_model_version(conn)
+    version = reads.model_version(store)
     if version is None:
         echo("No sentiment scores yet: run `undertow score` first (detect reads model scores).")
         return report
     brands = {b.name: b.id for b in store.brands()}
-    through = _scored_through(store.engine, version)
+    through = reads.scored_through(store.engine, version)
     scored_after = None if reset or state is None else store.get_meta(SCORED_KEY)
     if cursor is not None and scored_after is not None and through is not None:
         # Posted before the cursor, scored since the last run: read them first, in their order.
@@ -436,8 +301,8 @@ def _detect(store: Store, reset: bool, echo: Callable[[str], None],
                                 (scored_after, through)):
             report.late += len(fields)
             report.posts += len(fields)
-            _record(store, brands, detector.process(SignalPost(*f) for f in fields), report)
-    until = _unscored_from(store.engine, cursor, version)
+            _record(store, brands, detector.process(_posts(fields)), report)
+    until = reads.unscored_from(store.engine, cursor, version)
     if until is not None:
         report.waiting_from = str(until)
         echo(f"Brand mentions from {until} on have no {version} score yet: detection stops "
@@ -447,7 +312,7 @@ def _detect(store: Store, reset: bool, echo: Callable[[str], None],
     for fields, last in _read_ahead(store.engine, cursor, version, read_ahead, until,
                                     (None, through)):
         report.posts += len(fields)
-        _record(store, brands, detector.process(SignalPost(*f) for f in fields), report)
+        _record(store, brands, detector.process(_posts(fields)), report)
         # The state is megabytes of JSON: saved every CHECKPOINT_S rather than every page, so a
         # run that dies replays at most that much (its alerts are upserted again, not doubled).
         if time.monotonic() - checkpoint >= CHECKPOINT_S:

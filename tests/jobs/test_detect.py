@@ -184,14 +184,14 @@ def test_a_mention_committed_while_detection_reads_is_not_skipped(store, monkeyp
     """`undertow listen` collects while its pipeline runs: a mention can be committed after
     detection checked for unscored ones and before it reads. Read without its score it would
     count as not negative and the cursor would pass it for good; the read stops before it."""
-    import listener.jobs.detect as job
+    import listener.store.detect_reads as reads
 
     store.add_brand("Acme", "@acme")
     cascade(store, 0, 100)
     detect(store)
     # What the check saw: everything scored. What the read then finds: 60 newer mentions, 30
     # of them without a score yet (committed in between).
-    monkeypatch.setattr(job, "_unscored_from", lambda *args: None)
+    monkeypatch.setattr(reads, "unscored_from", lambda *args: None)
     cascade(store, 100, 160)
     first_unscored = T0 + timedelta(seconds=20 * 130)
     late = _unscore_from(store, first_unscored)

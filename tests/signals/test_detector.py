@@ -124,7 +124,7 @@ def test_influencer_amplifying_opens_a_story_early():
 def test_story_goes_quiet_then_wakes_up():
     late = cascade(n=5, seed=3, onset=ONSET + 6 * 3600)  # the same root, hours later
     late = [p for p in late if p.parent is not None]
-    late = [SignalPost(**{**asdict(p), "id": f"late{p.id}"}) for p in late]
+    late = [p._replace(id=f"late{p.id}") for p in late]
     det, updates = run(stream(background(days=3), cascade(), late))
     statuses = [s.status for s in updates if s.id == "cascade:root"]
     quiet = statuses.index("quiet")  # two idle hours after the pile-on
