@@ -133,7 +133,7 @@ def test_a_killed_scorers_claims_are_scored_by_another_exactly_once(pg_store):
         if count_unscored(pg_store, "m") == 12:
             break
     assert {t for t in model.texts} == {p.text for p in _posts(30)} - {
-        t for _, t in held}
+        row[1] for row in held}
     with pg_store.engine.connect() as admin:
         assert admin.execute(text("SELECT pg_terminate_backend(:p)"), {"p": dead_pid}).scalar()
     dead.invalidate()
