@@ -188,10 +188,24 @@ def test_the_charts_streamlit_renders_unchecked_are_valid_vega_lite():
     built = [charts.volume(vol, "hour", marks, (t[0], t[-1]), ["Acme", "Globex"], ["Acme"]),
              charts.sentiment(sent, "hour", "m1", (t[0], t[-1])),
              charts.share_of_voice(voice, "shops", ["Acme", "Globex"], ["Acme"]),
-             charts.net_sentiment(net)]
+             charts.net_sentiment(net),
+             charts.themes(pd.DataFrame({"term": ["lost luggage"], "posts": [4], "share": [0.5],
+                                         "lift": [3.0]}), "Words", "sample")]
     for chart in built:
         assert chart.to_dict()["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
         chart.to_dict(validate=True)  # raises on a spec the schema refuses
+    # The conditional channels are built without alt.condition (its dict is resolved against
+    # the schema's alternatives on every render) and say the same.
+    pred = alt.FieldOneOfPredicate("brand", ["Acme"])
+    for built_one, channel, same in (
+            (built[0].layer[0], "opacity", alt.condition(pred, alt.value(1.0),
+                                                         alt.value(charts.MUTED))),
+            (built[0].layer[0], "strokeWidth", alt.condition(pred, alt.value(2.5),
+                                                             alt.value(1.2))),
+            (built[3], "color", alt.condition("datum.net < 0", alt.value("#d62728"),
+                                              alt.value("#2ca02c")))):
+        expected = alt.Chart(vol).mark_line().encode(**{channel: same}).to_dict()["encoding"]
+        assert built_one.to_dict()["encoding"][channel] == expected[channel]
     broken = charts.unchecked(alt.Chart(vol).mark_line().encode(x="time:T", y="posts:Q"))
     broken["height"] = "tall"
     broken.to_dict()  # unchecked: no error here...
