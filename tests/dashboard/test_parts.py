@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import signal
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import altair as alt
 import networkx as nx
 import pandas as pd
 import pytest
@@ -49,7 +51,10 @@ def test_graph_view_colours_sizes_and_exports(tmp_path):
     assert g.nodes[0]["community"] != g.nodes[100]["community"]  # Louvain: two components
     table, lines = graphview.frames(g)
     assert len(table) == g.number_of_nodes() and len(lines) == g.number_of_edges()
-    chart = graphview.chart(table, lines, "Influence", "t").to_dict()
+    chart = graphview.chart(table, lines, "Influence", "t")
+    json.dumps(chart, allow_nan=False)  # what Streamlit sends: plain JSON, no NaN
+    # The written-out spec is valid Vega-Lite: the schema Altair validates with accepts it.
+    alt.LayerChart.from_dict(chart, validate=True)
     marks = {layer["mark"]["type"]: layer for layer in chart["layer"]}
     assert marks["circle"]["encoding"]["size"]["field"] == "size"
     assert marks["circle"]["encoding"]["color"]["field"] == "community"
