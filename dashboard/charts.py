@@ -9,6 +9,11 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+# Altair's debug mode validates every schema object against the Vega-Lite schema as it is
+# built (each axis, scale, tooltip: 40-50 checks on the Overview, 0.15-0.2 s of a render under
+# load). The charts are checked once in the tests instead (test_parts.py, with the schema).
+alt.utils.schemapi.disable_debug_mode()
+
 SENTIMENT_COLORS = alt.Scale(domain=["negative", "neutral", "positive"],
                              range=["#d62728", "#a0a0a0", "#2ca02c"])
 

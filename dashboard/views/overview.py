@@ -42,9 +42,12 @@ every_brand = tuple(names)
 
 def per_brand(counts: pd.DataFrame) -> pd.DataFrame:
     """brand_id x period rows: posts and, where labelled, one column per label."""
-    out = counts.groupby(["brand_id", "period"])["posts"].sum().to_frame()
-    for label in LABELS:
-        out[label] = counts[counts["label"] == label].groupby(["brand_id", "period"])["posts"].sum()
+    key = ["brand_id", "period"]
+    out = counts.groupby(key)["posts"].sum().to_frame()
+    # One grouping by label, spread into columns (a grouping per label cost three times that).
+    by_label = counts.groupby([*key, "label"])["posts"].sum().unstack("label")
+    out = out.join(by_label.reindex(columns=list(LABELS))) if len(by_label) else \
+        out.assign(**{label: 0 for label in LABELS})
     out = out.fillna(0).astype(int)
     out["scored"] = out[list(LABELS)].sum(axis=1)
     return out.reset_index().assign(brand=lambda d: d["brand_id"].map(names))
