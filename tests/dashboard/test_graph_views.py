@@ -95,3 +95,21 @@ def test_erasure_and_retention_drop_the_saved_views(seeded):
     assert _saved_keys(seeded)
     prune(seeded, lambda platform: 1, now=T0 + timedelta(days=400))
     assert _saved_keys(seeded) == []
+
+
+def test_saved_views_on_both_dialects(store):
+    """Saved, read back and dropped the same way on SQLite and PostgreSQL."""
+    from dash_seed import seed_small
+
+    seed_small(store)
+    assert graph_views.save_default_views(store).views == 1 + len(store.brands())
+    since, until = view.default_window(gv.newest_post(store.engine))
+    acme = store.brand("Acme").id
+    run = gv.latest_run_id(store.engine, acme)
+    key = view.view_key((acme,), None, since, until, view.DEFAULT_CAP, run)
+    saved = gv.saved_view(store.engine, key)
+    assert saved == graph_views.compute(store, (acme,), since, until, run_id=run)
+    assert saved["interactions"] == 17  # every repost in the seed is of an Acme post
+    with store.engine.begin() as conn:
+        assert gv.drop_views(conn) == 1 + len(store.brands())
+    assert gv.saved_view(store.engine, key) is None
