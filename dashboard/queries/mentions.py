@@ -192,13 +192,15 @@ def _newest_per_brand(engine: Engine, columns, joins, cond, brand_ids: Sequence[
             cutoff = stored(max(start, since))
         else:
             times = sorted((r[0] for b in brand_ids
-                            for r in conn.execute(newest([], b, stored(since)))), reverse=True)
+                            for r in conn.execute(newest([], b, stored(since))).tuples().all()),
+                           reverse=True)
             if not times:
                 return []
             cutoff = times[min(limit, len(times)) - 1]
         rows: list[tuple] = []
         for brand_id in brand_ids:
-            rows.extend(tuple(r) for r in conn.execute(newest(columns, brand_id, cutoff)))
+            # All at once: a Python call per row (SQLAlchemy's iteration) cost 3-10x the read.
+            rows.extend(conn.execute(newest(columns, brand_id, cutoff)).tuples().all())
     rows.sort(key=lambda r: r[0], reverse=True)
     return rows[:limit]
 
