@@ -9,6 +9,11 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+# Altair's debug mode validates every schema object against the Vega-Lite schema as it is
+# built (each axis, scale, tooltip: 40-50 checks on the Overview, 0.15-0.2 s of a render under
+# load). The charts are checked once in the tests instead (test_parts.py, with the schema).
+alt.utils.schemapi.disable_debug_mode()
+
 SENTIMENT_COLORS = alt.Scale(domain=["negative", "neutral", "positive"],
                              range=["#d62728", "#a0a0a0", "#2ca02c"])
 
@@ -64,6 +69,14 @@ def unchecked(chart):
     return chart
 
 
+def _when(channel, test, yes, no):
+    """`alt.condition(test, alt.value(yes), alt.value(no))` as the channel's value class
+    (`alt.OpacityValue`, ...): the same spec, but Altair resolves a condition dict by trying
+    its schema's alternatives with jsonschema, 10-30 ms a channel on every render."""
+    test = test.to_dict() if hasattr(test, "to_dict") else test
+    return channel(value=no, condition={"test": test, "value": yes})
+
+
 def pick(fields: list[str]) -> alt.Parameter:
     """The click selection the drill-down reads (`dashboard.drill.PICK`). Not `nearest`: its
     Voronoi overlay swallowed the clicks, so Streamlit never heard of them."""
@@ -80,10 +93,9 @@ def volume(df: pd.DataFrame, unit: str, marks: pd.DataFrame | None = None,
         y=alt.Y("posts:Q", title=f"Mentions per {unit}"),
         color=alt.Color("brand:N", title="Brand", scale=brand_scale(all_brands or df["brand"]),
                         legend=alt.Legend(orient="top")),
-        opacity=alt.condition(alt.FieldOneOfPredicate("brand", strong), alt.value(1.0),
-                              alt.value(MUTED)),
-        strokeWidth=alt.condition(alt.FieldOneOfPredicate("brand", strong), alt.value(2.5),
-                                  alt.value(1.2)),
+        opacity=_when(alt.OpacityValue, alt.FieldOneOfPredicate("brand", strong), 1.0, MUTED),
+        strokeWidth=_when(alt.StrokeWidthValue, alt.FieldOneOfPredicate("brand", strong), 2.5,
+                          1.2),
         tooltip=[alt.Tooltip("brand:N", title="Brand"),
                  alt.Tooltip("time:T", title="Time (UTC)", format="%d %b %Y %H:%M"),
                  alt.Tooltip("posts:Q", title="Mentions", format=",")],
@@ -133,8 +145,7 @@ def share_of_voice(df: pd.DataFrame, group: str, all_brands=(), highlight=()) ->
         x=alt.X("share:Q", title=f"Share of {group}'s mentions", axis=alt.Axis(format="%"),
                 scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("brand:N", scale=brand_scale(all_brands or df["brand"]), legend=None),
-        opacity=alt.condition(alt.FieldOneOfPredicate("brand", strong), alt.value(1.0),
-                              alt.value(MUTED)),
+        opacity=_when(alt.OpacityValue, alt.FieldOneOfPredicate("brand", strong), 1.0, MUTED),
         tooltip=[alt.Tooltip("brand:N", title="Brand"), alt.Tooltip("group:N", title="Group"),
                  alt.Tooltip("posts:Q", title="Mentions", format=","),
                  alt.Tooltip("share:Q", title="Share", format=".1%")],
@@ -149,7 +160,7 @@ def net_sentiment(df: pd.DataFrame) -> alt.Chart:
         y=alt.Y("brand:N", title=None, sort="x"),
         x=alt.X("net:Q", title="Net sentiment (positive minus negative share)",
                 axis=alt.Axis(format="%"), scale=alt.Scale(domain=[-1, 1])),
-        color=alt.condition("datum.net < 0", alt.value("#d62728"), alt.value("#2ca02c")),
+        color=_when(alt.ColorValue, "datum.net < 0", "#d62728", "#2ca02c"),
         tooltip=[alt.Tooltip("brand:N", title="Brand"),
                  alt.Tooltip("net:Q", title="Net sentiment", format="+.1%"),
                  alt.Tooltip("scored:Q", title="Scored mentions", format=",")],
@@ -157,14 +168,14 @@ def net_sentiment(df: pd.DataFrame) -> alt.Chart:
 
 
 def themes(df: pd.DataFrame, title: str, subtitle: str) -> alt.Chart:
-    return alt.Chart(df).mark_bar(color="#d62728").encode(
+    return unchecked(alt.Chart(df).mark_bar(color="#d62728").encode(
         y=alt.Y("term:N", title=None, sort="-x"),
         x=alt.X("posts:Q", title="Negative posts containing it"),
         tooltip=[alt.Tooltip("term:N", title="Term"),
                  alt.Tooltip("posts:Q", title="Posts", format=","),
                  alt.Tooltip("share:Q", title="Share of negative posts", format=".1%"),
                  alt.Tooltip("lift:Q", title="Times more common than elsewhere", format=".1f")],
-    ).properties(title=alt.Title(title, subtitle=subtitle), height=alt.Step(20))
+    ).properties(title=alt.Title(title, subtitle=subtitle), height=alt.Step(20)))
 
 
 def theme_shares(df: pd.DataFrame, group: str) -> alt.Chart:

@@ -1,20 +1,24 @@
 """The Graph explorer's network: cap, colour by community, size by influence, lay out, export.
 
 A browser stays responsive with a few hundred nodes, so the view keeps the `cap` authors with
-the most amplification (weighted degree), always including the focus author. Communities come
+the most amplification (weighted degree), always including the focus author (`graph.view`,
+which also lays it out; the pipeline saves the default views laid out). Communities come
 from the latest influence run where it has them; otherwise Louvain runs on the capped view.
-The chart is Altair (bundled with Streamlit: no CDN), with zoom, pan and tooltips.
+The chart is a Vega-Lite spec (Vega ships inside Streamlit's frontend: no CDN), with zoom, pan
+and tooltips.
 """
 
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
-import altair as alt
 import networkx as nx
 import numpy as np
 import pandas as pd
+
+from graph import view
 
 MAX_COMMUNITIES = 10  # distinct colours; the rest share grey
 LABELLED = 12  # authors named on the chart
@@ -26,23 +30,7 @@ OTHER, UNRANKED = "Other", "Not ranked"
 
 def build(edges: pd.DataFrame, cap: int, focus: int | None = None) -> nx.DiGraph:
     """The `cap` busiest authors as a weighted DiGraph (edge source -> target: who amplified)."""
-    g = nx.DiGraph()
-    if edges.empty:
-        return g
-    agg = edges.groupby(["source", "target"], as_index=False).agg(
-        weight=("weight", "sum"), kinds=("kind", lambda k: ",".join(sorted(set(map(str, k))))))
-    agg = agg[agg["source"] != agg["target"]]
-    degree = pd.concat([agg.groupby("source")["weight"].sum(),
-                        agg.groupby("target")["weight"].sum()]).groupby(level=0).sum()
-    keep = set(degree.sort_values(ascending=False, kind="stable").index[:cap])
-    if focus is not None and focus in degree.index:
-        keep.add(focus)
-    agg = agg[agg["source"].isin(keep) & agg["target"].isin(keep)]
-    for src, dst, w, kinds in agg.itertuples(index=False):
-        g.add_edge(int(src), int(dst), weight=int(w), kinds=kinds)
-    if focus is not None and focus in keep:
-        g.add_node(int(focus))
-    return g
+    return view.capped(edges, cap, focus)
 
 
 def decorate(g: nx.DiGraph, nodes: pd.DataFrame) -> None:
@@ -66,12 +54,13 @@ def decorate(g: nx.DiGraph, nodes: pd.DataFrame) -> None:
                 g.nodes[v]["community"] = i
 
 
-def frames(g: nx.DiGraph, focus: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Node and edge tables with layout coordinates, ready to chart."""
+def frames(g: nx.DiGraph, focus: int | None = None,
+           pos: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Node and edge tables with layout coordinates (`pos`, else laid out now), ready to chart."""
     if g.number_of_nodes() == 0:
         return pd.DataFrame(), pd.DataFrame()
-    k = 1.5 / np.sqrt(max(g.number_of_nodes(), 1))
-    pos = nx.spring_layout(g.to_undirected(), k=k, iterations=60, seed=7, weight=None)
+    if pos is None:
+        pos = view.layout(g)
     inf = np.array([g.nodes[v]["influence"] for v in g.nodes], dtype=float)
     has_influence = bool(np.isfinite(inf).any())
     top = pd.Series([g.nodes[v]["community"] for v in g.nodes]).value_counts().index[
@@ -100,39 +89,77 @@ def frames(g: nx.DiGraph, focus: int | None = None) -> tuple[pd.DataFrame, pd.Da
     return nodes, edges
 
 
-def chart(nodes: pd.DataFrame, edges: pd.DataFrame, size_title: str, title: str) -> alt.Chart:
-    """Edges as lines, authors as circles: colour = community, area = influence; zoom and pan."""
-    axis = alt.Axis(title=None, labels=False, ticks=False, grid=False, domain=False)
-    xs, ys = _domain(nodes["x"]), _domain(nodes["y"])
-    x = alt.X("x:Q", axis=axis, scale=alt.Scale(domain=xs))
-    y = alt.Y("y:Q", axis=axis, scale=alt.Scale(domain=ys))
+def chart(nodes: pd.DataFrame, edges: pd.DataFrame, size_title: str, title: str) -> dict:
+    """Edges as lines, authors as circles: colour = community, area = influence; zoom and pan.
+
+    A Vega-Lite spec written out (for `st.vega_lite_chart`), the one Altair would make: built
+    through Altair, its thousands of edge rows were deep-copied and schema-checked on every
+    render, 0.2-0.4 s of the page. `tests/dashboard/test_parts.py` validates it with the schema.
+    """
+    axis = {"title": None, "labels": False, "ticks": False, "grid": False, "domain": False}
+    x = {"field": "x", "type": "quantitative", "axis": axis,
+         "scale": {"domain": _domain(nodes["x"])}}
+    y = {"field": "y", "type": "quantitative", "axis": axis,
+         "scale": {"domain": _domain(nodes["y"])}}
+    datasets: dict[str, list] = {}
+
+    def data(name: str, frame: pd.DataFrame) -> dict:
+        datasets[name] = _records(frame)
+        return {"name": name}
+
     layers = []
     if len(edges):
         opacity = 0.35 if len(edges) < 500 else 0.15  # a dense view stays readable
-        layers.append(alt.Chart(edges).mark_rule(color="#888", opacity=opacity).encode(
-            x=x, y=y, x2="x2:Q", y2="y2:Q",
-            strokeWidth=alt.StrokeWidth("weight:Q", scale=alt.Scale(range=[0.5, 4]),
-                                        legend=None)))
-    pts = alt.Chart(nodes).mark_circle(opacity=0.9, stroke="#222", strokeWidth=0.5).encode(
-        x=x, y=y,
-        color=alt.Color("community:N", scale=_palette(nodes["community"]),
-                        legend=alt.Legend(title="Community", symbolSize=160,
-                                          symbolStrokeWidth=0)),
-        size=alt.Size("size:Q", title=size_title, scale=alt.Scale(range=[20, 900])),
-        tooltip=[alt.Tooltip("handle:N", title="Author"),
-                 alt.Tooltip("community:N", title="Community"),
-                 alt.Tooltip("influence:Q", title="Influence", format=".3f"),
-                 alt.Tooltip("followers:Q", title="Followers", format=","),
-                 alt.Tooltip("amplified:Q", title="Amplifications received in view",
-                             format=",")],
-    )
-    layers.append(pts)
-    layers.append(alt.Chart(nodes[nodes["label"] != ""]).mark_text(
-        dy=-12, fontSize=11, color="#333").encode(x=x, y=y, text="label:N"))
+        layers.append({
+            "data": data("edges", edges[["x", "y", "x2", "y2", "weight"]]),
+            "mark": {"type": "rule", "color": "#888", "opacity": opacity},
+            "encoding": {"x": x, "y": y, "x2": {"field": "x2"}, "y2": {"field": "y2"},
+                         "strokeWidth": {"field": "weight", "type": "quantitative",
+                                         "scale": {"range": [0.5, 4]}, "legend": None}}})
+    palette = _palette(nodes["community"])
+    layers.append({
+        "data": data("authors", nodes[["x", "y", "handle", "community", "size", "influence",
+                                       "followers", "amplified"]]),
+        "mark": {"type": "circle", "opacity": 0.9, "stroke": "#222", "strokeWidth": 0.5},
+        "encoding": {
+            "x": x, "y": y,
+            "color": {"field": "community", "type": "nominal",
+                      "scale": palette,
+                      "legend": {"title": "Community", "symbolSize": 160,
+                                 "symbolStrokeWidth": 0}},
+            "size": {"field": "size", "type": "quantitative", "title": size_title,
+                     "scale": {"range": [20, 900]}},
+            "tooltip": [
+                {"field": "handle", "type": "nominal", "title": "Author"},
+                {"field": "community", "type": "nominal", "title": "Community"},
+                {"field": "influence", "type": "quantitative", "title": "Influence",
+                 "format": ".3f"},
+                {"field": "followers", "type": "quantitative", "title": "Followers",
+                 "format": ","},
+                {"field": "amplified", "type": "quantitative",
+                 "title": "Amplifications received in view", "format": ","}]}})
+    layers.append({
+        "data": data("names", nodes.loc[nodes["label"] != "", ["x", "y", "label"]]),
+        "mark": {"type": "text", "dy": -12, "fontSize": 11, "color": "#333"},
+        "encoding": {"x": x, "y": y, "text": {"field": "label", "type": "nominal"}}})
     if nodes["focus"].any():
-        layers.append(alt.Chart(nodes[nodes["focus"]]).mark_point(
-            shape="diamond", size=500, color="black", strokeWidth=2).encode(x=x, y=y))
-    return alt.layer(*layers).properties(title=title, height=620).interactive()
+        layers.append({
+            "data": data("focus", nodes.loc[nodes["focus"], ["x", "y"]]),
+            "mark": {"type": "point", "shape": "diamond", "size": 500, "color": "black",
+                     "strokeWidth": 2},
+            "encoding": {"x": x, "y": y}})
+    layers[0]["name"] = "graph"
+    return {"$schema": "https://vega.github.io/schema/vega-lite/v6.json", "title": title,
+            "height": 620, "datasets": datasets, "layer": layers,
+            # Scroll to zoom, drag to pan (Altair's .interactive()).
+            "params": [{"name": "zoom", "select": {"type": "interval",
+                                                   "encodings": ["x", "y"]},
+                        "bind": "scales", "views": ["graph"]}]}
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as JSON-ready dicts: numpy numbers as Python ones, NaN as null."""
+    return json.loads(frame.to_json(orient="records", double_precision=15))
 
 
 def _domain(values: pd.Series) -> list[float]:
@@ -148,14 +175,13 @@ def _community_name(community: int, top: list[int]) -> str:
     return f"Community {community}" if community in top else OTHER
 
 
-def _palette(communities: pd.Series) -> alt.Scale:
+def _palette(communities: pd.Series) -> dict[str, list[str]]:
     """Distinct colours for the largest communities, greys for the rest and the unranked."""
     greys = {OTHER: "#c7c7c7", UNRANKED: "#e3e3e3"}
     named = sorted((c for c in communities.unique() if c not in greys),
                    key=lambda c: int(c.rsplit(" ", 1)[-1]))
     rest = [c for c in greys if c in set(communities)]
-    return alt.Scale(domain=named + rest,
-                     range=_TABLEAU[: len(named)] + [greys[c] for c in rest])
+    return {"domain": named + rest, "range": _TABLEAU[: len(named)] + [greys[c] for c in rest]}
 
 
 def export(g: nx.DiGraph, fmt: str) -> bytes:

@@ -16,6 +16,7 @@ import streamlit as st
 
 from dashboard import graphview, queries
 from dashboard.filters import ALL_BRANDS, Filters, sidebar_filters, sync_url  # noqa: F401
+from graph import view
 from listener.inert import one_line
 from listener.settings import Settings
 from listener.store import Store
@@ -139,18 +140,27 @@ class Network:
     edges: Any
     authors: int  # distinct authors before the cap
     interactions: int
+    saved: bool = False  # laid out by the pipeline, not on this visit
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
 def _network(url: str, query: str, args: tuple, cap: int, focus: int | None,
              run_id: int | None) -> Network:
     eng = _store(url).engine
-    edges = getattr(queries, query)(eng, *args)
-    g = graphview.build(edges, cap, focus)
+    saved = None
+    if query == "brand_edges" and focus is None:
+        # The pipeline lays out the default views (`listener.jobs.graph_views`): read it back.
+        saved = queries.saved_graph_view(eng, view.view_key(*args, cap, run_id))
+    if saved is not None:
+        g, pos, authors, interactions = view.from_record(saved)
+    else:
+        edges = getattr(queries, query)(eng, *args)
+        g, pos = graphview.build(edges, cap, focus), None
+        authors = len(set(edges["source"]) | set(edges["target"])) if len(edges) else 0
+        interactions = int(edges["weight"].sum()) if len(edges) else 0
     graphview.decorate(g, queries.node_scores(eng, run_id, tuple(g.nodes)))
-    nodes, lines = graphview.frames(g, focus)
-    authors = len(set(edges["source"]) | set(edges["target"])) if len(edges) else 0
-    return Network(g, nodes, lines, authors, int(edges["weight"].sum()) if len(edges) else 0)
+    nodes, lines = graphview.frames(g, focus, pos)
+    return Network(g, nodes, lines, authors, interactions, saved is not None)
 
 
 def network(query: str, *args: Any, cap: int, focus: int | None = None,

@@ -54,18 +54,24 @@ def _once_per_retweeted_text(texts: Iterable[str]) -> list[str]:
 
 
 def _terms(text: str, skip: frozenset[str]) -> set[str]:
-    words = [w.replace("’", "'") for w in _TOKEN.findall(_NOISE.sub(" ", text.lower()))]
-    words = [w for w in words if w not in STOPWORDS and w not in skip and len(w) > 2]
-    bigrams = {f"{a} {b}" for a, b in itertools.pairwise(words) if a != b}
-    return set(words) | bigrams
+    return _terms_without(text, STOPWORDS | skip)
+
+
+def _terms_without(text: str, drop: frozenset[str]) -> set[str]:
+    """`_terms` with the stopwords and skipped words as one set (made once per sample)."""
+    words = [w for w in _TOKEN.findall(_NOISE.sub(" ", text.lower()).replace("’", "'"))
+             if len(w) > 2 and w not in drop]
+    terms = set(words)
+    terms.update(f"{a} {b}" for a, b in itertools.pairwise(words) if a != b)
+    return terms
 
 
 def complaint_themes(negative: Iterable[str], others: Iterable[str], top: int = 12,
                      min_posts: int = 3, skip: Iterable[str] = ()) -> pd.DataFrame:
     """Terms over-represented in `negative` against `others`: term, posts, share, lift."""
-    skip_set = frozenset(w.lower() for w in skip)
-    neg_docs = [_terms(t, skip_set) for t in _once_per_retweeted_text(negative)]
-    other_docs = [_terms(t, skip_set) for t in _once_per_retweeted_text(others)]
+    drop = STOPWORDS | frozenset(w.lower() for w in skip)
+    neg_docs = [_terms_without(t, drop) for t in _once_per_retweeted_text(negative)]
+    other_docs = [_terms_without(t, drop) for t in _once_per_retweeted_text(others)]
     if not neg_docs:
         return pd.DataFrame(columns=["term", "posts", "share", "lift"])
     neg, oth = Counter(), Counter()

@@ -38,6 +38,7 @@ from dashboard.queries.people import (
     influencers,
     node_scores,
     rank_history,
+    saved_graph_view,
     story_chain,
     story_reactions,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "coordination_clusters", "ego_edges", "engagement", "found_themes", "gold_reasons",
     "has_gold_reasons", "influence_runs", "influencers", "iter_posts", "mention_counts",
     "mention_counts_raw", "negative_texts",
-    "node_scores", "posts_by_ids", "rank_history", "search_posts", "sentiment_model",
+    "node_scores", "posts_by_ids", "rank_history", "saved_graph_view", "search_posts",
+    "sentiment_model",
     "store_facts", "story_chain", "story_reactions",
 ]

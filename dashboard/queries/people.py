@@ -9,8 +9,9 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, and_, func, literal, select
 
-from dashboard.queries._sql import LABELS, bound_time, brand_scope, chunks, frame, from_json
+from dashboard.queries._sql import LABELS, bound_time, chunks, frame, from_json
 from listener import story_numbers
+from listener.store import graph_views
 from listener.store import schema as s
 from listener.store.sql import as_utc
 
@@ -138,10 +139,13 @@ def _edge_select(where, source=None):
 def brand_edges(engine: Engine, brand_ids: Sequence[int], platforms: Sequence[str] | None,
                 since: datetime, until: datetime) -> pd.DataFrame:
     """Who amplified whom on the brands' posts in the window: source, target, kind, weight."""
-    pb, i = s.post_brands, s.interactions
-    source, where = brand_scope(engine, brand_ids, platforms, since, until)
-    source = source.join(i, i.c.target_post_id == pb.c.post_id)
-    return _edges(engine, _edge_select(where, source))
+    return graph_views.brand_edges(engine, brand_ids, platforms, since, until)
+
+
+def saved_graph_view(engine: Engine, view_key: str) -> dict[str, Any] | None:
+    """The view the pipeline laid out and saved under `view_key` (`graph.view.view_key`),
+    if the interactions are still those it read; else None."""
+    return graph_views.saved_view(engine, view_key)
 
 
 def cascade_edges(engine: Engine, root_post_ids: Sequence[int], depth: int = 64,

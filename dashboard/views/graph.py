@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import evidence, graphview, state
 from dashboard.state import q
+from graph import view
 
 SCOPES = ("Brand", "Alert", "Author")
 
@@ -23,7 +24,8 @@ if st.session_state.get("graph_scope") not in SCOPES:
     st.session_state["graph_scope"] = "Brand"  # other pages set it to open a scope here
 c1, c2, c3 = st.columns([2, 3, 2])
 scope = c1.segmented_control("Around", SCOPES, key="graph_scope") or "Brand"
-cap = c3.slider("Most active authors shown", 50, 1000, 200, step=50, key="graph_cap",
+cap = c3.slider("Most active authors shown", 50, 1000, view.DEFAULT_CAP, step=50,
+                key="graph_cap",
                 help="The view keeps the authors with the most amplification; "
                      "export the whole graph with `undertow graph export`.")
 
@@ -83,14 +85,16 @@ if in_view.notna().any() and st.toggle(
              "across the stored history; everyone else shows as organic."):
     nodes = nodes.assign(community=in_view.map(
         lambda c: "organic" if pd.isna(c) else f"lock-step {int(c)}"))
-st.altair_chart(graphview.chart(nodes, net.edges, size_title, title), width="stretch")
+st.vega_lite_chart(graphview.chart(nodes, net.edges, size_title, title), width="stretch")
 communities = net.nodes["community"].nunique()
 st.caption(
     f"Showing {state.n(g.number_of_nodes())} of {state.n(net.authors)} authors and "
     f"{state.n(g.number_of_edges())} links ({state.n(net.interactions)} interactions in scope). "
     f"Colour: community ({communities} shown"
     + (", from the influence run" if run_id else ", Louvain on this view") + "); size: "
-    f"{size_title.lower()}; a line means one amplified the other. Scroll to zoom, drag to pan.")
+    f"{size_title.lower()}; a line means one amplified the other. Scroll to zoom, drag to pan."
+    + (" Laid out by the pipeline after the latest ranking (`undertow listen`, `undertow demo`)."
+       if net.saved else ""))
 
 d1, d2, _ = st.columns([1, 1, 3])
 stem = f"undertow-{scope.lower()}-graph"

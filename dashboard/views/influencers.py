@@ -164,9 +164,9 @@ st.markdown("**Ego network** (who amplified them, and whom they amplified)")
 if net.graph.number_of_nodes() <= 1:
     st.caption("No amplification around this author in the window.")
 else:
-    st.altair_chart(graphview.chart(net.nodes, net.edges, "Influence",
-                                    f"Ego network of {handle} ({state.n(net.authors)} authors)"),
-                    width="stretch")
+    st.vega_lite_chart(graphview.chart(net.nodes, net.edges, "Influence",
+                                       f"Ego network of {handle} ({state.n(net.authors)} "
+                                       "authors)"), width="stretch")
 if st.button("Open in Graph explorer"):
     st.session_state["graph_scope"] = "Author"
     st.switch_page("views/graph.py")

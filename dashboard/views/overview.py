@@ -35,13 +35,19 @@ model = facts["model"]
 mine_group = groups.get(fl.brand_id) if fl.brand_id is not None else None
 compared = tuple(b for b in names if fl.brand_id is None or b in fl.brand_ids
                  or (mine_group is not None and groups[b] == mine_group))
+# The reads below ask for every brand and keep `compared`: one cached read per window serves
+# every brand's view, so switching from all brands to one (or between brands) reads nothing.
+every_brand = tuple(names)
 
 
 def per_brand(counts: pd.DataFrame) -> pd.DataFrame:
     """brand_id x period rows: posts and, where labelled, one column per label."""
-    out = counts.groupby(["brand_id", "period"])["posts"].sum().to_frame()
-    for label in LABELS:
-        out[label] = counts[counts["label"] == label].groupby(["brand_id", "period"])["posts"].sum()
+    key = ["brand_id", "period"]
+    out = counts.groupby(key)["posts"].sum().to_frame()
+    # One grouping by label, spread into columns (a grouping per label cost three times that).
+    by_label = counts.groupby([*key, "label"])["posts"].sum().unstack("label")
+    out = out.join(by_label.reindex(columns=list(LABELS))) if len(by_label) else \
+        out.assign(**{label: 0 for label in LABELS})
     out = out.fillna(0).astype(int)
     out["scored"] = out[list(LABELS)].sum(axis=1)
     return out.reset_index().assign(brand=lambda d: d["brand_id"].map(names))
@@ -63,12 +69,13 @@ def negative_share(row: pd.Series) -> float | None:
 def counts(model: str | None) -> pd.DataFrame:
     """Mention counts of the window ('current') and of the comparison period ('previous'):
     two cached scans, so changing only the comparison re-reads only its period."""
-    cur = q("mention_counts", model, compared, *fl.window(), fl.since, fl.unit)
+    cur = q("mention_counts", model, every_brand, *fl.window(), fl.since, fl.unit)
     frames = [cur]
     if (other := fl.compared()) is not None:
-        prev = q("mention_counts", model, compared, *other, other[1], fl.unit)
+        prev = q("mention_counts", model, every_brand, *other, other[1], fl.unit)
         frames.append(prev.assign(period="previous"))
-    return pd.concat(frames, ignore_index=True)
+    both = pd.concat(frames, ignore_index=True)
+    return both[both["brand_id"].isin(compared)].reset_index(drop=True)
 
 
 def opened(chart, key: str) -> None:
@@ -200,7 +207,8 @@ def found_themes_table(mine: pd.DataFrame) -> None:
                                             fl.until), model, fl.platforms, key="themes_posts")
 
 
-themed = q("found_themes", compared, *fl.window())
+themed = q("found_themes", every_brand, *fl.window())
+themed = themed[themed["brand_id"].isin(compared)]
 left, right = st.columns(2)
 with left:
     mine = themed[themed["brand_id"].isin(fl.brand_ids)]

@@ -11,14 +11,16 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from listener.jobs import coordination, detect, rank, score, themes
+from listener.jobs import coordination, detect, graph_views, rank, score, themes
 from listener.store import Store
 
 log = logging.getLogger(__name__)
 Stage = Callable[..., None]
 
-# Themes before detection: a story's alert names the complaint themes found in its posts.
-STAGES: list[Stage] = [score.stage, rank.stage, coordination.stage, themes.stage, detect.stage]
+# Themes before detection: a story's alert names the complaint themes found in its posts. The
+# Graph explorer's default views after the ranking whose communities colour them.
+STAGES: list[Stage] = [score.stage, rank.stage, graph_views.stage, coordination.stage,
+                       themes.stage, detect.stage]
 
 
 def _send_alerts(store: Store, settings, echo: Callable[[str], None]) -> None:

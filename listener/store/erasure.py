@@ -32,7 +32,7 @@ from sqlalchemy import delete, func, or_, select, text, update
 from listener.errors import NotFoundError
 from listener.post import RETWEET_PREFIX, stable_id, utcnow
 from listener.privacy import subject_hash
-from listener.store import Store, schema
+from listener.store import Store, graph_views, schema
 from listener.store.locks import tag_lock
 from listener.store.personal import AUTHOR_ID_COLUMNS, JSON_COLUMNS, META_JSON_KEYS
 from listener.store.retention import delete_posts
@@ -164,6 +164,8 @@ def _forget_derived(conn, who: _Subject, report: ErasureReport) -> None:
     m = schema.meta
     if conn.execute(delete(m).where(m.c.key.in_(_DETECTOR_KEYS))).rowcount:
         report.removed["detector state (the next detect replays the store)"] += 1
+    if graph_views.drop_views(conn):  # laid-out networks naming authors; the pipeline redoes them
+        report.removed["graph explorer views (the next pass lays them out again)"] += 1
 
 
 def _record(conn, digest: str, kind: str) -> None:

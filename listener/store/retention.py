@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, func, or_, select, update
 
 from listener.post import utcnow
-from listener.store import Store, schema
+from listener.store import Store, graph_views, schema
 from listener.store.locks import tag_lock
 from listener.store.scores import current_model_version
 
@@ -105,6 +105,8 @@ def prune(store: Store, retention_for, platforms: list[str] | None = None,
                 ~select(p.c.id).where(p.c.id == i.c.source_post_id).exists(),
                 ~select(p.c.id).where(p.c.id == i.c.target_post_id).exists(),
             )).rowcount
+            if report.removed["posts"] or report.removed["interactions"]:
+                graph_views.drop_views(conn)  # they may show what was just removed
             # A closed alert or watch item goes with the posts of its period: its times are the
             # story's own (event time), so an archive stored today keeps its alerts as it keeps
             # its posts.

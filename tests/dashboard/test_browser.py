@@ -123,6 +123,11 @@ def test_every_page_in_a_real_browser(server):
         nav.get_by_role("link", name="Graph explorer").click()
         _settle(page)
         expect(page.get_by_text("Showing 18 of 18 authors")).to_be_visible()
+        # The network's written-out Vega-Lite spec draws (as SVG): one circle per author.
+        circles = page.get_by_test_id("stVegaLiteChart").first.locator(
+            "path[aria-roledescription='circle']")
+        expect(circles.first).to_be_visible()
+        assert circles.count() == 18
         with page.expect_download() as download:
             page.get_by_role("button", name="Download GEXF").click()
         assert Path(download.value.path()).read_text().startswith("<?xml")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import signal
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import altair as alt
 import networkx as nx
 import pandas as pd
 import pytest
@@ -49,7 +51,10 @@ def test_graph_view_colours_sizes_and_exports(tmp_path):
     assert g.nodes[0]["community"] != g.nodes[100]["community"]  # Louvain: two components
     table, lines = graphview.frames(g)
     assert len(table) == g.number_of_nodes() and len(lines) == g.number_of_edges()
-    chart = graphview.chart(table, lines, "Influence", "t").to_dict()
+    chart = graphview.chart(table, lines, "Influence", "t")
+    json.dumps(chart, allow_nan=False)  # what Streamlit sends: plain JSON, no NaN
+    # The written-out spec is valid Vega-Lite: the schema Altair validates with accepts it.
+    alt.LayerChart.from_dict(chart, validate=True)
     marks = {layer["mark"]["type"]: layer for layer in chart["layer"]}
     assert marks["circle"]["encoding"]["size"]["field"] == "size"
     assert marks["circle"]["encoding"]["color"]["field"] == "community"
@@ -188,10 +193,24 @@ def test_the_charts_streamlit_renders_unchecked_are_valid_vega_lite():
     built = [charts.volume(vol, "hour", marks, (t[0], t[-1]), ["Acme", "Globex"], ["Acme"]),
              charts.sentiment(sent, "hour", "m1", (t[0], t[-1])),
              charts.share_of_voice(voice, "shops", ["Acme", "Globex"], ["Acme"]),
-             charts.net_sentiment(net)]
+             charts.net_sentiment(net),
+             charts.themes(pd.DataFrame({"term": ["lost luggage"], "posts": [4], "share": [0.5],
+                                         "lift": [3.0]}), "Words", "sample")]
     for chart in built:
         assert chart.to_dict()["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
         chart.to_dict(validate=True)  # raises on a spec the schema refuses
+    # The conditional channels are built without alt.condition (its dict is resolved against
+    # the schema's alternatives on every render) and say the same.
+    pred = alt.FieldOneOfPredicate("brand", ["Acme"])
+    for built_one, channel, same in (
+            (built[0].layer[0], "opacity", alt.condition(pred, alt.value(1.0),
+                                                         alt.value(charts.MUTED))),
+            (built[0].layer[0], "strokeWidth", alt.condition(pred, alt.value(2.5),
+                                                             alt.value(1.2))),
+            (built[3], "color", alt.condition("datum.net < 0", alt.value("#d62728"),
+                                              alt.value("#2ca02c")))):
+        expected = alt.Chart(vol).mark_line().encode(**{channel: same}).to_dict()["encoding"]
+        assert built_one.to_dict()["encoding"][channel] == expected[channel]
     broken = charts.unchecked(alt.Chart(vol).mark_line().encode(x="time:T", y="posts:Q"))
     broken["height"] = "tall"
     broken.to_dict()  # unchecked: no error here...
