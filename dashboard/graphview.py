@@ -65,6 +65,7 @@ def frames(g: nx.DiGraph, focus: int | None = None,
     has_influence = bool(np.isfinite(inf).any())
     top = pd.Series([g.nodes[v]["community"] for v in g.nodes]).value_counts().index[
         :MAX_COMMUNITIES].tolist()
+    names = _community_names(g, top, inf if has_influence else None)
     rows = []
     for v, value in zip(g.nodes, inf, strict=True):
         d = g.nodes[v]
@@ -72,7 +73,7 @@ def frames(g: nx.DiGraph, focus: int | None = None,
             0.0 if has_influence else float(d["amplified"]))
         rows.append({
             "author_id": str(v), "handle": d["handle"], "x": pos[v][0], "y": pos[v][1],
-            "community": _community_name(d["community"], top),
+            "community": names.get(d["community"], UNRANKED if d["community"] < 0 else OTHER),
             "size": size, "influence": None if not np.isfinite(value) else value,
             "followers": d["followers"], "amplified": d["amplified"],
             "focus": v == focus,
@@ -169,17 +170,26 @@ def _domain(values: pd.Series) -> list[float]:
     return [lo - pad, hi + pad]
 
 
-def _community_name(community: int, top: list[int]) -> str:
-    if community < 0:  # an author the latest ranking does not hold
-        return UNRANKED
-    return f"Community {community}" if community in top else OTHER
+def _community_names(g: nx.DiGraph, top: list[int], influence: np.ndarray | None
+                     ) -> dict[int, str]:
+    """Each of the largest communities named by its two leading handles in this view (most
+    influential, then most amplified): "Community 3" tells an analyst nothing. Communities
+    are disjoint, so the names are unique."""
+    members: dict[int, list[tuple[float, int, str]]] = {}
+    for i, v in enumerate(g.nodes):
+        d = g.nodes[v]
+        if d["community"] in top and d["community"] >= 0:
+            value = influence[i] if influence is not None else np.nan
+            members.setdefault(d["community"], []).append(
+                (-(value if np.isfinite(value) else -1.0), -d["amplified"], d["handle"]))
+    return {c: ", ".join(f"@{h}" for *_, h in sorted(m)[:2]) for c, m in members.items()}
 
 
 def _palette(communities: pd.Series) -> dict[str, list[str]]:
-    """Distinct colours for the largest communities, greys for the rest and the unranked."""
+    """Distinct colours for the largest communities (largest first), greys for the rest and
+    the unranked."""
     greys = {OTHER: "#c7c7c7", UNRANKED: "#e3e3e3"}
-    named = sorted((c for c in communities.unique() if c not in greys),
-                   key=lambda c: int(c.rsplit(" ", 1)[-1]))
+    named = [c for c in communities.value_counts().index if c not in greys][:MAX_COMMUNITIES]
     rest = [c for c in greys if c in set(communities)]
     return {"domain": named + rest, "range": _TABLEAU[: len(named)] + [greys[c] for c in rest]}
 

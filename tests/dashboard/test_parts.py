@@ -51,6 +51,10 @@ def test_graph_view_colours_sizes_and_exports(tmp_path):
     assert g.nodes[0]["community"] != g.nodes[100]["community"]  # Louvain: two components
     table, lines = graphview.frames(g)
     assert len(table) == g.number_of_nodes() and len(lines) == g.number_of_edges()
+    # Communities are named by their leading handles, the influential one first.
+    assert table.set_index("handle").loc["hub", "community"].startswith("@hub")
+    assert table.set_index("handle").loc["<b>x</b>", "community"] == "@101, @102"  # most amplified
+    assert not any(c.startswith("Community") for c in table["community"])
     chart = graphview.chart(table, lines, "Influence", "t")
     json.dumps(chart, allow_nan=False)  # what Streamlit sends: plain JSON, no NaN
     # The written-out spec is valid Vega-Lite: the schema Altair validates with accepts it.
