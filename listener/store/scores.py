@@ -20,8 +20,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, select
+from sqlalchemy import Connection, and_, exists, func, or_, select
 
 from listener.post import utcnow
 from listener.store import Store, rollup, schema
@@ -74,53 +75,66 @@ def count_unscored(store: Store, version: str) -> int:
 
 @dataclass
 class ClaimCursor:
-    """Where a scorer's next claim starts: after the last post id it claimed.
+    """Where a scorer's next claim starts: after the last post it claimed, in (created_at, id)
+    order, so the oldest unscored posts are scored first.
 
-    Reading from the start each time walked past every post already scored, so a claim cost
-    grew with the work done (3 ms at the start, 59 ms at 200k). Starting after the previous
-    claim costs the same at any backlog. Post ids are hashes, so a post stored during the run
-    can land behind the cursor: at the end the scan wraps around once, and a scorer stops only
-    when a pass from the start finds nothing unscored.
+    Oldest first because detection reads mentions in time order and stops at the first one
+    without a score: scored in id order (ids are hashes) a run left unscored posts spread over
+    the whole backlog, and detection waited at the oldest of them until the backlog was empty
+    (at 100 posts/s, over a minute). Reading from the start each time walked past every post
+    already scored, so a claim cost grew with the work done (3 ms at the start, 59 ms at 200k);
+    starting after the previous claim costs the same at any backlog. A post stored during the
+    run with an older time (a search page, a Reddit poll) can land behind the cursor: at the end
+    the scan wraps around once, and a scorer stops only when a pass from the start finds nothing
+    unscored.
     """
 
-    after: int | None = None
+    after: tuple[Any, int] | None = None  # (created_at, id) of the last post claimed
     found: bool = False  # this pass claimed something
 
 
-def _claim(conn: Connection, version: str, size: int,
-           after: int | None) -> tuple[list[tuple[int, str]], int | None]:
-    """(claimable unscored posts after `after`, the last id the claim covered).
+def _claim(conn: Connection, version: str, size: int, after: tuple[Any, int] | None
+           ) -> tuple[list[tuple[int, str]], tuple[Any, int] | None]:
+    """(claimable unscored posts after `after`, oldest first; the last (created_at, id) the
+    claim covered).
 
-    A claim looks at a window of at most `WINDOW` post ids after the cursor and reads which of
-    them have scores by primary-key range, then locks the first `size` unscored ones: every
-    step is bounded by the window whatever plan the database picks (PostgreSQL chose a hash
-    anti-join over every score for the open-ended NOT EXISTS query).
+    A claim looks at a window of at most `WINDOW` posts after the cursor (the created_at index)
+    and reads which of them have scores by primary key, then locks the first `size` unscored
+    ones: every step is bounded by the window whatever plan the database picks (PostgreSQL chose
+    a hash anti-join over every score for the open-ended NOT EXISTS query).
     """
     p, s = schema.posts, schema.sentiment_scores
-    window = select(p.c.id).order_by(p.c.id).limit(max(WINDOW, 2 * size))
+    window = (select(p.c.id, p.c.created_at).order_by(p.c.created_at, p.c.id)
+              .limit(max(WINDOW, 2 * size)))
     if after is not None:
-        window = window.where(p.c.id > after)
-    ids = list(conn.execute(window).scalars())
-    if not ids:
+        at, pid = after
+        window = window.where(or_(p.c.created_at > at,
+                                  and_(p.c.created_at == at, p.c.id > pid)))
+    posts = [(r[0], r[1]) for r in conn.execute(window)]
+    if not posts:
         return [], None
-    # By post id range only: with the model version in the WHERE the planners scanned the
+    ids = [pid for pid, _ in posts]
+    # By post id only: with the model version in the WHERE the planners scanned the
     # (model_version, label) index, every score of that model.
     scored = {pid for pid, v in conn.execute(select(s.c.post_id, s.c.model_version).where(
-        s.c.post_id >= ids[0], s.c.post_id <= ids[-1])) if v == version}
-    todo = [i for i in ids if i not in scored][:size]
-    last = todo[-1] if len(todo) == size else ids[-1]
+        s.c.post_id.in_(ids))) if v == version}
+    todo = [(pid, at) for pid, at in posts if pid not in scored][:size]
+    last_pid, last_at = todo[-1] if len(todo) == size else posts[-1]
+    last = (last_at, last_pid)
     if not todo:
         return [], last
-    stmt = select(p.c.id, p.c.text).where(p.c.id.in_(todo)).order_by(p.c.id)
+    order = {pid: i for i, (pid, _) in enumerate(todo)}
+    stmt = select(p.c.id, p.c.text).where(p.c.id.in_(list(order)))
     if conn.dialect.name != "postgresql":
-        return [tuple(r) for r in conn.execute(stmt)], last
-    rows = [tuple(r) for r in conn.execute(stmt.with_for_update(skip_locked=True))]
+        return sorted((tuple(r) for r in conn.execute(stmt)), key=lambda r: order[r[0]]), last
+    rows = [tuple(r) for r in conn.execute(stmt.order_by(p.c.id)
+                                           .with_for_update(skip_locked=True))]
     if not rows:
         return rows, last
     # A fresh statement sees scores committed after our first one started.
     finished = set(conn.execute(select(s.c.post_id).where(
         s.c.model_version == version, s.c.post_id.in_([r[0] for r in rows]))).scalars())
-    return [r for r in rows if r[0] not in finished], last
+    return sorted((r for r in rows if r[0] not in finished), key=lambda r: order[r[0]]), last
 
 
 def _any_unscored(conn: Connection, version: str) -> bool:
