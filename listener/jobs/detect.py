@@ -17,6 +17,7 @@ the end rather than after every page.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing
 import sys
@@ -31,10 +32,10 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from listener import story_numbers
-from listener.alerts.evidence import Evidence
+from listener.alerts.evidence import MAX_ROOTS, MAX_THEMES, Evidence, Theme
 from listener.jobs.coordination import flagged_clusters, story_coordination
 from listener.post import stable_id
 from listener.store import Store, schema
@@ -352,6 +353,84 @@ def _people(stories) -> list[int]:
     return [i.author for story in stories for i in story.influencers]
 
 
+def cascade_themes(store: Store, cascades: dict[Any, tuple[int, list[int]]]
+                   ) -> dict[Any, list[tuple[str, int]]]:
+    """Complaint themes of cascades as `undertow themes` named them: key -> [(theme, posts)],
+    most posts first, for key -> (brand id, root post ids); a cascade none of whose posts has a
+    theme yet is left out.
+
+    Counted in the store, not by the detector: under `listen` the themes job runs beside
+    detection, on its own cadence, so a cascade's first posts are often read (and its alert
+    opened) before they have a theme. The detector then counts them by the keyword taxonomy;
+    these counts replace that once the themes job has named the posts (the root and the posts
+    that repost, quote or reply to it), on the alert's next update or the refresh after the
+    next themes run (`refresh_alert_themes`).
+    """
+    i, pt = schema.interactions, schema.post_themes
+    roots = [r for _, ids in cascades.values() for r in ids]
+    if not roots:
+        return {}
+    members: dict[int, set[int]] = {r: {r} for r in roots}
+    themes: dict[tuple[int, int], str] = {}
+    with store.engine.connect() as conn:
+        for chunk in _chunks(roots):
+            for target, source in conn.execute(select(i.c.target_post_id, i.c.source_post_id)
+                                               .where(i.c.target_post_id.in_(chunk))):
+                if source is not None:
+                    members[int(target)].add(int(source))
+        posts = [m for group in members.values() for m in group]
+        for chunk in _chunks(posts):
+            themes.update({(int(r.post_id), int(r.brand_id)): r.theme_name
+                           for r in conn.execute(select(pt.c.post_id, pt.c.brand_id,
+                                                        pt.c.theme_name)
+                                                 .where(pt.c.post_id.in_(chunk)))})
+    out: dict[Any, list[tuple[str, int]]] = {}
+    for key, (brand_id, ids) in cascades.items():
+        counts: dict[str, int] = {}
+        for post in {m for r in ids for m in members.get(r, ())}:
+            if (name := themes.get((post, brand_id))) is not None:
+                counts[name] = counts.get(name, 0) + 1
+        if counts:
+            out[key] = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return out
+
+
+def _with_themes(ev: Evidence, found: list[tuple[str, int]] | None) -> Evidence:
+    if not found:
+        return ev
+    return dataclasses.replace(ev, themes=tuple(Theme(t, c) for t, c in found[:MAX_THEMES]))
+
+
+def refresh_alert_themes(store: Store) -> int:
+    """Give alerts still in play (watch, open, acknowledged) the themes the themes job has found
+    for their cascades since they were last written; the number of alerts changed.
+
+    Run by the detector's own thread (`undertow listen`'s pipeline, after a themes run), so it
+    never races the detector's upsert of the same row.
+    """
+    a = schema.alerts
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(a.c.id, a.c.brand_id, a.c.story_key, a.c.title, a.c.evidence)
+                            .where(a.c.status.in_(("watch", "open", "acknowledged")))).all()
+    evidence = {r.id: Evidence.from_json(r.evidence, r.story_key) for r in rows}
+    wanted = {r.id: (r.brand_id, evidence[r.id].root_post_ids[:MAX_ROOTS]) for r in rows
+              if evidence[r.id].kind == "cascade" and evidence[r.id].root_post_ids}
+    changed = 0
+    by_id = {r.id: r for r in rows}
+    for alert_id, found in cascade_themes(store, wanted).items():
+        ev = _with_themes(evidence[alert_id], found)
+        if ev.themes == evidence[alert_id].themes:
+            continue
+        row = by_id[alert_id]
+        data = {**(row.evidence or {}), "themes": [{"term": t.term, "posts": t.posts}
+                                                   for t in ev.themes]}
+        with store.engine.begin() as conn:
+            changed += conn.execute(update(a).where(a.c.id == alert_id,
+                                                    a.c.title == row.title).values(
+                title=ev.title(), evidence=data)).rowcount
+    return changed
+
+
 def _record(store: Store, brands: dict[str, int], stories, report: DetectReport) -> None:
     """One alert row per story worth one; a page's stories in one transaction."""
     stories = [s for s in stories if s.status == "active" or s.triggers]
@@ -359,9 +438,12 @@ def _record(store: Store, brands: dict[str, int], stories, report: DetectReport)
         return
     roots, people = _posts(store, _root_ids(stories)), _handles(store, _people(stories))
     clusters = flagged_clusters(store)  # coordination (h23): see listener.jobs.coordination
+    named = cascade_themes(store, {
+        s.id: (brands[s.brand], [int(x) for x in s.root_posts[:MAX_ROOTS]])
+        for s in stories if s.kind == "cascade"})
     updates = []
     for story in stories:
-        ev = Evidence.from_story(story, roots, people)
+        ev = _with_themes(Evidence.from_story(story, roots, people), named.get(story.id))
         ev.extra["coordination"] = story_coordination(store, story.root_posts[:5], clusters)
         if story.kind == "cascade":  # the one count of a story's reactions (listener.story_numbers)
             ev.extra["reactions"] = story_numbers.from_detector(story.post_count).reactions
