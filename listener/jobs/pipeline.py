@@ -30,8 +30,11 @@ Stage = Callable[..., None]
 # Batch runs (`undertow demo`): themes before detection, so a story's alert names the complaint
 # themes found in its posts from the start.
 STAGES: list[Stage] = [score.stage, rank.stage, coordination.stage, themes.stage, detect.stage]
-# `undertow listen`: only what detection needs stands between scoring and detection.
+# `undertow listen`: only what detection needs stands between scoring and detection, and the
+# scoring is cut into slices of LIVE_SLICE_S with detection and alert emails after each, so a
+# long backlog is detected on as it is scored (oldest first), not only once all of it is.
 LIVE_STAGES: list[Stage] = [score.stage, rank.stage, coordination.stage, detect.stage]
+LIVE_SLICE_S = 10.0
 THEMES_NICE = 10  # how much lower the themes thread runs than the pipeline (Linux only)
 
 
@@ -148,18 +151,38 @@ def _prune_daily(store: Store, settings, echo: Callable[[str], None]) -> None:
 
 def after_collect(store: Store, settings, new_posts: int, echo: Callable[[str], None],
                   themes_runner: ThemesRunner | None = None) -> None:
-    """One pipeline run. With a `themes_runner` (`listen`): score, rank, coordination, detect,
-    alert emails, then themes if due; without one, every stage in `STAGES` order."""
+    """One pipeline run. With a `themes_runner` (`listen`): score (the oldest first, for at most
+    LIVE_SLICE_S), rank and coordination, detect, alert emails, then score the next slice of
+    what was unscored when the run began, detect and email again, until it is all scored;
+    themes start beside them when due. Without one, every stage in `STAGES` order."""
     if themes_runner is None:
         stages = (STAGES if new_posts else []) + [_send_alerts, _prune_daily]
         for stage in stages:
             _guarded(stage, store, settings, echo)
         return
     themes_runner.pending += new_posts
-    for stage in LIVE_STAGES if new_posts else []:
-        _guarded(stage, store, settings, echo)
-    if themes_runner.take_finished():
-        _guarded(lambda s, _settings, e: _refresh_themes(s, e), store, settings, echo)
-    _guarded(_send_alerts, store, settings, echo)
-    themes_runner.maybe_start(store, settings, echo)
+    left, first = None, True  # left: posts of this run's share still to score
+    while True:
+        if new_posts:
+            left = _score_slice(store, settings, echo, left)
+            for stage in LIVE_STAGES[1:] if first else LIVE_STAGES[-1:]:  # rank etc. once
+                _guarded(stage, store, settings, echo)
+            first = False
+        if themes_runner.take_finished():
+            _guarded(lambda s, _settings, e: _refresh_themes(s, e), store, settings, echo)
+        _guarded(_send_alerts, store, settings, echo)
+        themes_runner.maybe_start(store, settings, echo)
+        if not left:
+            break
     _guarded(_prune_daily, store, settings, echo)
+
+
+def _score_slice(store: Store, settings, echo: Callable[[str], None], todo: int | None) -> int:
+    """Score for up to LIVE_SLICE_S of the run's share (`todo`; None: what is unscored now);
+    what is left of it (0 when the stage failed: the next pass retries)."""
+    try:
+        return score.stage(store, settings, echo, max_seconds=LIVE_SLICE_S, todo=todo)
+    except Exception as exc:  # keep listening; the next pass retries the stage
+        log.exception("Stage listener.jobs.score failed")
+        echo(f"listener.jobs.score failed: {exc}; will retry next pass")
+        return 0

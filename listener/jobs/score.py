@@ -47,8 +47,10 @@ class ScoreReport:
 
 def score_posts(store: Store, scorer, *, batch_size: int = 256, limit: int | None = None,
                 progress: bool = False, crash_after: int | None = None,
-                languages: frozenset[str] | None | str = "auto") -> ScoreReport:
-    """Score unscored posts until none is left (or `limit` posts are done).
+                languages: frozenset[str] | None | str = "auto",
+                max_seconds: float | None = None) -> ScoreReport:
+    """Score unscored posts, oldest first, until none is left (or `limit` posts are done, or
+    the batch that passes `max_seconds` is committed).
 
     A post in a language outside `languages` ("auto": what the model learnt, see
     `nlp.language.trained_languages`; None: any) is stored with the label "language", not
@@ -84,6 +86,8 @@ def score_posts(store: Store, scorer, *, batch_size: int = 256, limit: int | Non
         batches += 1
         if crash_after is not None and batches >= crash_after:
             raise RuntimeError(f"simulated crash after {batches} batches")
+        if max_seconds is not None and time.monotonic() - started >= max_seconds:
+            break
     bar.close()
     report.seconds = time.monotonic() - started
     return report
@@ -136,23 +140,32 @@ def default_scorer(settings, threads: int | None = None):
     return load_scorer(settings.sentiment_model, threads=threads, int8=settings.sentiment_int8)
 
 
-def stage(store: Store, settings, echo: Callable[[str], None]) -> None:
-    """Pipeline stage for `undertow demo` and `undertow listen`.
+def stage(store: Store, settings, echo: Callable[[str], None], *,
+          max_seconds: float | None = None, todo: int | None = None) -> int:
+    """Pipeline stage for `undertow demo` and `undertow listen`; the posts of its share still
+    unscored (0 unless `max_seconds` cut it short).
 
-    It scores as many posts as were unscored when it began: under `listen` posts keep arriving
-    while it runs, and a stage that chased them would not end until the stream paused, holding
-    back detection and alert emails the whole time (the next run takes up the rest).
+    It scores as many posts as were unscored when it began (`todo`, when a run goes on with a
+    share it began before): under `listen` posts keep arriving while it runs, and a stage that
+    chased them would not end until the stream paused, holding back detection and alert emails
+    the whole time (the next run takes up the rest). `max_seconds` ends it early, after the
+    batch that passes it, so `listen` can detect on what is scored so far (`LIVE_SLICE_S`).
     """
     scorer = default_scorer(settings)
-    todo = count_unscored(store, scorer.model_version)
-    echo(f"Scoring sentiment of {todo:,} posts with {scorer.model_version} "
-         "(identical texts are scored once)...")
+    if todo is None:
+        todo = count_unscored(store, scorer.model_version)
+        echo(f"Scoring sentiment of {todo:,} posts with {scorer.model_version} "
+             "(identical texts are scored once)...")
     from nlp.language import trained_languages
 
     report = score_posts(store, scorer, limit=todo, progress=sys.stderr.isatty(),
                          languages=trained_languages(scorer.model_version,
-                                                     settings.sentiment_languages))
+                                                     settings.sentiment_languages),
+                         max_seconds=max_seconds)
+    left = todo - report.scored if report.scored else 0  # none found: another scorer took them
     echo(f"Scored {report.scored:,} posts in {report.seconds:.0f} s "
          f"({report.model_calls:,} model calls, {report.from_cache:,} from the cache"
          + (f"; {report.not_scored_language:,} texts not scored (language)"
-            if report.not_scored_language else "") + ").")
+            if report.not_scored_language else "") + ")"
+         + (f"; {left:,} to go after detection." if left > 0 else "."))
+    return max(left, 0)

@@ -87,3 +87,22 @@ def test_batch_runs_keep_themes_before_detection():
     names = [s.__module__.rsplit(".", 1)[-1] for s in pipeline.STAGES]
     assert names.index("themes") < names.index("detect")
     assert "themes" not in [s.__module__.rsplit(".", 1)[-1] for s in pipeline.LIVE_STAGES]
+
+
+def test_a_backlog_is_detected_on_slice_by_slice_oldest_first(sqlite_store, tiny_model,
+                                                              tmp_path, monkeypatch):
+    """A run that begins with a backlog scores it a slice at a time (LIVE_SLICE_S), oldest first,
+    and detects after each slice: detection reads each slice's mentions as soon as they are
+    scored instead of waiting for the whole backlog."""
+    settings = _settings(tmp_path, tiny_model)
+    sqlite_store.add_brand("Acme", "@acme")
+    monkeypatch.setattr(themes, "stage", lambda store, settings, echo: None)
+    monkeypatch.setattr(pipeline, "LIVE_SLICE_S", 0.0)  # one batch (256 posts) a slice
+    _posts(sqlite_store, 0, 600)
+    lines: list[str] = []
+    pipeline.after_collect(sqlite_store, settings, 600, lines.append, pipeline.ThemesRunner(0))
+    read = [int(line.split()[2].replace(",", "")) for line in lines
+            if line.startswith("Detection read")]
+    assert read == [256, 256, 88]
+    assert sum(line.startswith("Scoring sentiment") for line in lines) == 1  # one share
+    assert sum("to go after detection" in line for line in lines) == 2
