@@ -151,7 +151,9 @@ def listen(platforms: tuple[str, ...], intervals: tuple[str, ...], stream: bool,
                                                                       new, _stamped,
                                                                       themes_runner),
                                  pipeline_every=period, state=state)
-        themes_runner.join()  # a themes run in progress saves its model file at its end
+        themes_runner.join(timeout=15)  # its files are replaced whole: stopping mid-run is safe
+        if themes_runner.running:
+            _stamped("Themes: a run was still going at the stop; the next start takes it up")
     finally:
         if server is not None:
             server.shutdown()

@@ -151,9 +151,11 @@ def unit_themes(store: Store, home: Path, key: str, brands: list,
         _write(store, brand.id, rows[brand.id], saved["rows"].get(brand.id) if same_names
                else None, names)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pickle.dumps({
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps({
         "encoder": encoder.name, "model": model, "assigned": assigned, "rows": rows,
         "names": {t.id: t.name for t in model.themes}, "langs": langs}))
+    tmp.replace(path)  # `listen` may stop mid-run (its themes thread is not waited for long)
     for brand, out in zip(brands, outs, strict=True):
         _rank_into(out, mentions[brand.id], negatives[brand.id], assigned, names, fresh)
         out.embedded = cache.computed
