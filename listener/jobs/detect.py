@@ -468,6 +468,19 @@ def _resolution(story) -> str:
             f"severity decayed to {story.severity:.2f}")
 
 
+def reading_from(store: Store) -> datetime | None:
+    """The post time detection reads on from (its cursor), or None before its first run."""
+    value = store.get_meta(CURSOR_KEY)
+    if not value:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    # SQLite keeps naive UTC text; PostgreSQL compares aware times.
+    return at.replace(tzinfo=None) if store.engine.dialect.name == "sqlite" else as_utc(at)
+
+
 def _save(store: Store, detector, last, scored_through=None) -> None:
     values = {STATE_KEY: detector.to_json(), CURSOR_KEY: _text(last)}
     if scored_through is not None:

@@ -181,7 +181,9 @@ def _score_slice(store: Store, settings, echo: Callable[[str], None], todo: int 
     """Score for up to LIVE_SLICE_S of the run's share (`todo`; None: what is unscored now);
     what is left of it (0 when the stage failed: the next pass retries)."""
     try:
-        return score.stage(store, settings, echo, max_seconds=LIVE_SLICE_S, todo=todo)
+        # Where detection reads on: the first post there without a score holds every alert.
+        return score.stage(store, settings, echo, max_seconds=LIVE_SLICE_S, todo=todo,
+                           start_at=detect.reading_from(store))
     except Exception as exc:  # keep listening; the next pass retries the stage
         log.exception("Stage listener.jobs.score failed")
         echo(f"listener.jobs.score failed: {exc}; will retry next pass")

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from tqdm import tqdm
@@ -19,6 +20,7 @@ from listener.errors import ConfigError
 from listener.post import RETWEET_PREFIX
 from listener.store import Store
 from listener.store.scores import (
+    MIN_ID,
     ClaimCursor,
     count_unscored,
     record_model_version,
@@ -48,7 +50,8 @@ class ScoreReport:
 def score_posts(store: Store, scorer, *, batch_size: int = 256, limit: int | None = None,
                 progress: bool = False, crash_after: int | None = None,
                 languages: frozenset[str] | None | str = "auto",
-                max_seconds: float | None = None) -> ScoreReport:
+                max_seconds: float | None = None, cursor: ClaimCursor | None = None
+                ) -> ScoreReport:
     """Score unscored posts, oldest first, until none is left (or `limit` posts are done, or
     the batch that passes `max_seconds` is committed).
 
@@ -56,6 +59,8 @@ def score_posts(store: Store, scorer, *, batch_size: int = 256, limit: int | Non
     `nlp.language.trained_languages`; None: any) is stored with the label "language", not
     scored as if it were English: counted, never negative or positive.
     `crash_after` exists for the kill test: raise after that many batches have committed.
+    `cursor` says where the first claim starts (default: the oldest post; the scan wraps round
+    to the start once at the end either way).
     """
     from nlp.language import trained_languages
 
@@ -70,7 +75,7 @@ def score_posts(store: Store, scorer, *, batch_size: int = 256, limit: int | Non
                smoothing=0.1)
     started = time.monotonic()
     batches = 0
-    cursor = ClaimCursor()
+    cursor = cursor or ClaimCursor()
     while limit is None or report.scored < limit:
         size = batch_size if limit is None else min(batch_size, limit - report.scored)
         done = score_batch(store, report.model_version, size,
@@ -141,7 +146,8 @@ def default_scorer(settings, threads: int | None = None):
 
 
 def stage(store: Store, settings, echo: Callable[[str], None], *,
-          max_seconds: float | None = None, todo: int | None = None) -> int:
+          max_seconds: float | None = None, todo: int | None = None,
+          start_at: datetime | None = None) -> int:
     """Pipeline stage for `undertow demo` and `undertow listen`; the posts of its share still
     unscored (0 unless `max_seconds` cut it short).
 
@@ -149,7 +155,9 @@ def stage(store: Store, settings, echo: Callable[[str], None], *,
     share it began before): under `listen` posts keep arriving while it runs, and a stage that
     chased them would not end until the stream paused, holding back detection and alert emails
     the whole time (the next run takes up the rest). `max_seconds` ends it early, after the
-    batch that passes it, so `listen` can detect on what is scored so far (`LIVE_SLICE_S`).
+    batch that passes it, so `listen` can detect on what is scored so far (`LIVE_SLICE_S`);
+    `start_at` starts its scan at that post time (where detection reads on), not at the
+    oldest post: the posts before it are scored when the scan wraps round.
     """
     scorer = default_scorer(settings)
     if todo is None:
@@ -161,7 +169,8 @@ def stage(store: Store, settings, echo: Callable[[str], None], *,
     report = score_posts(store, scorer, limit=todo, progress=sys.stderr.isatty(),
                          languages=trained_languages(scorer.model_version,
                                                      settings.sentiment_languages),
-                         max_seconds=max_seconds)
+                         max_seconds=max_seconds,
+                         cursor=None if start_at is None else ClaimCursor((start_at, MIN_ID)))
     left = todo - report.scored if report.scored else 0  # none found: another scorer took them
     echo(f"Scored {report.scored:,} posts in {report.seconds:.0f} s "
          f"({report.model_calls:,} model calls, {report.from_cache:,} from the cache"

@@ -30,10 +30,11 @@ from listener.store.locks import tag_lock
 from listener.store.sql import distinct, insert_ignore
 from listener.store.writer import text_hash
 
-__all__ = ["BatchResult", "ClaimCursor", "Scores", "count_unscored", "current_model_version",
+__all__ = ["MIN_ID", "BatchResult", "ClaimCursor", "Scores", "count_unscored", "current_model_version",
            "record_model_version", "score_batch"]
 
 MODEL_KEY = "sentiment_model_version"
+MIN_ID = -(2**63)  # below every post id: ClaimCursor((at, MIN_ID)) starts at time `at`
 WINDOW = 512  # post ids a claim looks at (at least twice the batch): a bounded amount of work
 LOCKED_WAIT_S = 0.2  # a scorer that finds only posts others are scoring looks again this soon
 
@@ -91,6 +92,10 @@ class ClaimCursor:
 
     after: tuple[Any, int] | None = None  # (created_at, id) of the last post claimed
     found: bool = False  # this pass claimed something
+    from_start: bool = True  # this pass began at the oldest post (not at a given `after`)
+
+    def __post_init__(self) -> None:
+        self.from_start = self.after is None
 
 
 def _claim(conn: Connection, version: str, size: int, after: tuple[Any, int] | None
@@ -166,9 +171,12 @@ def score_batch(store: Store, version: str, size: int,
         # Scores and brand tags pair up in the mention rollup: no re-tag may run beside us.
         tag_lock(conn)
         rows, last = _claim(conn, version, size, cursor.after)
-        if last is None:  # the end of the ids: a pass is over
-            found, cursor.after, cursor.found = cursor.found, None, False
-            if found:  # one more pass: posts stored meanwhile can sit behind the cursor
+        if last is None:  # the end of the posts: a pass is over
+            found, whole = cursor.found, cursor.from_start
+            cursor.after, cursor.found, cursor.from_start = None, False, True
+            # One more pass, from the start: posts stored meanwhile can sit behind the cursor,
+            # and a pass that began part way has not seen the posts before it.
+            if found or not whole:
                 return BatchResult(0, 0)
             if conn.dialect.name == "postgresql" and _any_unscored(conn, version):
                 time.sleep(LOCKED_WAIT_S)  # others hold the rest: wait for them, not quit

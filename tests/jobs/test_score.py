@@ -160,3 +160,21 @@ def test_the_oldest_unscored_posts_are_scored_first(store, tiny_model):
     assert by_time[30].id not in stored_scores(store)  # the older one went first
     score_posts(store, scorer, batch_size=7)
     assert count_unscored(store, scorer.model_version) == 0
+
+
+def test_a_scan_that_starts_where_detection_reads_on_scores_the_rest_after(sqlite_store,
+                                                                          tiny_model):
+    """`listen` starts each scoring slice where detection reads on (what holds its alerts);
+    the posts before that are scored when the scan wraps round, never skipped."""
+    from listener.jobs.score import ClaimCursor
+    from listener.store.scores import MIN_ID
+
+    posts = seed(sqlite_store, 40)  # one a minute from T0
+    scorer = SentimentScorer(tiny_model)
+    at = (T0 + timedelta(minutes=30)).replace(tzinfo=None)  # SQLite keeps naive UTC
+    report = score_posts(sqlite_store, scorer, batch_size=4, limit=10,
+                         cursor=ClaimCursor((at, MIN_ID)))
+    assert report.scored == 10
+    assert set(stored_scores(sqlite_store)) == {p.id for p in posts[30:40]}
+    score_posts(sqlite_store, scorer, batch_size=4, cursor=ClaimCursor((at, MIN_ID)))
+    assert count_unscored(sqlite_store, scorer.model_version) == 0
