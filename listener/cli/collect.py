@@ -111,22 +111,28 @@ def collect(platforms: tuple[str, ...], brands: tuple[str, ...]) -> None:
               metavar="DURATION",
               help="While streamed posts arrive, score, detect and send alerts this often "
                    "(polled sources run them after every pass).")
+@click.option("--themes-every", "themes_every", default="60s", show_default=True,
+              metavar="DURATION",
+              help="Find complaint themes at most this often, in a lower-priority thread beside "
+                   "scoring and detection (0: after detection on every run, in line).")
 @click.option("--metrics", "metrics", default=None, metavar="HOST:PORT",
               help="Serve /healthz and Prometheus /metrics here, e.g. 127.0.0.1:9464 "
                    "(default: UNDERTOW_METRICS_ADDRESS; off when empty).")
 def listen(platforms: tuple[str, ...], intervals: tuple[str, ...], stream: bool,
-           pipeline_every: str, metrics: str | None) -> None:
+           pipeline_every: str, themes_every: str, metrics: str | None) -> None:
     """Collect continuously on a schedule until Ctrl-C or SIGTERM, then stop cleanly.
 
     Each pass collects what is new since the last; rate-limit waits and the time of the next
     pass are printed. On a stop signal the page in hand is saved before exiting.
     """
-    from listener.jobs.pipeline import after_collect
+    from listener.jobs.pipeline import ThemesRunner, after_collect
     from listener.service import ServiceState, parse_address, serve
 
     ctx = click.get_current_context().obj
     every = dict(parse_interval(text) for text in intervals)
     period = parse_duration(pipeline_every)
+    themes_runner = ThemesRunner(0.0 if themes_every.strip() in ("0", "0s")
+                                 else parse_duration(themes_every))
     address = metrics if metrics is not None else ctx.settings.metrics_address
     state = ServiceState(stale_after_s=max(300.0, 3 * period, *every.values()))
     server = None
@@ -142,8 +148,12 @@ def listen(platforms: tuple[str, ...], intervals: tuple[str, ...], stream: bool,
             summary = job.listen(ctx.store, ctx.settings, platforms=platforms, intervals=every,
                                  stream=stream, echo=_stamped, stop=stop,
                                  after_pass=lambda new: after_collect(ctx.store, ctx.settings,
-                                                                      new, _stamped),
+                                                                      new, _stamped,
+                                                                      themes_runner),
                                  pipeline_every=period, state=state)
+        themes_runner.join(timeout=15)  # its files are replaced whole: stopping mid-run is safe
+        if themes_runner.running:
+            _stamped("Themes: a run was still going at the stop; the next start takes it up")
     finally:
         if server is not None:
             server.shutdown()

@@ -294,7 +294,9 @@ def listen(store: Store, settings: Settings, *, platforms: Sequence[str] = (),
         wait = due[name] - time.monotonic() if name else 1.0
         if wait > 0:
             stop.wait(min(wait, pipeline_every, 1.0) if streams else wait)
-            if runs.pending and time.monotonic() - runs.last_end >= pipeline_every:
+            # Start to start: a run that took longer than the period (scoring a backlog) is
+            # followed at once, not after another idle period while posts pile up.
+            if runs.pending and time.monotonic() - runs.last_begin >= pipeline_every:
                 runs.start()
             continue
         try:
@@ -349,7 +351,7 @@ class _PipelineRunner:
                  state: ServiceState | None) -> None:
         self.after_pass, self.stop, self.state = after_pass, stop, state
         self.pending = 0  # new posts no run has seen yet
-        self.last_end = time.monotonic()
+        self.last_begin = self.last_end = time.monotonic()
         self._again = False
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -383,7 +385,7 @@ class _PipelineRunner:
                     return
 
     def _run(self, new: int) -> None:
-        began = time.monotonic()
+        began = self.last_begin = time.monotonic()
         ok = True
         try:
             self.after_pass(new)

@@ -17,6 +17,7 @@ the end rather than after every page.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing
 import sys
@@ -33,12 +34,12 @@ from typing import Any
 
 from graph.detector import SignalPost
 from listener import story_numbers
-from listener.alerts.evidence import Evidence
+from listener.alerts.evidence import MAX_ROOTS, MAX_THEMES, Evidence, Theme
 from listener.jobs.coordination import flagged_clusters, story_coordination
 from listener.post import stable_id
 from listener.store import Store
 from listener.store import detect_reads as reads
-from listener.store.alerts import StoryUpdate, upsert_stories
+from listener.store.alerts import StoryUpdate, alerts_in_play, retitle, upsert_stories
 from listener.store.detect_reads import Engine
 from listener.store.locks import job_lock
 from listener.store.sql import as_utc
@@ -218,6 +219,64 @@ def _people(stories) -> list[int]:
     return [i.author for story in stories for i in story.influencers]
 
 
+def cascade_themes(store: Store, cascades: dict[Any, tuple[int, list[int]]]
+                   ) -> dict[Any, list[tuple[str, int]]]:
+    """Complaint themes of cascades as `undertow themes` named them: key -> [(theme, posts)],
+    most posts first, for key -> (brand id, root post ids); a cascade none of whose posts has a
+    theme yet is left out.
+
+    Counted in the store, not by the detector: under `listen` the themes job runs beside
+    detection, on its own cadence, so a cascade's first posts are often read (and its alert
+    opened) before they have a theme. The detector then counts them by the keyword taxonomy;
+    these counts replace that once the themes job has named the posts (the root and the posts
+    that repost, quote or reply to it), on the alert's next update or the refresh after the
+    next themes run (`refresh_alert_themes`).
+    """
+    roots = [r for _, ids in cascades.values() for r in ids]
+    if not roots:
+        return {}
+    members, themes = reads.cascade_members_themes(store, roots)
+    out: dict[Any, list[tuple[str, int]]] = {}
+    for key, (brand_id, ids) in cascades.items():
+        counts: dict[str, int] = {}
+        for post in {m for r in ids for m in members.get(r, ())}:
+            if (name := themes.get((post, brand_id))) is not None:
+                counts[name] = counts.get(name, 0) + 1
+        if counts:
+            out[key] = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return out
+
+
+def _with_themes(ev: Evidence, found: list[tuple[str, int]] | None) -> Evidence:
+    if not found:
+        return ev
+    return dataclasses.replace(ev, themes=tuple(Theme(t, c) for t, c in found[:MAX_THEMES]))
+
+
+def refresh_alert_themes(store: Store) -> int:
+    """Give alerts still in play (watch, open, acknowledged) the themes the themes job has found
+    for their cascades since they were last written; the number of alerts changed.
+
+    Run by the detector's own thread (`undertow listen`'s pipeline, after a themes run), so it
+    never races the detector's upsert of the same row.
+    """
+    rows = alerts_in_play(store)
+    evidence = {r.id: Evidence.from_json(r.evidence, r.story_key) for r in rows}
+    wanted = {r.id: (r.brand_id, evidence[r.id].root_post_ids[:MAX_ROOTS]) for r in rows
+              if evidence[r.id].kind == "cascade" and evidence[r.id].root_post_ids}
+    changed = 0
+    by_id = {r.id: r for r in rows}
+    for alert_id, found in cascade_themes(store, wanted).items():
+        ev = _with_themes(evidence[alert_id], found)
+        if ev.themes == evidence[alert_id].themes:
+            continue
+        row = by_id[alert_id]
+        data = {**(row.evidence or {}), "themes": [{"term": t.term, "posts": t.posts}
+                                                   for t in ev.themes]}
+        changed += retitle(store, alert_id, row.title, ev.title(), data)
+    return changed
+
+
 def _record(store: Store, brands: dict[str, int], stories, report: DetectReport) -> None:
     """One alert row per story worth one; a page's stories in one transaction."""
     stories = [s for s in stories if s.status == "active" or s.triggers]
@@ -226,9 +285,12 @@ def _record(store: Store, brands: dict[str, int], stories, report: DetectReport)
     roots = reads.root_posts(store, _root_ids(stories))
     people = reads.handles(store, _people(stories))
     clusters = flagged_clusters(store)  # coordination (h23): see listener.jobs.coordination
+    named = cascade_themes(store, {
+        s.id: (brands[s.brand], [int(x) for x in s.root_posts[:MAX_ROOTS]])
+        for s in stories if s.kind == "cascade"})
     updates = []
     for story in stories:
-        ev = Evidence.from_story(story, roots, people)
+        ev = _with_themes(Evidence.from_story(story, roots, people), named.get(story.id))
         ev.extra["coordination"] = story_coordination(store, story.root_posts[:5], clusters)
         if story.kind == "cascade":  # the one count of a story's reactions (listener.story_numbers)
             ev.extra["reactions"] = story_numbers.from_detector(story.post_count).reactions
@@ -251,6 +313,19 @@ def _resolution(story) -> str:
     idle = (story.quiet_at - story.updated_at) / 60 if story.quiet_at is not None else 0
     return (f"stopped growing: no new posts for {idle:.0f} min, at {story.post_count:,} posts; "
             f"severity decayed to {story.severity:.2f}")
+
+
+def reading_from(store: Store) -> datetime | None:
+    """The post time detection reads on from (its cursor), or None before its first run."""
+    value = store.get_meta(CURSOR_KEY)
+    if not value:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    # SQLite keeps naive UTC text; PostgreSQL compares aware times.
+    return at.replace(tzinfo=None) if store.engine.dialect.name == "sqlite" else as_utc(at)
 
 
 def _save(store: Store, detector, last, scored_through=None) -> None:

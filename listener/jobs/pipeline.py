@@ -3,11 +3,21 @@ listen` after every pass.
 
 Each stage is `stage(store, settings, echo)`. In `listen`, a failing stage is reported and the
 listener goes on: the next pass retries it, and collection never stops for a downstream fault.
+
+`listen` runs what an alert waits for (score, rank, coordination, detect, alert emails) first,
+and complaint themes beside them, on their own cadence (`ThemesRunner`): embedding every new
+negative post took 7-14 s a run at 100 posts/s, longer than scoring, and stood between scoring
+and detection on every run. An alert opened before its posts have themes gets them when the
+themes job has named them (`detect.refresh_alert_themes`, on the pipeline's next run).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -17,10 +27,106 @@ from listener.store import Store
 log = logging.getLogger(__name__)
 Stage = Callable[..., None]
 
-# Themes before detection: a story's alert names the complaint themes found in its posts. The
-# Graph explorer's default views after the ranking whose communities colour them.
+# Batch runs (`undertow demo`): themes before detection, so a story's alert names the complaint
+# themes found in its posts from the start; the Graph explorer's default views after the ranking
+# whose communities colour them.
 STAGES: list[Stage] = [score.stage, rank.stage, graph_views.stage, coordination.stage,
                        themes.stage, detect.stage]
+# `undertow listen`: only what detection needs stands between scoring and detection, and the
+# scoring is cut into slices of LIVE_SLICE_S with detection and alert emails after each, so a
+# long backlog is detected on as it is scored (oldest first), not only once all of it is.
+LIVE_STAGES: list[Stage] = [score.stage, rank.stage, coordination.stage, detect.stage]
+# ...and what no alert waits for runs in the background thread (`ThemesRunner`): the Graph
+# explorer's default views (seconds a run) and the complaint themes.
+BACKGROUND_STAGES: list[Stage] = [graph_views.stage, themes.stage]
+LIVE_SLICE_S = 10.0
+THEMES_NICE = 10  # how much lower the themes thread runs than the pipeline (Linux only)
+
+
+class ThemesRunner:
+    """The background stages for `listen` (graph views, themes): in their own thread, at most once every `every_s`, and only
+    after new posts came in; never two at a time.
+
+    The thread runs at a lower CPU priority (`nice`, Linux: per thread, inherited by the
+    encoder's worker threads), so on a busy machine scoring and detection get the cores first
+    and themes take what is left; on a quiet one themes run at full speed between scoring runs.
+    `every_s` 0 runs themes inline after detection, on every run with new posts.
+    """
+
+    def __init__(self, every_s: float = 60.0, nice: int = THEMES_NICE) -> None:
+        self.every_s, self.nice = every_s, nice
+        self.pending = 0  # new posts since the last themes run began
+        self.finished = 0  # runs ended (successfully or not)
+        self.refreshed = 0  # finished runs whose themes were handed to the alerts
+        self._started_at: float | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def due(self, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        return bool(self.pending) and not self.running and (
+            self._started_at is None or now - self._started_at >= self.every_s)
+
+    def maybe_start(self, store: Store, settings, echo: Callable[[str], None]) -> bool:
+        """Start a themes run if one is due; whether it started."""
+        with self._lock:
+            if not self.due():
+                return False
+            self.pending, self._started_at = 0, time.monotonic()
+            if self.every_s > 0:
+                self._thread = threading.Thread(target=self._run, args=(store, settings, echo),
+                                                name="undertow-themes", daemon=True)
+                self._thread.start()
+                return True
+        self._run(store, settings, echo, inline=True)
+        return True
+
+    def _run(self, store: Store, settings, echo: Callable[[str], None],
+             inline: bool = False) -> None:
+        if not inline and self.nice and sys.platform.startswith("linux"):
+            try:  # this thread only: on Linux a thread id is a process id for setpriority
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
+                               min(19, os.getpriority(os.PRIO_PROCESS, 0) + self.nice))
+            except OSError:
+                pass
+        try:
+            for stage in BACKGROUND_STAGES:
+                _guarded(stage, store, settings, echo)
+        finally:
+            with self._lock:
+                self.finished += 1
+
+    def take_finished(self) -> bool:
+        """Whether a themes run ended since the last call (its themes are due to the alerts)."""
+        with self._lock:
+            done, self.refreshed = self.finished > self.refreshed, self.finished
+            return done
+
+    def join(self, timeout: float | None = None) -> None:
+        """Let a themes run in progress finish (it saves its model file at the end)."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+
+def _guarded(stage: Stage, store: Store, settings, echo: Callable[[str], None]) -> bool:
+    try:
+        stage(store, settings, echo)
+        return True
+    except Exception as exc:  # keep listening; the next pass retries the stage
+        log.exception("Stage %s failed", getattr(stage, "__module__", stage))
+        echo(f"{getattr(stage, '__module__', 'stage')} failed: {exc}; will retry next pass")
+        return False
+
+
+def _refresh_themes(store: Store, echo: Callable[[str], None]) -> None:
+    changed = detect.refresh_alert_themes(store)
+    if changed:
+        echo(f"Themes: {changed:,} alerts now name the themes found in their posts")
 
 
 def _send_alerts(store: Store, settings, echo: Callable[[str], None]) -> None:
@@ -49,11 +155,42 @@ def _prune_daily(store: Store, settings, echo: Callable[[str], None]) -> None:
         echo(f"Retention: removed {report.removed['posts']:,} posts older than the retention period")
 
 
-def after_collect(store: Store, settings, new_posts: int, echo: Callable[[str], None]) -> None:
-    stages = (STAGES if new_posts else []) + [_send_alerts, _prune_daily]
-    for stage in stages:
-        try:
-            stage(store, settings, echo)
-        except Exception as exc:  # keep listening; the next pass retries the stage
-            log.exception("Stage %s failed", getattr(stage, "__module__", stage))
-            echo(f"{getattr(stage, '__module__', 'stage')} failed: {exc}; will retry next pass")
+def after_collect(store: Store, settings, new_posts: int, echo: Callable[[str], None],
+                  themes_runner: ThemesRunner | None = None) -> None:
+    """One pipeline run. With a `themes_runner` (`listen`): score (the oldest first, for at most
+    LIVE_SLICE_S), rank and coordination, detect, alert emails, then score the next slice of
+    what was unscored when the run began, detect and email again, until it is all scored;
+    themes start beside them when due. Without one, every stage in `STAGES` order."""
+    if themes_runner is None:
+        stages = (STAGES if new_posts else []) + [_send_alerts, _prune_daily]
+        for stage in stages:
+            _guarded(stage, store, settings, echo)
+        return
+    themes_runner.pending += new_posts
+    left, first = None, True  # left: posts of this run's share still to score
+    while True:
+        if new_posts:
+            left = _score_slice(store, settings, echo, left)
+            for stage in LIVE_STAGES[1:] if first else LIVE_STAGES[-1:]:  # rank etc. once
+                _guarded(stage, store, settings, echo)
+            first = False
+        if themes_runner.take_finished():
+            _guarded(lambda s, _settings, e: _refresh_themes(s, e), store, settings, echo)
+        _guarded(_send_alerts, store, settings, echo)
+        themes_runner.maybe_start(store, settings, echo)
+        if not left:
+            break
+    _guarded(_prune_daily, store, settings, echo)
+
+
+def _score_slice(store: Store, settings, echo: Callable[[str], None], todo: int | None) -> int:
+    """Score for up to LIVE_SLICE_S of the run's share (`todo`; None: what is unscored now);
+    what is left of it (0 when the stage failed: the next pass retries)."""
+    try:
+        # Where detection reads on: the first post there without a score holds every alert.
+        return score.stage(store, settings, echo, max_seconds=LIVE_SLICE_S, todo=todo,
+                           start_at=detect.reading_from(store))
+    except Exception as exc:  # keep listening; the next pass retries the stage
+        log.exception("Stage listener.jobs.score failed")
+        echo(f"listener.jobs.score failed: {exc}; will retry next pass")
+        return 0

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from tqdm import tqdm
@@ -21,6 +22,7 @@ from listener.post import RETWEET_PREFIX
 from listener.store import Store
 from listener.store.db import unavailable
 from listener.store.scores import (
+    MIN_ID,
     ClaimCursor,
     count_unscored,
     record_model_version,
@@ -50,15 +52,19 @@ class ScoreReport:
 def score_posts(store: Store, scorer, *, batch_size: int = 256, limit: int | None = None,
                 progress: bool = False, crash_after: int | None = None,
                 languages: frozenset[str] | None | str = "auto",
-                stop: threading.Event | None = None,
-                wait_for_others: bool = True) -> ScoreReport:
-    """Score unscored posts until none is left (or `limit` posts are done, or `stop` is set:
-    the batch in hand is committed first).
+                stop: threading.Event | None = None, wait_for_others: bool = True,
+                max_seconds: float | None = None, cursor: ClaimCursor | None = None
+                ) -> ScoreReport:
+    """Score unscored posts, oldest first, until none is left (or `limit` posts are done, or
+    `stop` is set, or the batch that passes `max_seconds` is committed: the batch in hand is
+    committed first).
 
     A post in a language outside `languages` ("auto": what the model learnt, see
     `nlp.language.trained_languages`; None: any) is stored with the label "language", not
     scored as if it were English: counted, never negative or positive.
     `crash_after` exists for the kill test: raise after that many batches have committed.
+    `cursor` says where the first claim starts (default: the oldest post; the scan wraps round
+    to the start once at the end either way).
     """
     from nlp.language import trained_languages
 
@@ -73,7 +79,7 @@ def score_posts(store: Store, scorer, *, batch_size: int = 256, limit: int | Non
                smoothing=0.1)
     started = time.monotonic()
     batches = 0
-    cursor = ClaimCursor()
+    cursor = cursor or ClaimCursor()
     while (limit is None or report.scored < limit) and not (stop and stop.is_set()):
         size = batch_size if limit is None else min(batch_size, limit - report.scored)
         skipped = report.not_scored_language
@@ -91,6 +97,8 @@ def score_posts(store: Store, scorer, *, batch_size: int = 256, limit: int | Non
         batches += 1
         if crash_after is not None and batches >= crash_after:
             raise RuntimeError(f"simulated crash after {batches} batches")
+        if max_seconds is not None and time.monotonic() - started >= max_seconds:
+            break
     bar.close()
     report.seconds = time.monotonic() - started
     return report
@@ -190,23 +198,36 @@ def default_scorer(settings, threads: int | None = None):
     return load_scorer(settings.sentiment_model, threads=threads, int8=settings.sentiment_int8)
 
 
-def stage(store: Store, settings, echo: Callable[[str], None]) -> None:
-    """Pipeline stage for `undertow demo` and `undertow listen`.
+def stage(store: Store, settings, echo: Callable[[str], None], *,
+          max_seconds: float | None = None, todo: int | None = None,
+          start_at: datetime | None = None) -> int:
+    """Pipeline stage for `undertow demo` and `undertow listen`; the posts of its share still
+    unscored (0 unless `max_seconds` cut it short).
 
-    It scores as many posts as were unscored when it began: under `listen` posts keep arriving
-    while it runs, and a stage that chased them would not end until the stream paused, holding
-    back detection and alert emails the whole time (the next run takes up the rest).
+    It scores as many posts as were unscored when it began (`todo`, when a run goes on with a
+    share it began before): under `listen` posts keep arriving while it runs, and a stage that
+    chased them would not end until the stream paused, holding back detection and alert emails
+    the whole time (the next run takes up the rest). `max_seconds` ends it early, after the
+    batch that passes it, so `listen` can detect on what is scored so far (`LIVE_SLICE_S`);
+    `start_at` starts its scan at that post time (where detection reads on), not at the
+    oldest post: the posts before it are scored when the scan wraps round.
     """
     scorer = default_scorer(settings)
-    todo = count_unscored(store, scorer.model_version)
-    echo(f"Scoring sentiment of {todo:,} posts with {scorer.model_version} "
-         "(identical texts are scored once)...")
+    if todo is None:
+        todo = count_unscored(store, scorer.model_version)
+        echo(f"Scoring sentiment of {todo:,} posts with {scorer.model_version} "
+             "(identical texts are scored once)...")
     from nlp.language import trained_languages
 
     report = score_posts(store, scorer, limit=todo, progress=sys.stderr.isatty(),
                          languages=trained_languages(scorer.model_version,
-                                                     settings.sentiment_languages))
+                                                     settings.sentiment_languages),
+                         max_seconds=max_seconds,
+                         cursor=None if start_at is None else ClaimCursor((start_at, MIN_ID)))
+    left = todo - report.scored if report.scored else 0  # none found: another scorer took them
     echo(f"Scored {report.scored:,} posts in {report.seconds:.0f} s "
          f"({report.model_calls:,} model calls, {report.from_cache:,} from the cache"
          + (f"; {report.not_scored_language:,} posts not scored (language)"
-            if report.not_scored_language else "") + ").")
+            if report.not_scored_language else "") + ")"
+         + (f"; {left:,} to go after detection." if left > 0 else "."))
+    return max(left, 0)

@@ -279,3 +279,21 @@ def cascade_forecasts(store: Store) -> dict[tuple[int, int], tuple[float, float 
         if forecast.get("p_viral") is not None:
             found[(r.brand_id, root)] = (float(forecast["p_viral"]), forecast.get("final"))
     return found
+
+
+def alerts_in_play(store: Store) -> list:
+    """Alerts still in play (watch, open, acknowledged): id, brand, story key, title, evidence."""
+    a = schema.alerts
+    with store.engine.connect() as conn:
+        return conn.execute(select(a.c.id, a.c.brand_id, a.c.story_key, a.c.title, a.c.evidence)
+                            .where(a.c.status.in_(("watch", "open", "acknowledged")))).all()
+
+
+def retitle(store: Store, alert_id: int, old_title: str, title: str,
+            evidence: dict[str, Any]) -> int:
+    """Give an alert a new title and evidence unless it changed meanwhile (its title is not
+    `old_title` any more: the detector rewrote it); 1 if written, else 0."""
+    a = schema.alerts
+    with store.engine.begin() as conn:
+        return conn.execute(update(a).where(a.c.id == alert_id, a.c.title == old_title)
+                            .values(title=title, evidence=evidence)).rowcount

@@ -14,7 +14,7 @@ from listener.store import Store, schema
 from listener.store.scores import current_model_version
 from listener.store.sql import as_utc
 
-__all__ = ["Engine", "MentionRow", "handles", "in_memory", "model_version", "pending", "ranks", "root_posts",
+__all__ = ["Engine", "MentionRow", "handles", "cascade_members_themes", "in_memory", "model_version", "pending", "ranks", "root_posts",
            "rows", "scored_through", "unscored_from"]
 
 IN_CHUNK = 500  # ids per IN (...) lookup
@@ -196,3 +196,25 @@ def handles(store: Store, ids: list[int]) -> dict[int, tuple[str, int | None]]:
             found.update({r.id: (r.handle, r.followers) for r in conn.execute(
                 select(a.c.id, a.c.handle, a.c.followers).where(a.c.id.in_(chunk)))})
     return found
+
+
+def cascade_members_themes(store: Store, roots: list[int]
+                           ) -> tuple[dict[int, set[int]], dict[tuple[int, int], str]]:
+    """For cascade roots: root -> the root and the posts that repost, quote or reply to it;
+    and (post, brand) -> the theme `undertow themes` gave it, for those posts."""
+    i, pt = schema.interactions, schema.post_themes
+    members: dict[int, set[int]] = {r: {r} for r in roots}
+    themes: dict[tuple[int, int], str] = {}
+    with store.engine.connect() as conn:
+        for chunk in _chunks(roots):
+            for target, source in conn.execute(select(i.c.target_post_id, i.c.source_post_id)
+                                               .where(i.c.target_post_id.in_(chunk))):
+                if source is not None:
+                    members[int(target)].add(int(source))
+        posts = [m for group in members.values() for m in group]
+        for chunk in _chunks(posts):
+            themes.update({(int(r.post_id), int(r.brand_id)): r.theme_name
+                           for r in conn.execute(select(pt.c.post_id, pt.c.brand_id,
+                                                        pt.c.theme_name)
+                                                 .where(pt.c.post_id.in_(chunk)))})
+    return members, themes

@@ -27,8 +27,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, exists, func, select, text, update
+from sqlalchemy import Connection, and_, bindparam, exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import BigInteger
 
@@ -38,10 +39,11 @@ from listener.store.locks import tag_lock
 from listener.store.sql import distinct, insert_ignore
 from listener.store.writer import text_hash
 
-__all__ = ["BatchResult", "ClaimCursor", "Scores", "count_unscored", "current_model_version",
+__all__ = ["MIN_ID", "BatchResult", "ClaimCursor", "Scores", "count_unscored", "current_model_version",
            "record_model_version", "score_batch"]
 
 MODEL_KEY = "sentiment_model_version"
+MIN_ID = -(2**63)  # below every post id: ClaimCursor((at, MIN_ID)) starts at time `at`
 WINDOW = 512  # post ids a claim looks at (at least twice the batch): a bounded amount of work
 LOCKED_WAIT_S = 0.2  # a scorer that finds only posts others are scoring looks again this soon
 # Advisory locks live in the server's shared lock table (max_locks_per_transaction x
@@ -97,47 +99,68 @@ def count_unscored(store: Store, version: str) -> int:
 
 @dataclass
 class ClaimCursor:
-    """Where a scorer's next claim starts: after the last post id it claimed.
+    """Where a scorer's next claim starts: after the last post it claimed, in (created_at, id)
+    order, so the oldest unscored posts are scored first.
 
-    Reading from the start each time walked past every post already scored, so a claim cost
-    grew with the work done (3 ms at the start, 59 ms at 200k). Starting after the previous
-    claim costs the same at any backlog. Post ids are hashes, so a post stored during the run
-    can land behind the cursor: at the end the scan wraps around once, and a scorer stops only
-    when a pass from the start finds nothing unscored.
+    Oldest first because detection reads mentions in time order and stops at the first one
+    without a score: scored in id order (ids are hashes) a run left unscored posts spread over
+    the whole backlog, and detection waited at the oldest of them until the backlog was empty
+    (at 100 posts/s, over a minute). Reading from the start each time walked past every post
+    already scored, so a claim cost grew with the work done (3 ms at the start, 59 ms at 200k);
+    starting after the previous claim costs the same at any backlog. A post stored during the
+    run with an older time (a search page, a Reddit poll) can land behind the cursor: at the end
+    the scan wraps around once, and a scorer stops only when a pass from the start finds nothing
+    unscored.
     """
 
-    after: int | None = None
+    after: tuple[Any, int] | None = None  # (created_at, id) of the last post claimed
     found: bool = False  # this pass claimed something
+    from_start: bool = True  # this pass began at the oldest post (not at a given `after`)
+
+    def __post_init__(self) -> None:
+        self.from_start = self.after is None
 
 
-def _claim(conn: Connection, version: str, size: int,
-           after: int | None) -> tuple[list[tuple[int, str, str | None]], int | None]:
-    """(claimable unscored posts after `after`, the last id the claim covered).
+def _claim(conn: Connection, version: str, size: int, after: tuple[Any, int] | None
+           ) -> tuple[list[tuple[int, str, str | None]], tuple[Any, int] | None]:
+    """(claimable unscored posts after `after`, oldest first, with their text and platform
+    language tag; the last (created_at, id) the claim covered).
 
-    A claim looks at a window of at most `WINDOW` post ids after the cursor and reads which of
-    them have scores by primary-key range, then locks the first `size` unscored ones: every
-    step is bounded by the window whatever plan the database picks (PostgreSQL chose a hash
-    anti-join over every score for the open-ended NOT EXISTS query).
+    A claim looks at a window of at most `WINDOW` posts after the cursor (the created_at index)
+    and reads which of them have scores by primary key, then locks the first `size` unscored
+    ones: every step is bounded by the window whatever plan the database picks (PostgreSQL chose
+    a hash anti-join over every score for the open-ended NOT EXISTS query).
     """
     p, s = schema.posts, schema.sentiment_scores
-    window = select(p.c.id).order_by(p.c.id).limit(max(WINDOW, 2 * size))
+    window = (select(p.c.id, p.c.created_at).order_by(p.c.created_at, p.c.id)
+              .limit(max(WINDOW, 2 * size)))
     if after is not None:
-        window = window.where(p.c.id > after)
-    ids = list(conn.execute(window).scalars())
-    if not ids:
+        at, pid = after
+        window = window.where(or_(p.c.created_at > at,
+                                  and_(p.c.created_at == at, p.c.id > pid)))
+    posts = [(r[0], r[1]) for r in conn.execute(window)]
+    if not posts:
         return [], None
-    # By post id range only: with the model version in the WHERE the planners scanned the
+    ids = [pid for pid, _ in posts]
+    # By post id only: with the model version in the WHERE the planners scanned the
     # (model_version, label) index, every score of that model.
     scored = {pid for pid, v in conn.execute(select(s.c.post_id, s.c.model_version).where(
-        s.c.post_id >= ids[0], s.c.post_id <= ids[-1])) if v == version}
-    todo = [i for i in ids if i not in scored][:size]
-    last = todo[-1] if len(todo) == size else ids[-1]
+        s.c.post_id.in_(ids))) if v == version}
+    todo = [(pid, at) for pid, at in posts if pid not in scored][:size]
+    last_pid, last_at = todo[-1] if len(todo) == size else posts[-1]
+    last = (last_at, last_pid)
     if not todo:
         return [], last
-    stmt = select(p.c.id, p.c.text, p.c.lang).order_by(p.c.id)
+    order = {pid: i for i, (pid, _) in enumerate(todo)}
+    stmt = select(p.c.id, p.c.text, p.c.lang)
+
+    def oldest_first(ids: list[int]) -> list[tuple[int, str, str | None]]:
+        return sorted((tuple(r) for r in conn.execute(stmt.where(p.c.id.in_(ids)))),
+                      key=lambda r: order[r[0]])
+
     if conn.dialect.name != "postgresql":
-        return [tuple(r) for r in conn.execute(stmt.where(p.c.id.in_(todo)))], last
-    claimed = list(conn.execute(_TRY_CLAIM, {"ids": todo}).scalars())
+        return oldest_first(list(order)), last
+    claimed = list(conn.execute(_TRY_CLAIM, {"ids": list(order)}).scalars())
     if not claimed:
         return [], last
     # A fresh statement sees scores committed after our first one started: another scorer may
@@ -147,7 +170,7 @@ def _claim(conn: Connection, version: str, size: int,
     mine = [i for i in claimed if i not in finished]
     if not mine:
         return [], last
-    return [tuple(r) for r in conn.execute(stmt.where(p.c.id.in_(mine)))], last
+    return oldest_first(mine), last
 
 
 def _still_stored(conn: Connection, rows: Sequence[tuple[int, str]]) -> set[int]:
@@ -204,9 +227,12 @@ def score_batch(store: Store, version: str, size: int,
         if conn.dialect.name == "postgresql":
             size = min(size, MAX_CLAIM)
         rows, last = _claim(conn, version, size, cursor.after)
-        if last is None:  # the end of the ids: a pass is over
-            found, cursor.after, cursor.found = cursor.found, None, False
-            if found:  # one more pass: posts stored meanwhile can sit behind the cursor
+        if last is None:  # the end of the posts: a pass is over
+            found, whole = cursor.found, cursor.from_start
+            cursor.after, cursor.found, cursor.from_start = None, False, True
+            # One more pass, from the start: posts stored meanwhile can sit behind the cursor,
+            # and a pass that began part way has not seen the posts before it.
+            if found or not whole:
                 return BatchResult(0, 0)
             if (wait_for_others and conn.dialect.name == "postgresql"
                     and _any_unscored(conn, version)):

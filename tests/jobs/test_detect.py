@@ -228,3 +228,32 @@ def test_a_mention_stored_after_newer_ones_is_still_detected(store):
     assert (report.posts, report.late) == (2, 2)
     again = detect(store)
     assert (again.posts, again.late) == (0, 0)  # once
+
+
+def test_an_alert_opened_before_its_posts_have_themes_names_them_once_they_do(store):
+    """Under `listen` the themes job runs beside detection, on its own cadence: a cascade's
+    alert often opens before its posts have a theme (the detector then names the keyword
+    taxonomy's). Once the themes job has named the posts, the alert names that theme: on the
+    refresh after the themes run, and on every later update."""
+    from listener.jobs.detect import refresh_alert_themes
+    from listener.store.theme_reads import save_post_themes
+
+    brand, _ = store.add_brand("Acme", "@acme")
+    cascade(store, 0, 120)
+    assert detect(store).opened == 1
+    [alert] = list_alerts(store)
+    assert alert.evidence["themes"][0]["term"] == "Lost Luggage"  # the keyword taxonomy
+    assert refresh_alert_themes(store) == 0  # nothing themed yet: nothing to change
+    themed = [stable_id("x", "root")] + [stable_id("x", f"rt{i}") for i in range(1, 100)]
+    save_post_themes(store, brand.id, {pid: (3, "bags never arrived") for pid in themed})
+    assert refresh_alert_themes(store) == 1
+    [alert] = list_alerts(store)
+    assert alert.evidence["themes"] == [{"term": "bags never arrived", "posts": 100}]
+    assert alert.title.endswith("(bags never arrived)")
+    assert alert.evidence["posts"] == 120  # the rest of the evidence is as the detector wrote it
+    assert refresh_alert_themes(store) == 0
+    cascade(store, 120, 200)  # the next update, on posts not themed yet, keeps the name
+    assert detect(store).posts == 80
+    [alert] = list_alerts(store)
+    assert alert.evidence["themes"][0]["term"] == "bags never arrived"
+    assert alert.evidence["posts"] == 200

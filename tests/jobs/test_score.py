@@ -134,3 +134,47 @@ def test_the_listen_stage_scores_what_was_there_when_it_began(sqlite_store, tiny
     assert arrived and count_unscored(sqlite_store, real.model_version) == 30
     score.stage(sqlite_store, settings, lambda line: None)  # the next run takes them up
     assert count_unscored(sqlite_store, real.model_version) == 0
+
+
+def test_the_oldest_unscored_posts_are_scored_first(store, tiny_model):
+    """Detection reads mentions in time order and stops at the first without a score: a run
+    that scored in id order (ids are hashes) left holes across the whole backlog, and detection
+    waited at the oldest until the backlog was empty. Oldest first, the holes are all newer."""
+    import random
+
+    rng = random.Random(7)
+    minutes = list(range(80))
+    rng.shuffle(minutes)  # stored in an order that is neither time nor id order
+    posts = [Post("x", f"o{i}", f"a{i % 5}", f"{TEXTS[i % len(TEXTS)]} #{i}",
+                  T0 + timedelta(minutes=m // 2)) for i, m in enumerate(minutes)]  # ties too
+    store.write(Batch(posts=posts))
+    scorer = SentimentScorer(tiny_model)
+    by_time = sorted(posts, key=lambda p: (p.created_at, p.id))
+    assert [p.id for p in by_time] != sorted(p.id for p in posts)  # the orders differ
+    report = score_posts(store, scorer, batch_size=7, limit=30)
+    assert report.scored == 30
+    assert set(stored_scores(store)) == {p.id for p in by_time[:30]}
+    # A post stored later with an older time than the cursor is not skipped by the next run.
+    store.write(Batch(posts=[Post("x", "older", "a1", "lost my bag", T0 - timedelta(hours=1))]))
+    assert score_posts(store, scorer, batch_size=7, limit=1).scored == 1
+    assert by_time[30].id not in stored_scores(store)  # the older one went first
+    score_posts(store, scorer, batch_size=7)
+    assert count_unscored(store, scorer.model_version) == 0
+
+
+def test_a_scan_that_starts_where_detection_reads_on_scores_the_rest_after(sqlite_store,
+                                                                          tiny_model):
+    """`listen` starts each scoring slice where detection reads on (what holds its alerts);
+    the posts before that are scored when the scan wraps round, never skipped."""
+    from listener.jobs.score import ClaimCursor
+    from listener.store.scores import MIN_ID
+
+    posts = seed(sqlite_store, 40)  # one a minute from T0
+    scorer = SentimentScorer(tiny_model)
+    at = (T0 + timedelta(minutes=30)).replace(tzinfo=None)  # SQLite keeps naive UTC
+    report = score_posts(sqlite_store, scorer, batch_size=4, limit=10,
+                         cursor=ClaimCursor((at, MIN_ID)))
+    assert report.scored == 10
+    assert set(stored_scores(sqlite_store)) == {p.id for p in posts[30:40]}
+    score_posts(sqlite_store, scorer, batch_size=4, cursor=ClaimCursor((at, MIN_ID)))
+    assert count_unscored(sqlite_store, scorer.model_version) == 0

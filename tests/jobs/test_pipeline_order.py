@@ -1,0 +1,108 @@
+"""`undertow listen`'s pipeline order: nothing slow stands between scoring and detection.
+
+Themes (embedding every new negative post: 7-14 s a run at 100 posts/s, more than scoring) ran
+between scoring and detection on every run, and every alert waited for them. They now run in
+their own thread, at most every `--themes-every`; scoring, detection and alert emails go on.
+"""
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from listener.jobs import pipeline, themes
+from listener.post import Batch, Post
+from listener.settings import Settings
+from listener.store.scores import count_unscored
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _posts(store, first, last):
+    store.write(Batch(posts=[Post("x", f"p{i}", f"a{i % 3}", f"@acme flight {i} delayed again",
+                                  T0 + timedelta(seconds=i)) for i in range(first, last)]))
+
+
+def _settings(tmp_path, tiny_model):
+    return Settings.load(env={"UNDERTOW_HOME": str(tmp_path),
+                              "UNDERTOW_SENTIMENT_MODEL": str(tiny_model)},
+                         env_file=tmp_path / "absent.env")
+
+
+def test_a_slow_themes_run_does_not_hold_back_scoring_or_detection(sqlite_store, tiny_model,
+                                                                   tmp_path, monkeypatch):
+    settings = _settings(tmp_path, tiny_model)
+    sqlite_store.add_brand("Acme", "@acme")
+    release, runs = threading.Event(), []
+
+    def slow_themes(store, settings, echo):  # the themes job, taking its time
+        runs.append(threading.current_thread().name)
+        release.wait(60)
+
+    monkeypatch.setattr(themes, "stage", slow_themes)
+    runner = pipeline.ThemesRunner(every_s=0.05)
+    lines: list[str] = []
+    try:
+        _posts(sqlite_store, 0, 12)
+        pipeline.after_collect(sqlite_store, settings, 12, lines.append, runner)
+        deadline = time.monotonic() + 30
+        while not runs and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert runs == ["undertow-themes"] and runner.running  # started after detection, aside
+        assert any(line.startswith("Detection read 12 ") for line in lines)
+        scored = next(i for i, line in enumerate(lines) if line.startswith("Scored 12 "))
+        assert scored < next(i for i, line in enumerate(lines) if line.startswith("Detection"))
+        # New posts while themes still run: scored and detected now, no second themes run.
+        _posts(sqlite_store, 12, 20)
+        time.sleep(0.1)  # past every_s: only the run in progress stops a second one
+        pipeline.after_collect(sqlite_store, settings, 8, lines.append, runner)
+        assert any(line.startswith("Detection read 8 ") for line in lines)
+        version = sqlite_store.get_meta("sentiment_model_version")
+        assert count_unscored(sqlite_store, version) == 0
+        assert runs == ["undertow-themes"]
+    finally:
+        release.set()
+        runner.join(30)
+    assert not runner.running
+    # The posts that came in meanwhile get their themes on the next run.
+    pipeline.after_collect(sqlite_store, settings, 0, lines.append, runner)
+    runner.join(30)
+    assert len(runs) == 2
+
+
+def test_themes_every_zero_runs_them_in_line_after_detection(sqlite_store, tiny_model, tmp_path,
+                                                             monkeypatch):
+    settings = _settings(tmp_path, tiny_model)
+    sqlite_store.add_brand("Acme", "@acme")
+    lines: list[str] = []
+    monkeypatch.setattr(themes, "stage", lambda store, settings, echo: echo("themes ran"))
+    _posts(sqlite_store, 0, 5)
+    pipeline.after_collect(sqlite_store, settings, 5, lines.append, pipeline.ThemesRunner(0))
+    order = [line.split()[0] for line in lines
+             if line.startswith(("Scored", "Detection", "themes"))]
+    assert order == ["Scored", "Detection", "themes"]
+
+
+def test_batch_runs_keep_themes_before_detection():
+    """`undertow demo` (no runner): alerts name the themes from the start."""
+    names = [s.__module__.rsplit(".", 1)[-1] for s in pipeline.STAGES]
+    assert names.index("themes") < names.index("detect")
+    assert "themes" not in [s.__module__.rsplit(".", 1)[-1] for s in pipeline.LIVE_STAGES]
+
+
+def test_a_backlog_is_detected_on_slice_by_slice_oldest_first(sqlite_store, tiny_model,
+                                                              tmp_path, monkeypatch):
+    """A run that begins with a backlog scores it a slice at a time (LIVE_SLICE_S), oldest first,
+    and detects after each slice: detection reads each slice's mentions as soon as they are
+    scored instead of waiting for the whole backlog."""
+    settings = _settings(tmp_path, tiny_model)
+    sqlite_store.add_brand("Acme", "@acme")
+    monkeypatch.setattr(themes, "stage", lambda store, settings, echo: None)
+    monkeypatch.setattr(pipeline, "LIVE_SLICE_S", 0.0)  # one batch (256 posts) a slice
+    _posts(sqlite_store, 0, 600)
+    lines: list[str] = []
+    pipeline.after_collect(sqlite_store, settings, 600, lines.append, pipeline.ThemesRunner(0))
+    read = [int(line.split()[2].replace(",", "")) for line in lines
+            if line.startswith("Detection read")]
+    assert read == [256, 256, 88]
+    assert sum(line.startswith("Scoring sentiment") for line in lines) == 1  # one share
+    assert sum("to go after detection" in line for line in lines) == 2
