@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, and_
+from sqlalchemy import Engine
 
-from listener.store import schema as s
-from listener.store.sql import as_utc, bound_time, bucket, chunks, distinct
+from listener.store.sql import as_utc, bound_time, brand_scope, bucket, chunks, distinct
 
 # Re-exported for the query modules: one spelling of each dialect helper.
 __all__ = ["LABELS", "bound_time", "brand_scope", "bucket", "chunks", "distinct", "frame",
@@ -47,16 +45,3 @@ def utc_cols(frame: pd.DataFrame, *cols: str) -> pd.DataFrame:
 
 def from_json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
-
-
-def brand_scope(engine: Engine, brand_ids: Sequence[int], platforms: Sequence[str] | None,
-                 since: datetime, until: datetime):
-    """FROM post_brands [JOIN posts, for the platform filter] WHERE brand in ... AND in window."""
-    pb = s.post_brands
-    source = pb
-    where = [pb.c.brand_id.in_(list(brand_ids)), pb.c.created_at >= bound_time(engine, since),
-             pb.c.created_at < bound_time(engine, until)]
-    if platforms is not None:
-        source = pb.join(s.posts, s.posts.c.id == pb.c.post_id)
-        where.append(s.posts.c.platform.in_(list(platforms)))
-    return source, and_(*where)

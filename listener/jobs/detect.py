@@ -229,18 +229,19 @@ def cascade_themes(store: Store, cascades: dict[Any, tuple[int, list[int]]]
     detection, on its own cadence, so a cascade's first posts are often read (and its alert
     opened) before they have a theme. The detector then counts them by the keyword taxonomy;
     these counts replace that once the themes job has named the posts (the root and the posts
-    that repost, quote or reply to it), on the alert's next update or the refresh after the
+    that repost, quote or reply to it; one it has not named counts under its human reason where
+    a labelled import gave one), on the alert's next update or the refresh after the
     next themes run (`refresh_alert_themes`).
     """
     roots = [r for _, ids in cascades.values() for r in ids]
     if not roots:
         return {}
-    members, themes = reads.cascade_members_themes(store, roots)
+    members, themes, reasons = reads.cascade_members_themes(store, roots)
     out: dict[Any, list[tuple[str, int]]] = {}
     for key, (brand_id, ids) in cascades.items():
         counts: dict[str, int] = {}
         for post in {m for r in ids for m in members.get(r, ())}:
-            if (name := themes.get((post, brand_id))) is not None:
+            if (name := themes.get((post, brand_id), reasons.get(post))) is not None:
                 counts[name] = counts.get(name, 0) + 1
         if counts:
             out[key] = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))

@@ -36,15 +36,20 @@ STAGES: list[Stage] = [score.stage, rank.stage, graph_views.stage, coordination.
 # scoring is cut into slices of LIVE_SLICE_S with detection and alert emails after each, so a
 # long backlog is detected on as it is scored (oldest first), not only once all of it is.
 LIVE_STAGES: list[Stage] = [score.stage, rank.stage, coordination.stage, detect.stage]
-# ...and what no alert waits for runs in the background thread (`ThemesRunner`): the Graph
-# explorer's default views (seconds a run) and the complaint themes.
-BACKGROUND_STAGES: list[Stage] = [graph_views.stage, themes.stage]
 LIVE_SLICE_S = 10.0
 THEMES_NICE = 10  # how much lower the themes thread runs than the pipeline (Linux only)
 
 
+def background_stages() -> list[Stage]:
+    """What no alert waits for, run in `listen`'s background thread (`ThemesRunner`): the
+    Graph explorer's default views (seconds a run) and the complaint themes (looked up at call
+    time, so a test can stand in for either)."""
+    return [graph_views.stage, themes.stage]
+
+
 class ThemesRunner:
-    """The background stages for `listen` (graph views, themes): in their own thread, at most once every `every_s`, and only
+    """The background stages for `listen` (graph views, themes): in their own thread, at most
+    once every `every_s`, and only
     after new posts came in; never two at a time.
 
     The thread runs at a lower CPU priority (`nice`, Linux: per thread, inherited by the
@@ -94,7 +99,7 @@ class ThemesRunner:
             except OSError:
                 pass
         try:
-            for stage in BACKGROUND_STAGES:
+            for stage in background_stages():
                 _guarded(stage, store, settings, echo)
         finally:
             with self._lock:

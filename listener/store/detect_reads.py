@@ -199,12 +199,15 @@ def handles(store: Store, ids: list[int]) -> dict[int, tuple[str, int | None]]:
 
 
 def cascade_members_themes(store: Store, roots: list[int]
-                           ) -> tuple[dict[int, set[int]], dict[tuple[int, int], str]]:
+                           ) -> tuple[dict[int, set[int]], dict[tuple[int, int], str],
+                                      dict[int, str]]:
     """For cascade roots: root -> the root and the posts that repost, quote or reply to it;
-    and (post, brand) -> the theme `undertow themes` gave it, for those posts."""
-    i, pt = schema.interactions, schema.post_themes
+    (post, brand) -> the theme `undertow themes` gave it, for those posts; and post -> its
+    human reason, where a labelled import gave one."""
+    i, pt, p = schema.interactions, schema.post_themes, schema.posts
     members: dict[int, set[int]] = {r: {r} for r in roots}
     themes: dict[tuple[int, int], str] = {}
+    reasons: dict[int, str] = {}
     with store.engine.connect() as conn:
         for chunk in _chunks(roots):
             for target, source in conn.execute(select(i.c.target_post_id, i.c.source_post_id)
@@ -217,4 +220,6 @@ def cascade_members_themes(store: Store, roots: list[int]
                            for r in conn.execute(select(pt.c.post_id, pt.c.brand_id,
                                                         pt.c.theme_name)
                                                  .where(pt.c.post_id.in_(chunk)))})
-    return members, themes
+            reasons.update(conn.execute(select(p.c.id, p.c.gold_reason).where(
+                p.c.id.in_(chunk), p.c.gold_reason.is_not(None))).tuples().all())
+    return members, themes, reasons

@@ -18,10 +18,10 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, and_, delete, func, select
+from sqlalchemy import Connection, Engine, delete, func, select
 
 from listener.store import schema as s
-from listener.store.sql import as_utc, bound_time, upsert
+from listener.store.sql import as_utc, brand_scope, upsert
 
 __all__ = ["EDGE_COLUMNS", "PREFIX", "brand_edges", "drop_views", "latest_run_id", "meta_key",
            "newest_post", "save_view", "saved_view", "stamp"]
@@ -30,25 +30,13 @@ EDGE_COLUMNS = ["source", "target", "kind", "weight"]
 PREFIX = "graph_view:"
 
 
-def _scope(engine: Engine, brand_ids: Sequence[int], platforms: Sequence[str] | None,
-           since: datetime, until: datetime):
-    pb = s.post_brands
-    source = pb
-    where = [pb.c.brand_id.in_(list(brand_ids)), pb.c.created_at >= bound_time(engine, since),
-             pb.c.created_at < bound_time(engine, until)]
-    if platforms is not None:
-        source = pb.join(s.posts, s.posts.c.id == pb.c.post_id)
-        where.append(s.posts.c.platform.in_(list(platforms)))
-    return source, and_(*where)
-
-
 def brand_edges(engine: Engine, brand_ids: Sequence[int], platforms: Sequence[str] | None,
                 since: datetime, until: datetime) -> pd.DataFrame:
     """Who amplified whom on the brands' posts in the window: source, target, kind, weight
     (interactions), from the post_brands (brand, time) index and the interactions' target
     post index."""
     pb, i = s.post_brands, s.interactions
-    source, where = _scope(engine, brand_ids, platforms, since, until)
+    source, where = brand_scope(engine, brand_ids, platforms, since, until)
     stmt = (select(i.c.source_author_id.label("source"), i.c.target_author_id.label("target"),
                    i.c.kind, func.count().label("weight"))
             .select_from(source.join(i, i.c.target_post_id == pb.c.post_id)).where(where)

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, func, text
+from sqlalchemy import Engine, and_, func, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 __all__ = [
     "IN_CHUNK",
     "as_utc",
     "bound_time",
+    "brand_scope",
     "bucket",
     "chunks",
     "distinct",
@@ -127,3 +128,19 @@ def distinct(bind, table: str, column: str) -> list:
 def in_list(conn, ids: Sequence[int]) -> str:
     """`IN (?, ?, ...)` for a chunk of ids in raw SQL."""
     return f"IN ({placeholders(conn, len(ids))})"
+
+
+def brand_scope(engine: Engine, brand_ids: Sequence[int], platforms: Sequence[str] | None,
+                since: datetime, until: datetime):
+    """FROM post_brands [JOIN posts, for the platform filter] WHERE brand in ... AND in window:
+    the (source, condition) every brand-and-window read starts from."""
+    from listener.store import schema as s
+
+    pb = s.post_brands
+    source = pb
+    where = [pb.c.brand_id.in_(list(brand_ids)), pb.c.created_at >= bound_time(engine, since),
+             pb.c.created_at < bound_time(engine, until)]
+    if platforms is not None:
+        source = pb.join(s.posts, s.posts.c.id == pb.c.post_id)
+        where.append(s.posts.c.platform.in_(list(platforms)))
+    return source, and_(*where)
