@@ -144,9 +144,11 @@ class DetectorConfig:
     # (every mention stream has a daily cycle): it needs a full day of history.
     volume: VolumeConfig = field(default_factory=lambda: VolumeConfig(trailing_min=24 * 60))
     story_idle_min: float = 120.0  # a story without news for this long goes quiet
-    # The growth forecast reads the reacting accounts' earlier cascades (graph.cascades'
-    # "audience" model, when the model file has one); False: the cascade's own growth only.
-    audience_history: bool = True
+    # True: the growth forecast reads the reacting accounts' earlier cascades (graph.cascades'
+    # "audience" model). Off by default: its `audience_sum` feature (and its square) grows with
+    # the number of repeat accounts, beyond anything in the Twitter15 cascades it was fitted on,
+    # and on the demo week it forecast 2.9e18 reactions for the staged story (see docs/alerts.md).
+    audience_history: bool = False
 
 
 @dataclass(slots=True)

@@ -3,7 +3,9 @@ deterministic, and near for paraphrases, far for unrelated posts (real posts, sh
 
 The table is distilled once into pytest's cache folder (about a minute of CPU the first time on
 an idle machine; over ten minutes were seen at load average 20 on two cores, hence the timeout),
-then read back in well under a second, so reruns cost seconds.
+then read back in well under a second, so reruns cost seconds. The static encoder is a measured
+experiment, not shipped (docs/themes.md), so the tests that distil it run with the training
+tests (`make test-training`), not in `make test`.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ def test_the_name_static_gives_the_static_encoder():
     assert load_encoder("static") is load_encoder(STATIC_ENCODER)
 
 
+@pytest.mark.training
 @pytest.mark.timeout(1800)  # the first run distils (see above)
 def test_loads_from_the_shipped_model_and_is_deterministic(encoder, shared_data):
     texts = [clean(t) for t in pd.read_csv(shared_data / "airline" / "Tweets.csv").text[:300]]
@@ -73,6 +76,7 @@ def test_loads_from_the_shipped_model_and_is_deterministic(encoder, shared_data)
     assert encoder.pieces(texts) == [[i for i in e.ids if encoder._kept[i]] for e in whole]
 
 
+@pytest.mark.training
 @pytest.mark.timeout(1800)
 def test_the_table_is_the_recipe_on_the_shipped_transformer(encoder):
     """Recompute 64 rows from the transformer (loading it is most of this test's seconds)."""
@@ -84,6 +88,7 @@ def test_the_table_is_the_recipe_on_the_shipped_transformer(encoder):
     assert np.allclose(rows, encoder._table[ids], atol=2e-4)
 
 
+@pytest.mark.training
 @pytest.mark.timeout(1800)
 def test_paraphrases_are_near_and_unrelated_posts_far(encoder, shared_data):
     lost = _airline(shared_data, "@VirginAmerica everything was fine until you lost my bag",
