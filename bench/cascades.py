@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from graph.cascades import (  # noqa: E402
     AGES_MIN,
+    AUDIENCE_FEATURES,
     AudienceHistory,
     CascadeEvent,
     cascade_fold,
@@ -125,7 +126,7 @@ def audience_replay(
     over = sorted((start[c] + max(e.minutes for e in trees[c]) + QUIET_MIN, c) for c in ids)
     asks = sorted((start[c] + m, c, j) for c in ids for j, m in enumerate(minutes))
     history, done = AudienceHistory(), 0
-    out = {c: np.zeros((len(minutes), 4)) for c in ids}
+    out = {c: np.zeros((len(minutes), len(AUDIENCE_FEATURES))) for c in ids}
     for at, c, j in asks:
         while done < len(over) and over[done][0] < at:
             o = over[done][1]
@@ -290,7 +291,9 @@ def _fit(trees: dict[str, list[CascadeEvent]], path: Path, out: Path,
         "target": "log(final number of events below the root)",
         "method": (
             "per age: ridge (l2=3) on standardised log features for the mean, ridge (l2=30) of "
-            "log squared inner-fold residuals for the spread; folds = blake2b(id) % 5"
+            "log squared inner-fold residuals for the spread; folds = blake2b(id) % 5; "
+            "x_lo/x_hi: each first-order feature's training range per age (a forecast clips "
+            "to it), y_hi: the largest training log(final) (the forecast's mean never exceeds it)"
         ),
         "variants": {
             "tree": fit_growth_model(trees, tree=True),
