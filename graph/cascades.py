@@ -11,7 +11,13 @@ cascade_growth.json`, see `graph/models/README.md`):
   repeat authors and secondary spreading (reactions to reactions, the largest sub-cascade);
 - the spread of that error, per cascade: log(residual^2) regressed on the first-order features,
   so a cascade whose growth is still undecided gets a wider interval and a fairer
-  P(final >= size).
+  P(final >= size);
+- with the audience's history (`AudienceHistory`): how big the earlier cascades of the
+  accounts reacting now grew, as bounded per-account summaries.
+
+A forecast stays within what its model saw: features clipped to their training range at that
+age, the mean log size to the largest training cascade's, so live cascades unlike Twitter15's
+(far faster, an audience that reacts to everything) never read an extrapolated polynomial.
 
 Times are minutes since the root post. Features are relative to the cascade's age, so one set of
 coefficients per age on a grid (1 min .. 1 day) covers any age by interpolation in log-age. A
