@@ -7,18 +7,23 @@ account that reacted by then, it takes the earlier cascades that account took pa
 at that moment (root times come from the snowflake ids of the root posts), and summarises:
 
 - the mean over those accounts of the shrunk mean of log(size) of the earlier cascades they had
-  reacted to by then
-  (sum / (count + 2), centred on log 200), and its sum;
+  reacted to by then (sum / (count + 2), centred on log 200);
 - the share of the accounts seen before, and log(1 + number of earlier participations).
+
+(No sum over the accounts: it grows with the audience beyond any fitted range; see
+graph.cascades.AUDIENCE_FEATURES.)
 
 Two ways to count an earlier cascade: `known` uses its size at the forecast time; `quiet` only
 counts a cascade once it has had no reaction for 48 hours (what a detector that forgets
 cascades after 48 hours could keep), with its final size.
 
-It prints the held-out ROC AUC (top quarter by final size) of the shipped feature set and of the
+It prints the held-out ROC AUC (top quarter by final size) of the tree feature set and of the
 feature set plus the audience history, both fitted per fold exactly like the shipped model
-(mean and spread, `graph.cascades._fit_age`), folds = blake2b(id) % 5. All five folds are scored,
-so it reads as an estimate, not as a tuned result.
+(mean and spread, `graph.cascades._fit_age`), folds = blake2b(id) % 5, on four splits:
+`dev` (3-fold CV within folds 0-2, where candidates are compared), `pick` (fit on 0-2, score
+fold 3, where one is chosen), `report` (fit on 0-3, score fold 4, looked at once) and `all5`
+(every cascade by the model fitted without its fold, what bench/cascades.py reports), and the
+95% paired bootstrap interval of the all5 gain.
 
     python bench/cascade_audience.py [--trees DIR] [--age 30]
 """
@@ -77,26 +82,46 @@ def audience_history(
                 means.append(sum(math.log1p(s) - _CENTRE for s in sizes) / (len(sizes) + shrink))
                 count += len(sizes)
         n = max(len(reacting), 1)
-        rows.append([np.mean(means) if means else 0.0, sum(means), len(means) / n,
-                     math.log1p(count)])  # fmt: skip
+        rows.append([np.mean(means) if means else 0.0, len(means) / n, math.log1p(count)])
     return np.array(rows)
 
 
-def held_out_auc(x: np.ndarray, y: np.ndarray, label: np.ndarray, folds: np.ndarray) -> float:
-    """P(top quarter) of each cascade from the mean-and-spread model fitted without its fold."""
+SPLITS = {  # name: [(training folds, scored folds), ...]
+    "dev": [([1, 2], [0]), ([0, 2], [1]), ([0, 1], [2])],
+    "pick": [([0, 1, 2], [3])],
+    "report": [([0, 1, 2, 3], [4])],
+    "all5": [([g for g in range(5) if g != f], [f]) for f in range(5)],
+}
+
+
+def held_out_p(x: np.ndarray, y: np.ndarray, folds: np.ndarray, split: str) -> np.ndarray:
+    """P(top quarter) of the scored cascades from the mean-and-spread model fitted on the
+    training folds only (NaN for cascades the split does not score)."""
     from scipy.stats import norm
 
     first = x[:, : x.shape[1] // 2]
     threshold = np.log(np.percentile(np.exp(y), 75))
-    p = np.zeros(len(y))
-    for f in range(5):
-        train, test = folds != f, folds == f
+    p = np.full(len(y), np.nan)
+    for train_folds, test_folds in SPLITS[split]:
+        train, test = np.isin(folds, train_folds), np.isin(folds, test_folds)
         m = _fit_age(x, y, folds, train, 3.0, 30.0)
         mu = x[test] @ m["coef"] + m["intercept"]
         s = np.exp(0.5 * (first[test] @ m["var_coef"] + m["var_intercept"]))
         s = np.clip(s, m["sigma"] / 2, 2 * m["sigma"])
         p[test] = norm.sf((threshold - mu) / s)
-    return auc(p, label)
+    return p
+
+
+def paired_gain_ci(a: np.ndarray, b: np.ndarray, label: np.ndarray, n: int = 1000,
+                   seed: int = 7) -> list[float]:
+    """95% bootstrap interval of AUC(a) - AUC(b), cascades resampled (seeded)."""
+    rng = np.random.default_rng(seed)
+    gains = []
+    for _ in range(n):
+        i = rng.integers(0, len(label), len(label))
+        if 0 < label[i].sum() < len(i):
+            gains.append(auc(a[i], label[i]) - auc(b[i], label[i]))
+    return np.round(np.quantile(gains, [0.025, 0.975]), 4).tolist()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,13 +136,23 @@ def main(argv: list[str] | None = None) -> int:
     folds = np.array([cascade_fold(c) for c in ids])
     base = np.array([model_features(trees[c], args.age, tree=True) for c in ids])
     first = base[:, : base.shape[1] // 2]
-    print(f"{len(ids):,} cascades, observed {args.age:g} min, held-out ROC AUC (5 folds)")
-    print(f"  shipped features              {held_out_auc(base, y, label, folds):.4f}")
+    print(f"{len(ids):,} cascades, observed {args.age:g} min, held-out ROC AUC")
+    print(f"  {'':30} " + " ".join(f"{s:>7}" for s in SPLITS) + "  all5 gain 95% CI")
+    sets = {"tree features": base}
     for rule in ("quiet", "known"):
-        h = audience_history(trees, args.age, rule)
-        lin = np.hstack([first, h])
-        x = np.hstack([lin, lin * lin])
-        print(f"  + audience history ({rule:>5})   {held_out_auc(x, y, label, folds):.4f}")
+        lin = np.hstack([first, audience_history(trees, args.age, rule)])
+        sets[f"+ audience history ({rule})"] = np.hstack([lin, lin * lin])
+    ref = None
+    for name, x in sets.items():
+        ps = {s: held_out_p(x, y, folds, s) for s in SPLITS}
+        aucs = []
+        for p in ps.values():
+            keep = ~np.isnan(p)
+            aucs.append(f"{auc(p[keep], label[keep]):7.4f}")
+        gain = "" if ref is None else "{:+.4f}..{:+.4f}".format(
+            *paired_gain_ci(ps["all5"], ref, label))
+        ref = ps["all5"] if ref is None else ref
+        print(f"  {name:30} " + " ".join(aucs) + f"  {gain}")
     return 0
 
 

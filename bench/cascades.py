@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import io
 import json
 import os
@@ -47,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from graph.cascades import (  # noqa: E402
     AGES_MIN,
+    AUDIENCE_FEATURES,
     AudienceHistory,
     CascadeEvent,
     cascade_fold,
@@ -113,6 +115,18 @@ def snowflake_minutes(tweet_id: str) -> float:
     return ((int(tweet_id) >> 22) + 1288834974657) / 60000
 
 
+def _subset(cascade_id: str, n: int) -> int:
+    """A split independent of the folds (salted), for --subset."""
+    h = hashlib.blake2b(f"subset:{cascade_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(h) % n
+
+
+def _snowflakes(ids) -> bool:
+    """Do the cascade ids date their roots (post-2010 tweet ids)? The audience replay needs the
+    roots in time order; without that the tree model scores the set."""
+    return all(c.isdigit() and int(c) > 10**15 for c in ids)
+
+
 def audience_replay(
     trees: dict[str, list[CascadeEvent]], minutes: list[float]
 ) -> dict[str, np.ndarray]:
@@ -125,7 +139,7 @@ def audience_replay(
     over = sorted((start[c] + max(e.minutes for e in trees[c]) + QUIET_MIN, c) for c in ids)
     asks = sorted((start[c] + m, c, j) for c in ids for j, m in enumerate(minutes))
     history, done = AudienceHistory(), 0
-    out = {c: np.zeros((len(minutes), 4)) for c in ids}
+    out = {c: np.zeros((len(minutes), len(AUDIENCE_FEATURES))) for c in ids}
     for at, c, j in asks:
         while done < len(over) and over[done][0] < at:
             o = over[done][1]
@@ -165,13 +179,15 @@ def auc_ci(
 
 
 def evaluate(
-    trees: dict[str, list[CascadeEvent]], p_alert: float = 0.5, min_events: int = 30
+    trees: dict[str, list[CascadeEvent]], p_alert: float = 0.5, min_events: int = 30,
+    audience: bool = True,
 ) -> dict:
     ids = sorted(trees)
     final = np.array([len(trees[c]) for c in ids])
     viral = float(np.percentile(final, 75))
     label = final >= viral
-    variant = "audience" if has_variant("audience") else "tree"
+    use = audience and has_variant("audience") and _snowflakes(ids)
+    variant = "audience" if use else "tree"
     models = {f: load_model(variant, fold=f) for f in range(5)}
     horizon = max(WINDOWS)
     audience = (audience_replay(trees, list(range(horizon + 1))) if variant == "audience"
@@ -243,6 +259,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--audience", action="store_true",
                     help="with --fit: also fit the 'audience' variant (the audience's history)")
+    ap.add_argument("--no-audience", action="store_true",
+                    help="score with the tree model, without the audience's history")
+    ap.add_argument("--subset", default=None, metavar="K/N",
+                    help="score only the cascades with blake2b(id, salt) %% N == K, as a set of "
+                         "its own (the audience's history replayed within it): a smaller set "
+                         "whose accounts the history partly lacks, like one we do not have")
     ap.add_argument("--model", type=Path, default=None,
                     help="score with this model file instead of the committed one")
     args = ap.parse_args(argv)
@@ -254,17 +276,21 @@ def main(argv: list[str] | None = None) -> int:
     if not path.exists():
         raise SystemExit(f"{path} not found: pass --trees or set UNDERTOW_SHARED_DATA")
     trees = load_trees(path)
+    if args.subset:
+        k, n = (int(v) for v in args.subset.split("/"))
+        trees = {c: ev for c, ev in trees.items() if _subset(c, n) == k}
     if args.fit:
         return _fit(trees, path, args.fit, args.audience)
-    res = evaluate(trees, args.p_alert, args.min_events)
+    res = evaluate(trees, args.p_alert, args.min_events, audience=not args.no_audience)
     if args.json:
         # "windows" as the issue specifies it; the intervals beside it, not inside.
-        print(json.dumps({"windows": res["windows"], "intervals": res["intervals"]}))
+        print(json.dumps({"windows": res["windows"], "intervals": res["intervals"],
+                          "model": res["model"]}))
         return 0
     print(
         f"{res['cascades']:,} cascades from {path}; top quarter = final size >= "
         f"{res['top_quarter_size']:,.0f} events; alert at P >= {args.p_alert} "
-        f"and >= {args.min_events} events"
+        f"and >= {args.min_events} events; model: {res['model']}"
     )
     print(
         f"{'window':>7} {'AUC':>6} {'95% CI':>13} {'count AUC':>9} {'gain 95% CI':>15} "
@@ -290,7 +316,9 @@ def _fit(trees: dict[str, list[CascadeEvent]], path: Path, out: Path,
         "target": "log(final number of events below the root)",
         "method": (
             "per age: ridge (l2=3) on standardised log features for the mean, ridge (l2=30) of "
-            "log squared inner-fold residuals for the spread; folds = blake2b(id) % 5"
+            "log squared inner-fold residuals for the spread; folds = blake2b(id) % 5; "
+            "x_lo/x_hi: each first-order feature's training range per age (a forecast clips "
+            "to it), y_hi: the largest training log(final) (the forecast's mean never exceeds it)"
         ),
         "variants": {
             "tree": fit_growth_model(trees, tree=True),

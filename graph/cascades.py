@@ -11,7 +11,13 @@ cascade_growth.json`, see `graph/models/README.md`):
   repeat authors and secondary spreading (reactions to reactions, the largest sub-cascade);
 - the spread of that error, per cascade: log(residual^2) regressed on the first-order features,
   so a cascade whose growth is still undecided gets a wider interval and a fairer
-  P(final >= size).
+  P(final >= size);
+- with the audience's history (`AudienceHistory`): how big the earlier cascades of the
+  accounts reacting now grew, as bounded per-account summaries.
+
+A forecast stays within what its model saw: features clipped to their training range at that
+age, the mean log size to the largest training cascade's, so live cascades unlike Twitter15's
+(far faster, an audience that reacts to everything) never read an extrapolated polynomial.
 
 Times are minutes since the root post. Features are relative to the cascade's age, so one set of
 coefficients per age on a grid (1 min .. 1 day) covers any age by interpolation in log-age. A
@@ -127,9 +133,12 @@ class AgeParams(NamedTuple):
     q_high: float
     var_coef: np.ndarray
     var_intercept: float
+    x_lo: np.ndarray | None = None
+    x_hi: np.ndarray | None = None
 
 
 _ARRAYS = ("ages", "coef", "intercept", "sigma", "q_low", "q_high", "var_coef", "var_intercept")
+_RANGES = ("x_lo", "x_hi")  # per age: the range of each first-order feature in training
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +159,13 @@ class GrowthModel:
     q_high: np.ndarray  # 90% quantile of the standardised residuals
     var_coef: np.ndarray  # (ages, first-order features): log residual variance
     var_intercept: np.ndarray
+    # Where the model has seen data: first-order features are clipped to [x_lo, x_hi] (per age)
+    # and the mean of log(final) to at most y_hi (the largest training cascade's), so a cascade
+    # unlike any it was fitted on gets the nearest forecast it can vouch for, not an extrapolated
+    # polynomial. Absent in files from before 2026-12-04: no clipping.
+    x_lo: np.ndarray | None = None
+    x_hi: np.ndarray | None = None
+    y_hi: float = math.inf
 
     def params(self, age: float) -> AgeParams:
         """Coefficients at `age`, linear in log-age between grid points, clamped at the ends."""
@@ -165,6 +181,11 @@ class GrowthModel:
         def mix(a: np.ndarray):
             return a[i] * (1 - w) + a[i + 1] * w
 
+        lo = hi = None
+        if self.x_lo is not None and self.x_hi is not None:
+            # The union of the neighbouring ages' ranges: interpolation never narrows them.
+            lo = np.minimum(self.x_lo[i], self.x_lo[i + 1])
+            hi = np.maximum(self.x_hi[i], self.x_hi[i + 1])
         return AgeParams(
             mix(self.coef),
             float(mix(self.intercept)),
@@ -173,18 +194,25 @@ class GrowthModel:
             float(mix(self.q_high)),
             mix(self.var_coef),
             float(mix(self.var_intercept)),
+            lo,
+            hi,
         )
 
     def to_dict(self) -> dict:
         def r(a: np.ndarray) -> list:
             return np.round(a, 6).tolist()
 
-        return {"features": list(self.features)} | {k: r(getattr(self, k)) for k in _ARRAYS}
+        d = {"features": list(self.features)} | {k: r(getattr(self, k)) for k in _ARRAYS}
+        if self.x_lo is not None and self.x_hi is not None:
+            d |= {"x_lo": r(self.x_lo), "x_hi": r(self.x_hi), "y_hi": round(self.y_hi, 6)}
+        return d
 
     @classmethod
     def from_dict(cls, name: str, d: Mapping) -> GrowthModel:
         arr = {k: np.asarray(d[k], dtype=float) for k in _ARRAYS}
-        return cls(name=name, features=tuple(d["features"]), **arr)
+        ranges = {k: np.asarray(d[k], dtype=float) for k in _RANGES if k in d}
+        bounds = {"y_hi": float(d["y_hi"])} if "y_hi" in d else {}
+        return cls(name=name, features=tuple(d["features"]), **arr, **ranges, **bounds)
 
 
 def _observed(events: Sequence[CascadeEvent], age: float) -> list[CascadeEvent]:
@@ -266,10 +294,12 @@ def growth_features(events: Sequence[CascadeEvent], age: float) -> GrowthFeature
 AUDIENCE_FEATURES = (
     "audience_mean",  # mean over the reacting accounts seen before of their shrunk mean of
     #                   log1p(size) - log(200) of the earlier cascades they took part in
-    "audience_sum",  # the sum of those shrunk means
     "audience_seen",  # the share of the reacting accounts that took part in an earlier cascade
     "audience_count",  # log1p(earlier participations of the reacting accounts)
 )
+# All three are bounded or logarithmic (no sum over accounts: on the demo week, where the same
+# accounts react again and again, a sum and its square forecast 2.9e18 reactions), and the
+# model clips them, like every feature, to the range it was fitted on (GrowthModel.x_lo/x_hi).
 _AUDIENCE_CENTRE = math.log(200)
 
 
@@ -326,8 +356,7 @@ class AudienceHistory:
                 total += st[0]
                 seen += 1
                 count += st[1]
-        return [total / seen if seen else 0.0, total, seen / max(len(reacting), 1),
-                math.log1p(count)]
+        return [total / seen if seen else 0.0, seen / max(len(reacting), 1), math.log1p(count)]
 
     def to_dict(self) -> dict:
         return {"max_authors": self.max_authors, "per_author": self.per_author,
@@ -388,7 +417,9 @@ def forecast_cascade(
     Without an explicit model, the tree model is used when every event says who posted it and
     what it reacted to, else the times-only model (the tree model misreads missing structure);
     the "audience" model when `audience` (AudienceHistory.features of the accounts reacting by
-    `age`) is given too and the model file has one.
+    `age`) is given too and the model file has one. Out of the model's range the features are
+    clipped to it and the mean log size to the largest training cascade's: `final` never
+    exceeds max(observed, e^y_hi), `high` max(observed, e^(y_hi + 2 q_high sigma)).
     """
     if model is None:
         tree = bool(events) and all(
@@ -403,7 +434,8 @@ def forecast_cascade(
     if model.name == "audience":
         x = with_audience(x, [0.0] * len(AUDIENCE_FEATURES) if audience is None else audience)
     p = model.params(age)
-    mu = float(x @ p.coef + p.intercept)
+    x = _clip(x, p)
+    mu = min(float(x @ p.coef + p.intercept), model.y_hi)
     s = _spread(x, p)
     n = len(seen)
     if n >= viral_size:
@@ -420,6 +452,15 @@ def forecast_cascade(
         viral_size=float(viral_size),
         model=model.name,
     )
+
+
+def _clip(x: np.ndarray, p: AgeParams) -> np.ndarray:
+    """First-order features [f, f^2] clipped to the range the model saw at this age, squares
+    recomputed: a polynomial never extrapolates beyond its data."""
+    if p.x_lo is None or p.x_hi is None:
+        return x
+    f = np.clip(x[: len(x) // 2], p.x_lo, p.x_hi)
+    return np.concatenate([f, f * f])
 
 
 def _spread(x: np.ndarray, p: AgeParams) -> float:
@@ -506,7 +547,11 @@ def fit_growth_model(
     def part(rows: np.ndarray) -> dict:
         per_age = [_fit_age(x, y, folds, rows, l2, l2_spread) for x in xs]
         arrays = {key: np.array([p[key] for p in per_age]) for key in per_age[0]}
-        gm = GrowthModel(name="", features=names, ages=np.asarray(ages, float), **arrays)
+        first = [x[rows][:, : x.shape[1] // 2] for x in xs]
+        gm = GrowthModel(name="", features=names, ages=np.asarray(ages, float), **arrays,
+                         x_lo=np.array([f.min(0) for f in first]),
+                         x_hi=np.array([f.max(0) for f in first]),
+                         y_hi=float(y[rows].max()))
         return gm.to_dict()
 
     return {"full": part(folds >= 0), "folds": [part(folds != f) for f in range(k)]}

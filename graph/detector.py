@@ -145,10 +145,8 @@ class DetectorConfig:
     volume: VolumeConfig = field(default_factory=lambda: VolumeConfig(trailing_min=24 * 60))
     story_idle_min: float = 120.0  # a story without news for this long goes quiet
     # True: the growth forecast reads the reacting accounts' earlier cascades (graph.cascades'
-    # "audience" model). Off by default: its `audience_sum` feature (and its square) grows with
-    # the number of repeat accounts, beyond anything in the Twitter15 cascades it was fitted on,
-    # and on the demo week it forecast 2.9e18 reactions for the staged story (see docs/alerts.md).
-    audience_history: bool = False
+    # "audience" model, bounded features clipped to its fitted range; see docs/alerts.md).
+    audience_history: bool = True
 
 
 @dataclass(slots=True)

@@ -56,10 +56,10 @@ def test_a_cascade_counts_in_its_accounts_history_only_once_it_is_over():
             seen["big ends"] = _fan_history(det)
     seen["end"] = _fan_history(det)  # more than 48 h after both
     small_mean = (math.log1p(6) - math.log(200)) / 3  # 6 reactions, shrunk by 2
-    assert seen["fan joins big"] == [small_mean, small_mean, 1.0, math.log1p(1)]
+    assert seen["fan joins big"] == [small_mean, 1.0, math.log1p(1)]
     assert seen["big ends"] == seen["fan joins big"]
     both = (math.log1p(6) + math.log1p(301) - 2 * math.log(200)) / 4
-    assert seen["end"] == [both, both, 1.0, math.log1p(2)]
+    assert seen["end"] == [both, 1.0, math.log1p(2)]
 
 
 def test_the_history_survives_a_checkpoint():
@@ -76,7 +76,7 @@ def test_the_history_survives_a_checkpoint():
     assert resumed._audience.to_dict() == first._audience.to_dict()
     resumed.process(posts[cut:])
     assert resumed.to_json() == straight.to_json()
-    assert _fan_history(resumed)[2] == 1.0
+    assert _fan_history(resumed)[1] == 1.0
     [story] = [s for s in resumed.stories if s.id == "cascade:later"]
     assert story.forecast == straight.stories[-1].forecast
 
@@ -88,5 +88,5 @@ def test_the_history_is_bounded():
     h.record([3, 4], 5)
     assert h.to_dict()["sizes"] == [[2, [20, 30]], [3, [5]], [4, [5]]]  # 1 went first
     assert AudienceHistory.from_dict(h.to_dict()).to_dict() == h.to_dict()
-    assert h.features([9]) == [0.0, 0.0, 0.0, 0.0]
-    assert h.features([2, 2, 9])[2] == 0.5
+    assert h.features([9]) == [0.0, 0.0, 0.0]
+    assert h.features([2, 2, 9])[1] == 0.5
