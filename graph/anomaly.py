@@ -27,6 +27,7 @@ __all__ = [
     "Bins",
     "VolumeAnomaly",
     "VolumeConfig",
+    "anomalous",
     "baseline",
     "bin_posts",
     "score_bins",
@@ -183,6 +184,24 @@ def baseline(
     )
 
 
+def _loud(neg: float, reach: float, base: Baseline, c: VolumeConfig) -> bool:
+    """Whether window sums `neg` and `reach` are anomalous against `base` (share never is)."""
+    if base.kind == "none" or neg < c.min_count:
+        return False
+    (neg_med, neg_scale), (reach_med, reach_scale) = base.neg, base.reach
+    neg_z = float((neg - neg_med) / neg_scale)
+    reach_z = float((reach - reach_med) / reach_scale)
+    return (neg_z >= c.z_threshold and neg >= c.min_ratio * neg_med) or (
+        reach_z >= c.z_threshold and reach >= c.min_ratio * reach_med and reach > 0)
+
+
+def anomalous(bins: Bins, end_bin: int, base: Baseline, config: VolumeConfig) -> bool:
+    """`score_window(...).anomalous` without building the VolumeAnomaly: the detector asks
+    every minute of every brand, and almost every answer is no."""
+    neg, _, reach = _windows(bins, (end_bin,), max(1, config.window_min // config.bin_min))[0]
+    return _loud(neg, reach, base, config)
+
+
 def score_window(bins: Bins, end_bin: int, base: Baseline, config: VolumeConfig) -> VolumeAnomaly:
     """Score the window ending with bin `end_bin` against its `baseline`."""
     c = config
@@ -195,10 +214,7 @@ def score_window(bins: Bins, end_bin: int, base: Baseline, config: VolumeConfig)
         base.neg, base.share, base.reach)  # fmt: skip
     neg_z = float((neg - neg_med) / neg_scale)
     reach_z = float((reach - reach_med) / reach_scale)
-    loud = neg >= c.min_count and (
-        (neg_z >= c.z_threshold and neg >= c.min_ratio * neg_med)
-        or (reach_z >= c.z_threshold and reach >= c.min_ratio * reach_med and reach > 0)
-    )
+    loud = _loud(neg, reach, base, c)
     return VolumeAnomaly(
         _bin_end(end_bin, c),
         c.window_min,
