@@ -23,19 +23,21 @@ from __future__ import annotations
 import itertools
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from graph.anomaly import (
-    Baseline,
     VolumeAnomaly,
     VolumeConfig,
     anomalous,
     baseline,
+    could_be_anomalous,
+    medians,
     score_window,
+    window_sums,
 )
 from graph.cascades import (
     AudienceHistory,
@@ -253,7 +255,7 @@ class Detector:
         # Caches, not state: each brand's volume baseline for its current end bin (a brand is
         # scored every tick, its baseline changes every bin) and its past window sums (valid
         # until a post arrives late), and the stories still active.
-        self._baselines: dict[str, tuple[tuple[int, int], Baseline]] = {}
+        self._baselines: dict[str, list] = {}  # [(end, first bin), Medians, Baseline | None]
         self._windows: dict[str, dict[int, list[float]]] = {}
         self._active: dict[str, Story] = {}
         # Brands whose `recent` mentions may be out of time order (a late negative post): the
@@ -487,6 +489,8 @@ class Detector:
                 if e.author in ranks:
                     ranked.append(e.author)
             c.ranked_seen = len(events)
+        if not c.ranked and c.root_author not in ranks:  # no one ranked: nobody involved
+            return []
         key = (c.root, c.root_author, len(c.ranked), top_n)
         if c.involved is None or c.involved[0] != key:
             post = [(c.root, c.root_author, c.ranked)]
@@ -528,8 +532,16 @@ class Detector:
         if len(recent) < vc.min_count:  # cheap exit: most evaluations stop here
             return
         end = int(self.now // (vc.bin_min * 60))
-        base = self._baseline(name, brand, end, vc)
-        if not anomalous(brand.bins, end, base, vc):  # and the next cheapest
+        neg, _, reach = window_sums(brand.bins, end, vc)
+        cached = self._baseline(name, brand, end, vc)
+        # Then the next cheapest: the baseline's medians, its spreads, the whole score.
+        if not could_be_anomalous(neg, reach, cached[1], vc):
+            return
+        base = cached[2]
+        if base is None:
+            base = cached[2] = baseline(brand.bins, end, brand.first_bin, vc,
+                                        self._windows.setdefault(name, {}))
+        if not anomalous(neg, reach, base, vc):
             return
         anomaly = score_window(brand.bins, end, base, vc)
         # An unusual share or reach on fewer negative posts than usual is no burst of them.
@@ -635,16 +647,15 @@ class Detector:
             themes=_top(themes),
         )
 
-    def _baseline(self, name: str, brand: BrandState, end: int, vc: VolumeConfig) -> Baseline:
+    def _baseline(self, name: str, brand: BrandState, end: int, vc: VolumeConfig) -> list:
+        """[(end, first bin), the baseline's Medians, its Baseline or None until asked for]."""
         key = (end, brand.first_bin)
         cached = self._baselines.get(name)
         if cached is None or cached[0] != key:
             windows = self._windows.setdefault(name, {})
-            cached = self._baselines[name] = (
-                key,
-                baseline(brand.bins, end, key[1], vc, windows),
-            )
-        return cached[1]
+            cached = self._baselines[name] = [key, medians(brand.bins, end, key[1], vc, windows),
+                                              None]
+        return cached
 
     # -- stories -----------------------------------------------------------------------------
     def _open(self, story_id: str, brand: str, kind: str, c: Cascade | None) -> Story:
@@ -680,7 +691,9 @@ class Detector:
         self._pruned = self.now
         self._baselines.clear()  # bins are about to be forgotten
         horizon = self.now - self.max_age_s
-        _drop_front(self._posts, lambda k, v: v.at < horizon)  # kept in arrival order
+        posts = self._posts  # kept in arrival order: the old ones are in front
+        for k in list(itertools.takewhile(lambda k: posts[k].at < horizon, posts)):
+            del posts[k]
         self._forget_cascades(horizon)
         for story_id in [
             s.id for s in self._stories.values() if s.status == "quiet" and s.updated_at < horizon
@@ -690,9 +703,9 @@ class Detector:
         for name, brand in self._brands.items():
             vc = self.cfg(name).volume
             keep = (self.now - (vc.max_periods + 1) * 7 * 86400) // (vc.bin_min * 60)
-            _drop_front(brand.bins, lambda k, v, keep=keep: k < keep)
+            _drop_front(brand.bins, keep)
             # Window sums ending before `keep` are never read again: drop the oldest.
-            _drop_front(self._windows.get(name, {}), lambda k, v, keep=keep: k < keep)
+            _drop_front(self._windows.get(name, {}), keep)
 
     def _quiet_idle(self, changed: dict[str, Story], late: bool = False) -> None:
         """Quiet the stories without news for `story_idle_min`, neither an update nor a post of
@@ -824,9 +837,10 @@ def _brand_from(d: Mapping) -> BrandState:
     )  # fmt: skip
 
 
-def _drop_front(d: dict, old: Callable[[Any, Any], bool]) -> None:
-    """Forget the oldest entries of a dict filled in time order, without scanning it all."""
-    for k in list(itertools.takewhile(lambda k: old(k, d[k]), d)):
+def _drop_front(d: dict[int, Any], keep: float) -> None:
+    """Forget the entries before bin `keep` at the front of a dict filled in time order,
+    without scanning it all."""
+    for k in list(itertools.takewhile(keep.__gt__, d)):
         del d[k]
 
 
