@@ -207,6 +207,14 @@ def dump_alerts(path: Path, out: Path) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _load() -> list[float] | None:
+    """The load average as the run ends (its figures mean little on a busy machine)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def _cpu() -> float:
     """CPU seconds of this process and of its finished children (detect's reader)."""
     child = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -278,7 +286,7 @@ def main() -> None:
               "updated": full.updated, "incremental": {
                   "new_posts": args.new, "read": inc.posts, "seconds": round(inc_s, 2),
                   "opened": inc.opened, "updated": inc.updated}, "fill_s": fill_s,
-              "load": [round(x, 2) for x in os.getloadavg()]}
+              "load": _load()}
     if alerts:
         result["alerts_sha256"] = alerts
     if args.json:
