@@ -1,6 +1,7 @@
 """Time `undertow detect` on a large SQLite store, from scratch and then incrementally.
 
     python bench/detect_speed.py [--posts 1000000] [--db PATH] [--new 2000] [--profile] [--json]
+                                 [--alerts FILE]
 
 Fills a store with N synthetic posts (10 brands in two competitor groups, 30 days, two
 platforms, a tenth as many authors with heavy-tailed followers and activity). About half the
@@ -25,8 +26,10 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import hashlib
 import json
 import multiprocessing
+import os
 import pstats
 import resource
 import sqlite3
@@ -188,6 +191,30 @@ def _drop_new(path: Path) -> None:
             con.execute(f"DELETE FROM {table} WHERE {col} IN ({ids})")
 
 
+def dump_alerts(path: Path, out: Path) -> str:
+    """Write the store's alerts (what detect decided: story, status, severity, title,
+    evidence, times; no wall-clock columns) to `out` as JSON lines; returns their SHA-256, so
+    two runs (this branch and another) can be checked for the same decisions."""
+    with sqlite3.connect(path) as con:
+        rows = con.execute(
+            "SELECT b.name, a.story_key, a.status, a.severity, a.title, a.evidence, a.opened_at, "
+            "a.updated_at, a.resolved_at, a.resolved_by, a.notified_severity, "
+            "(SELECT count(*) FROM alert_notifications n WHERE n.alert_id = a.id) "
+            "FROM alerts a JOIN brands b ON b.id = a.brand_id ORDER BY b.name, a.story_key"
+        ).fetchall()
+    text = "".join(json.dumps(r) + "\n" for r in rows)
+    out.write_text(text)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _load() -> list[float] | None:
+    """The load average as the run ends (its figures mean little on a busy machine)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def _cpu() -> float:
     """CPU seconds of this process and of its finished children (detect's reader)."""
     child = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -236,6 +263,8 @@ def main() -> None:
     ap.add_argument("--new", type=int, default=2000, help="posts added for the incremental run")
     ap.add_argument("--profile", action="store_true", help="cProfile the from-scratch run")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--alerts", type=Path, default=None,
+                    help="write the alerts of both runs here as JSON lines (to compare branches)")
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory() if args.db is None else None
     db = args.db or Path(tmp.name) / "detect.db"
@@ -250,12 +279,16 @@ def main() -> None:
     finally:
         store.close()
         _drop_new(db)
+    alerts = dump_alerts(db, args.alerts) if args.alerts else None
     result = {"posts": args.posts, "mentions": full.posts, "seconds": round(full_s, 2),
               "cpu_s": round(full_cpu, 2), "posts_per_s": round(args.posts / full_s),
               "opened": full.opened,
               "updated": full.updated, "incremental": {
                   "new_posts": args.new, "read": inc.posts, "seconds": round(inc_s, 2),
-                  "opened": inc.opened, "updated": inc.updated}, "fill_s": fill_s}
+                  "opened": inc.opened, "updated": inc.updated}, "fill_s": fill_s,
+              "load": _load()}
+    if alerts:
+        result["alerts_sha256"] = alerts
     if args.json:
         print(json.dumps(result))
     else:

@@ -25,13 +25,18 @@ from dataclasses import dataclass
 __all__ = [
     "Baseline",
     "Bins",
+    "Medians",
     "VolumeAnomaly",
     "VolumeConfig",
+    "anomalous",
     "baseline",
     "bin_posts",
+    "could_be_anomalous",
+    "medians",
     "score_bins",
     "score_window",
     "volume_anomaly",
+    "window_sums",
 ]
 
 Bins = Mapping[int, Sequence[float]]  # bin index -> (negative, total, reach)
@@ -137,19 +142,14 @@ class Baseline:
     reach: tuple[float, float] = (0.0, 1.0)
 
 
-def baseline(
+def _past(
     bins: Bins,
     end_bin: int,
     first_bin: int,
-    config: VolumeConfig,
-    windows: MutableMapping[int, list[float]] | None = None,
-) -> Baseline:
-    """The baseline of the window ending with bin `end_bin` (`first_bin`: the series' first).
-
-    `windows` keeps past window sums by end bin from call to call (consecutive end bins share
-    most of theirs); the caller empties it when a bin before the current window changes.
-    """
-    c = config
+    c: VolumeConfig,
+    windows: MutableMapping[int, list[float]] | None,
+) -> tuple[str, list[list[float]]]:
+    """The kind of baseline the window ending with `end_bin` gets, and its past windows' sums."""
     width = max(1, c.window_min // c.bin_min)
     history_min = (end_bin - first_bin) * c.bin_min
     kind, offsets = "none", []
@@ -163,14 +163,31 @@ def baseline(
             n = min(DAY_MIN, history_min) // c.window_min
             kind, offsets = "trailing", [k * width for k in range(1, n + 1)]
     if not offsets:
-        return Baseline(kind)
+        return kind, []
     ends = [end_bin - o for o in offsets]
     if windows is None:
-        past = _windows(bins, ends, width)
-    else:
-        missing = [e for e in ends if e not in windows]
-        windows.update(zip(missing, _windows(bins, missing, width), strict=True))
-        past = [windows[e] for e in ends]
+        return kind, _windows(bins, ends, width)
+    missing = [e for e in ends if e not in windows]
+    windows.update(zip(missing, _windows(bins, missing, width), strict=True))
+    return kind, [windows[e] for e in ends]
+
+
+def baseline(
+    bins: Bins,
+    end_bin: int,
+    first_bin: int,
+    config: VolumeConfig,
+    windows: MutableMapping[int, list[float]] | None = None,
+) -> Baseline:
+    """The baseline of the window ending with bin `end_bin` (`first_bin`: the series' first).
+
+    `windows` keeps past window sums by end bin from call to call (consecutive end bins share
+    most of theirs); the caller empties it when a bin before the current window changes.
+    """
+    c = config
+    kind, past = _past(bins, end_bin, first_bin, c, windows)
+    if not past:
+        return Baseline(kind)
     negs = [v[0] for v in past]
     m = _median(negs)
     noise = math.sqrt(m + 1 + c.overdispersion * m * m)
@@ -181,6 +198,59 @@ def baseline(
         _spread([v[0] / v[1] if v[1] else 0.0 for v in past], 0.05),
         _spread([v[2] for v in past], per_post * noise + 1),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Medians:
+    """The medians of a window's baseline (`Baseline.neg[0]` and `Baseline.reach[0]`): two of
+    its six medians, enough to tell most windows apart from an anomaly (`could_be_anomalous`)
+    before the spreads are worked out."""
+
+    kind: str
+    neg: float = 0.0
+    reach: float = 0.0
+
+
+def medians(
+    bins: Bins,
+    end_bin: int,
+    first_bin: int,
+    config: VolumeConfig,
+    windows: MutableMapping[int, list[float]] | None = None,
+) -> Medians:
+    """The medians of `baseline(bins, end_bin, first_bin, config, windows)`, the same floats."""
+    kind, past = _past(bins, end_bin, first_bin, config, windows)
+    if not past:
+        return Medians(kind)
+    return Medians(kind, _median([v[0] for v in past]), _median([v[2] for v in past]))
+
+
+def window_sums(bins: Bins, end_bin: int, config: VolumeConfig) -> list[float]:
+    """(negative, total, reach) of the window ending with bin `end_bin`, as `score_window`
+    sums them."""
+    return _windows(bins, (end_bin,), max(1, config.window_min // config.bin_min))[0]
+
+
+def could_be_anomalous(neg: float, reach: float, m: Medians, config: VolumeConfig) -> bool:
+    """False when a window with these sums is not anomalous against any baseline with these
+    medians, whatever its spread (`anomalous` asks more: the z-scores too)."""
+    c = config
+    return m.kind != "none" and neg >= c.min_count and (
+        neg >= c.min_ratio * m.neg or (reach > 0 and reach >= c.min_ratio * m.reach))
+
+
+def anomalous(neg: float, reach: float, base: Baseline, config: VolumeConfig) -> bool:
+    """`score_window(...).anomalous` for a window with these sums (`window_sums`), without
+    building the VolumeAnomaly: the detector asks every minute of every brand, and almost
+    every answer is no. The share never makes a window anomalous."""
+    c = config
+    if base.kind == "none" or neg < c.min_count:
+        return False
+    (neg_med, neg_scale), (reach_med, reach_scale) = base.neg, base.reach
+    neg_z = float((neg - neg_med) / neg_scale)
+    reach_z = float((reach - reach_med) / reach_scale)
+    return (neg_z >= c.z_threshold and neg >= c.min_ratio * neg_med) or (
+        reach_z >= c.z_threshold and reach >= c.min_ratio * reach_med and reach > 0)
 
 
 def score_window(bins: Bins, end_bin: int, base: Baseline, config: VolumeConfig) -> VolumeAnomaly:
@@ -195,10 +265,7 @@ def score_window(bins: Bins, end_bin: int, base: Baseline, config: VolumeConfig)
         base.neg, base.share, base.reach)  # fmt: skip
     neg_z = float((neg - neg_med) / neg_scale)
     reach_z = float((reach - reach_med) / reach_scale)
-    loud = neg >= c.min_count and (
-        (neg_z >= c.z_threshold and neg >= c.min_ratio * neg_med)
-        or (reach_z >= c.z_threshold and reach >= c.min_ratio * reach_med and reach > 0)
-    )
+    loud = anomalous(neg, reach, base, c)
     return VolumeAnomaly(
         _bin_end(end_bin, c),
         c.window_min,

@@ -23,13 +23,22 @@ from __future__ import annotations
 import itertools
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from graph.anomaly import Baseline, VolumeAnomaly, VolumeConfig, baseline, score_window
+from graph.anomaly import (
+    VolumeAnomaly,
+    VolumeConfig,
+    anomalous,
+    baseline,
+    could_be_anomalous,
+    medians,
+    score_window,
+    window_sums,
+)
 from graph.cascades import (
     AudienceHistory,
     CascadeEvent,
@@ -111,6 +120,14 @@ class Cascade:
     last_at: float
     evaluated_at: float
     story: str | None
+    # Derived, not saved (a checkpoint's cascades start without them): the reacting authors
+    # the run's ranks know, in arrival order, from the first `ranked_seen` events; and the last
+    # influencer involvement with what it was computed from. An evaluation extends the first
+    # instead of scanning every reaction, and reuses the second while its inputs are the same.
+    ranked: list[int] = field(default_factory=list, repr=False, compare=False)
+    ranked_seen: int = field(default=0, repr=False, compare=False)
+    involved: tuple[Any, list[Involvement]] | None = field(default=None, repr=False,
+                                                           compare=False)
 
 
 @dataclass(slots=True)
@@ -236,9 +253,12 @@ class Detector:
         # Caches, not state: each brand's volume baseline for its current end bin (a brand is
         # scored every tick, its baseline changes every bin) and its past window sums (valid
         # until a post arrives late), and the stories still active.
-        self._baselines: dict[str, tuple[tuple[int, int], Baseline]] = {}
+        self._baselines: dict[str, list] = {}  # [(end, first bin), Medians, Baseline | None]
         self._windows: dict[str, dict[int, list[float]]] = {}
         self._active: dict[str, Story] = {}
+        # Brands whose `recent` mentions may be out of time order (a late negative post): the
+        # others drop the mentions that left the window from the front.
+        self._recent_unsorted: set[str] = set()
         # _cascades is kept in last_at order while posts come in time order, so pruning
         # stops at the first recent cascade instead of scanning them all.
         self._cascades_ordered, self._cascades_tail = True, _NEVER
@@ -266,33 +286,39 @@ class Detector:
         tick, brands = self.tick_s, self._brands
         late = False
         late_bins: dict[str, set[int]] = {}  # brand -> bins that late negative posts landed in
+        # Per brand: its bin width and min_events (configs are fixed while posts come in).
+        params: dict[str, tuple[int, int]] = {}
+        unevaluated, housekept = self._unevaluated, self._housekept
         for p in posts:
+            name = p.brand
+            bin_s, min_events = params.get(name) or params.setdefault(name, self._params(name))
             if p.at >= self.now:
                 self.now = p.at
             else:  # a late post may land in bins that past windows cover
                 late = True
-                self._baselines.pop(p.brand, None)
-                self._windows.pop(p.brand, None)
+                self._baselines.pop(name, None)
+                self._windows.pop(name, None)
                 if p.negative and p.at >= self.now - self.max_age_s:
-                    width = self.cfg(p.brand).volume.bin_min * 60
-                    late_bins.setdefault(p.brand, set()).add(int(p.at // width))
+                    late_bins.setdefault(name, set()).add(int(p.at // bin_s))
             now = self.now
-            cascade = self._add(p)
-            # Also the moment it has enough reactions to be forecast: not a tick later.
-            if cascade is not None and (self._due(cascade) or len(cascade.events)
-                                        == self.cfg(cascade.brand).min_events):
-                self._eval_cascade(cascade, changed)
-                self._unevaluated.pop(str(cascade.root), None)
-            elif cascade is not None:
-                if cascade.story:
-                    behind[cascade.story] = cascade
-                self._unevaluated[str(cascade.root)] = None
-            brand = brands[p.brand]
+            cascade = self._add(p, bin_s)
+            if cascade is not None:
+                # Due (see _due), or just got enough reactions to be forecast: not a tick later.
+                if now - cascade.evaluated_at >= max(tick, 0.05 * (now - cascade.t0)) or \
+                        len(cascade.events) == min_events:
+                    self._eval_cascade(cascade, changed)
+                    unevaluated.pop(str(cascade.root), None)
+                else:
+                    if cascade.story:
+                        behind[cascade.story] = cascade
+                    unevaluated[str(cascade.root)] = None
+            brand = brands[name]
             if now - brand.evaluated_at >= tick:
-                self._eval_brand(p.brand, brand, changed)
-            if now - self._housekept >= tick:
+                self._eval_brand(name, brand, changed)
+            if now - housekept >= tick:
                 self._eval_unevaluated(changed)
                 self._housekeep(changed)
+                housekept = self._housekept
         # An open story's counts include every reaction read so far (the forecast still waits
         # for its next evaluation): the alert, its email and the dashboard count the same posts.
         for key, c in behind.items():
@@ -305,6 +331,10 @@ class Detector:
         if late:  # a story opened on late posts may already be over in its own time
             self._quiet_idle(changed, late=True)
         return sorted(changed.values(), key=lambda s: (s.updated_at, s.id))
+
+    def _params(self, brand: str) -> tuple[int, int]:
+        cfg = self.cfg(brand)
+        return cfg.volume.bin_min * 60, cfg.min_events
 
     def _due(self, c: Cascade) -> bool:
         """Old cascades change slowly: look again after 5% of their age (a tick at least)."""
@@ -327,15 +357,16 @@ class Detector:
                 self._eval_cascade(c, changed)
 
     # -- state updates ---------------------------------------------------------------------
-    def _add(self, p: SignalPost) -> Cascade | None:
-        """Count the post in its brand's bins; attach it to its cascade if it is a reaction."""
-        key = str(p.id)
-        brand = self._brands.get(p.brand)
+    def _add(self, p: SignalPost, bin_s: int) -> Cascade | None:
+        """Count the post in its brand's bins (`bin_s` seconds wide); attach it to its cascade
+        if it is a reaction. Called once per post: locals rather than repeated lookups."""
+        key, at, name = str(p.id), p.at, p.brand
+        brand = self._brands.get(name)
         if brand is None:
-            brand = self._brands[p.brand] = BrandState(
+            brand = self._brands[name] = BrandState(
                 bins={}, first_bin=None, evaluated_at=_NEVER, recent=[], burst=None
             )
-        b = int(p.at // (self.cfg(p.brand).volume.bin_min * 60))
+        b = int(at // bin_s)
         if brand.first_bin is None or b < brand.first_bin:
             brand.first_bin = b
         counts = brand.bins.get(b)
@@ -348,35 +379,41 @@ class Detector:
         if root is None and parent is not None:
             seen = posts.get(parent)
             root = parent if seen is None else seen.root
-        themes = list(p.themes)
-        if p.negative:
+        themes = list(p.themes) if p.themes else []
+        negative = p.negative
+        if negative:
             counts[0] += 1
             counts[2] += p.followers or 0
-            brand.recent.append(Mention(p.at, root or key, key, themes[:]))
-        if p.at < self.now - self.max_age_s:  # too late for a story: volume history only
+            recent = brand.recent
+            if recent and at < recent[-1].at:
+                self._recent_unsorted.add(name)
+            recent.append(Mention(at, root or key, key, themes[:]))
+        if at < self.now - self.max_age_s:  # too late for a story: volume history only
             return None
-        posts[key] = SeenPost(p.brand, p.at, p.negative, p.author, root or key, p.id, themes)
+        posts[key] = SeenPost(name, at, negative, p.author, root or key, p.id, themes)
         if root is None or root == key:
             c = self._cascades.get(key)
             if c is None or c.root_negative is not None:
                 return None
             # A root that arrives after its reactions (late): the cascade starts at its time.
-            self._rebase(c, p.at)
-            c.root, c.root_negative, c.root_author = p.id, p.negative, p.author
+            self._rebase(c, at)
+            c.root, c.root_negative, c.root_author = p.id, negative, p.author
             for t in themes:
                 c.themes[t] = c.themes.get(t, 0) + 1
             return c
         c = self._cascade(root, p)
-        if p.at < c.t0 and c.root_negative is None:  # an earlier reaction, root unseen
-            self._rebase(c, p.at)
+        if at < c.t0 and c.root_negative is None:  # an earlier reaction, root unseen
+            self._rebase(c, at)
         up = posts.get(parent) if parent != root else None
         parent_min = 0.0 if up is None else max(0.0, (up.at - c.t0) / 60)
-        c.events.append(CascadeEvent((p.at - c.t0) / 60, p.author, p.followers, parent_min))
-        c.negatives += bool(p.negative)
-        c.last_at = max(c.last_at, p.at)  # a late reaction is not the latest news
-        counts = c.themes
-        for t in themes:
-            counts[t] = counts.get(t, 0) + 1
+        c.events.append(CascadeEvent((at - c.t0) / 60, p.author, p.followers, parent_min))
+        c.negatives += bool(negative)
+        if at > c.last_at:  # a late reaction is not the latest news
+            c.last_at = at
+        if themes:
+            counts = c.themes
+            for t in themes:
+                counts[t] = counts.get(t, 0) + 1
         return c
 
     @staticmethod
@@ -423,9 +460,7 @@ class Detector:
         if n >= cfg.min_events and age > 0:
             forecast = forecast_cascade(c.events, age, cfg.viral_size,
                                         audience=self._audience_of(c))
-        ranks = self.ranks  # unranked amplifiers never count: leave them out of a long list
-        post = [(c.root, c.root_author, [e.author for e in c.events if e.author in ranks])]
-        involved = influencer_involvement(post, ranks, cfg.top_n) if ranks else []
+        involved = self._involved(c, cfg.top_n) if self.ranks else []
         triggers = []
         if forecast is not None and forecast.p_viral >= cfg.p_alert:
             triggers.append("growth")
@@ -437,6 +472,28 @@ class Detector:
         story.forecast = forecast or story.forecast
         story.influencers = involved
         self._refresh_cascade(story, c, triggers, changed)
+
+    def _involved(self, c: Cascade, top_n: int) -> list[Involvement]:
+        """The cascade's influencer involvement (graph.cascades.influencer_involvement).
+
+        Unranked amplifiers never count, so only ranked authors are listed, and only the
+        reactions since the last evaluation are looked at; the ranks are fixed for a
+        detector's life (an input of each run), so the same inputs give the same answer.
+        """
+        ranks, events = self.ranks, c.events
+        if c.ranked_seen < len(events):
+            ranked = c.ranked
+            for e in itertools.islice(events, c.ranked_seen, None):
+                if e.author in ranks:
+                    ranked.append(e.author)
+            c.ranked_seen = len(events)
+        if not c.ranked and c.root_author not in ranks:  # no one ranked: nobody involved
+            return []
+        key = (c.root, c.root_author, len(c.ranked), top_n)
+        if c.involved is None or c.involved[0] != key:
+            post = [(c.root, c.root_author, c.ranked)]
+            c.involved = (key, influencer_involvement(post, ranks, top_n))
+        return list(c.involved[1])
 
     def _refresh_cascade(
         self, story: Story, c: Cascade, triggers: list[str], changed: dict[str, Story]
@@ -458,16 +515,35 @@ class Detector:
 
     def _eval_brand(self, name: str, brand: BrandState, changed: dict[str, Story]) -> None:
         brand.evaluated_at = self.now
-        cfg = self.cfg(name)
-        vc = cfg.volume
+        vc = self.cfg(name).volume
         horizon = self.now - vc.window_min * 60
-        brand.recent = [r for r in brand.recent if r.at > horizon]
-        if len(brand.recent) < vc.min_count:  # cheap exit: most evaluations stop here
+        recent = brand.recent
+        if name in self._recent_unsorted:
+            recent = brand.recent = [r for r in recent if r.at > horizon]
+            if all(a.at <= b.at for a, b in itertools.pairwise(recent)):
+                self._recent_unsorted.discard(name)
+        elif recent and recent[0].at <= horizon:  # in time order: the old ones are in front
+            i, n = 1, len(recent)
+            while i < n and recent[i].at <= horizon:
+                i += 1
+            del recent[:i]
+        if len(recent) < vc.min_count:  # cheap exit: most evaluations stop here
             return
         end = int(self.now // (vc.bin_min * 60))
-        anomaly = score_window(brand.bins, end, self._baseline(name, brand, end, vc), vc)
+        neg, _, reach = window_sums(brand.bins, end, vc)
+        cached = self._baseline(name, brand, end, vc)
+        # Then the next cheapest: the baseline's medians, its spreads, the whole score.
+        if not could_be_anomalous(neg, reach, cached[1], vc):
+            return
+        base = cached[2]
+        if base is None:
+            base = cached[2] = baseline(brand.bins, end, brand.first_bin, vc,
+                                        self._windows.setdefault(name, {}))
+        if not anomalous(neg, reach, base, vc):
+            return
+        anomaly = score_window(brand.bins, end, base, vc)
         # An unusual share or reach on fewer negative posts than usual is no burst of them.
-        if not anomaly.anomalous or anomaly.negative <= anomaly.negative_baseline:
+        if anomaly.negative <= anomaly.negative_baseline:
             return
         roots = Counter(r.root for r in brand.recent)
         top, top_n = roots.most_common(1)[0]
@@ -569,16 +645,15 @@ class Detector:
             themes=_top(themes),
         )
 
-    def _baseline(self, name: str, brand: BrandState, end: int, vc: VolumeConfig) -> Baseline:
+    def _baseline(self, name: str, brand: BrandState, end: int, vc: VolumeConfig) -> list:
+        """[(end, first bin), the baseline's Medians, its Baseline or None until asked for]."""
         key = (end, brand.first_bin)
         cached = self._baselines.get(name)
         if cached is None or cached[0] != key:
             windows = self._windows.setdefault(name, {})
-            cached = self._baselines[name] = (
-                key,
-                baseline(brand.bins, end, key[1], vc, windows),
-            )
-        return cached[1]
+            cached = self._baselines[name] = [key, medians(brand.bins, end, key[1], vc, windows),
+                                              None]
+        return cached
 
     # -- stories -----------------------------------------------------------------------------
     def _open(self, story_id: str, brand: str, kind: str, c: Cascade | None) -> Story:
@@ -614,7 +689,9 @@ class Detector:
         self._pruned = self.now
         self._baselines.clear()  # bins are about to be forgotten
         horizon = self.now - self.max_age_s
-        _drop_front(self._posts, lambda k, v: v.at < horizon)  # kept in arrival order
+        posts = self._posts  # kept in arrival order: the old ones are in front
+        for k in list(itertools.takewhile(lambda k: posts[k].at < horizon, posts)):
+            del posts[k]
         self._forget_cascades(horizon)
         for story_id in [
             s.id for s in self._stories.values() if s.status == "quiet" and s.updated_at < horizon
@@ -624,9 +701,9 @@ class Detector:
         for name, brand in self._brands.items():
             vc = self.cfg(name).volume
             keep = (self.now - (vc.max_periods + 1) * 7 * 86400) // (vc.bin_min * 60)
-            _drop_front(brand.bins, lambda k, v, keep=keep: k < keep)
+            _drop_front(brand.bins, keep)
             # Window sums ending before `keep` are never read again: drop the oldest.
-            _drop_front(self._windows.get(name, {}), lambda k, v, keep=keep: k < keep)
+            _drop_front(self._windows.get(name, {}), keep)
 
     def _quiet_idle(self, changed: dict[str, Story], late: bool = False) -> None:
         """Quiet the stories without news for `story_idle_min`, neither an update nor a post of
@@ -703,6 +780,8 @@ class Detector:
         det._posts = {k: SeenPost(*v) for k, v in d["posts"].items()}
         det._cascades = {k: _cascade_from(c) for k, c in d["cascades"].items()}
         det._brands = {k: _brand_from(b) for k, b in d["brands"].items()}
+        det._recent_unsorted = {k for k, b in det._brands.items() if any(
+            x.at > y.at for x, y in itertools.pairwise(b.recent))}
         det._stories = {s["id"]: Story.from_dict(s) for s in d["stories"]}
         det._active = {k: s for k, s in det._stories.items() if s.status == "active"}
         last = [c.last_at for c in det._cascades.values()]
@@ -756,9 +835,10 @@ def _brand_from(d: Mapping) -> BrandState:
     )  # fmt: skip
 
 
-def _drop_front(d: dict, old: Callable[[Any, Any], bool]) -> None:
-    """Forget the oldest entries of a dict filled in time order, without scanning it all."""
-    for k in list(itertools.takewhile(lambda k: old(k, d[k]), d)):
+def _drop_front(d: dict[int, Any], keep: float) -> None:
+    """Forget the entries before bin `keep` at the front of a dict filled in time order,
+    without scanning it all."""
+    for k in list(itertools.takewhile(keep.__gt__, d)):
         del d[k]
 
 

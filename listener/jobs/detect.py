@@ -18,6 +18,7 @@ the end rather than after every page.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import multiprocessing
 import sys
@@ -49,6 +50,7 @@ STATE_KEY, CURSOR_KEY, SCORED_KEY = "detect_state", "detect_cursor", "detect_sco
 PAGE = 20000
 CHECKPOINT_S = 30.0  # save the detector's state at least this often (wall clock) during a run
 CHILD_MIN = 100_000  # posts to read before a child process reads them (it takes ~0.5 s to start)
+GC_THRESHOLDS = (50_000, 20, 100)  # the cycle collector's, during a run of CHILD_MIN posts or more
 TOP_INFLUENCERS = 25  # authors ranked this high count as influencers
 # A top influencer's negative post opens a story once it has drawn this many reactions: fewer
 # turned every complaint of a prolific account into an alert (the demo week had 150 of them).
@@ -88,10 +90,16 @@ if SignalPost._fields != _SIGNAL_ORDER or reads.MentionRow._fields != _ROW_ORDER
 _LABEL, _CREATED_AT = _ROW_ORDER.index("label"), _ROW_ORDER.index("created_at")
 
 
+_BRAND_NAMES: dict[str, str] = {}
+
+
 def _signal(row: tuple) -> tuple:
     """A MentionRow as SignalPost's fields (`_SIGNAL_ORDER`)."""
     (post_id, brand, at, label, author_id, followers, platform, parent_native_id, text,
      gold_reason, theme, _created_at) = row  # _ROW_ORDER
+    # One string per brand name, not one per row: a page pickles it once, and the detector's
+    # dict lookups by brand compare it by identity.
+    brand = _BRAND_NAMES.get(brand) or _BRAND_NAMES.setdefault(brand, brand)
     negative = label == "negative"
     # The theme `undertow themes` found first (it works for any brand); a human-annotated
     # reason where the job has not run; the keyword taxonomy only where neither exists.
@@ -131,6 +139,7 @@ def _produce(url: str, since: str | None, version: str | None, page_size: int,
     """Child process: read and map the pages, send them down `out`, then None (or the error)."""
     from listener.store.db import create
 
+    gc.set_threshold(*GC_THRESHOLDS)  # a process of its own: see _gc_relaxed
     engine = create(url)
     try:
         for item in _pages(engine, since, version, page_size, until, scored):
@@ -171,15 +180,19 @@ def _plain_main() -> Iterator[None]:
 
 def _read_ahead(engine: Engine, since: str | None, version: str | None,
                 allowed: bool = True, until: Any = None,
-                scored: tuple[Any, Any] | None = None) -> Iterator[tuple[list, Any]]:
+                scored: tuple[Any, Any] | None = None,
+                pending: int | None = None) -> Iterator[tuple[list, Any]]:
     """`_pages` from a child process, a page ahead of the detector.
 
     Reading and mapping 1M mentions (SQL, theme regexes) costs half as much as detecting on
-    them: on a second core it hides behind detection. Small runs, in-memory databases (which a
-    child cannot open) and callers that did not ask for it read in this process.
+    them: on a second core it hides behind detection. Small runs (`pending` posts, counted
+    here when not given), in-memory databases (which a child cannot open) and callers that did
+    not ask for it read in this process.
     """
+    if pending is None:
+        pending = reads.pending(engine, since)
     if not allowed or reads.in_memory(engine) or multiprocessing.current_process().daemon \
-            or reads.pending(engine, since) < CHILD_MIN:
+            or pending < CHILD_MIN:
         yield from _pages(engine, since, version, PAGE, until, scored)
         return
     url = engine.url
@@ -209,6 +222,29 @@ def _read_ahead(engine: Engine, since: str | None, version: str | None,
         if child.is_alive():
             child.terminate()
             child.join()
+
+
+@contextmanager
+def _gc_relaxed(relax: bool) -> Iterator[None]:
+    """Python's cycle collector, rarely, for the length of a big run.
+
+    A big run allocates millions of small objects that live for hours of stream time (the
+    detector's posts, reactions and bins, a page of mentions from the reader): with the default
+    thresholds the collector walks them again and again, 7-13 of the 61 CPU seconds at 1M posts
+    (bench/detect_speed.py, docs/alerts.md). The detector's state holds no reference cycles, so
+    its garbage goes by reference counting; the collector still runs, every 50,000
+    allocations, and the old thresholds are back when the run ends. Small runs (`undertow
+    listen` detects every few seconds, beside other threads) leave it as it is.
+    """
+    if not relax:
+        yield
+        return
+    old = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 def _root_ids(stories) -> list[int]:
@@ -385,15 +421,18 @@ def _detect(store: Store, reset: bool, echo: Callable[[str], None],
              f"there until `undertow score` has scored them.")
     last = saved = None
     checkpoint = time.monotonic()
-    for fields, last in _read_ahead(store.engine, cursor, version, read_ahead, until,
-                                    (None, through)):
-        report.posts += len(fields)
-        _record(store, brands, detector.process(_posts(fields)), report)
-        # The state is megabytes of JSON: saved every CHECKPOINT_S rather than every page, so a
-        # run that dies replays at most that much (its alerts are upserted again, not doubled).
-        if time.monotonic() - checkpoint >= CHECKPOINT_S:
-            _save(store, detector, last, through)
-            saved, checkpoint = last, time.monotonic()
+    pending = reads.pending(store.engine, cursor)
+    with _gc_relaxed(pending >= CHILD_MIN):
+        for fields, last in _read_ahead(store.engine, cursor, version, read_ahead, until,
+                                        (None, through), pending):
+            report.posts += len(fields)
+            _record(store, brands, detector.process(_posts(fields)), report)
+            # The state is megabytes of JSON: saved every CHECKPOINT_S rather than every page,
+            # so a run that dies replays at most that much (its alerts are upserted again, not
+            # doubled).
+            if time.monotonic() - checkpoint >= CHECKPOINT_S:
+                _save(store, detector, last, through)
+                saved, checkpoint = last, time.monotonic()
     if last is None and report.late and cursor is not None:
         last = cursor  # only late posts: the cursor stays, the scores seen move on
     if last is not None and last is not saved:
