@@ -152,3 +152,14 @@ def tiny_model(tmp_path_factory):
     BertForSequenceClassification(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def demo_week():
+    """The demo's corpus and its simulated week, `(rows, replaced, batch, facts)`: loading and
+    generating it takes seconds, and tests only read it (none changes a Post in place)."""
+    from listener.demo import generator
+
+    rows, replaced = generator.load_corpus()
+    batch, facts = generator.generate(rows, days=7)
+    return rows, replaced, batch, facts
