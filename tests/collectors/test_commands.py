@@ -86,8 +86,12 @@ def sigterm_self(*args) -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
-def test_listen_runs_passes_until_sigterm_and_stops_cleanly(cli, brands, x_api, reddit_api):
-    # SIGTERM arrives during the second X pass, as a service manager would send it.
+def test_listen_runs_passes_until_sigterm_and_stops_cleanly(cli, brands, settings, x_api,
+                                                            reddit_api, tiny_model):
+    # SIGTERM arrives during the second X pass, as a service manager would send it. Each pass's
+    # posts go through the real pipeline, which `listen` finishes before it stops: the tiny
+    # model scores them in a second where the shipped one took half a minute on two cores.
+    settings.sentiment_model = str(tiny_model)
     x_api.on_search = lambda q: "since_id" in q and q["query"] == "#brexit" and sigterm_self()
     result = invoke(cli, "listen", "--every", "x=0.2s", "--every", "reddit=0.2")
     assert result.exit_code == 0, result.output

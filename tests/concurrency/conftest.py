@@ -263,7 +263,20 @@ class Stores:
         admin.dispose()
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def detectable(env: Env, airline: Path) -> None:
+    """The `detectable` seed: the whole airline week (bursts need it), the six brands, and the
+    file's crowd labels as scores. One builder, since the seed is shared by name."""
+    env.run("import", str(airline))
+    for name, query in BRANDS.items():
+        env.run("brand", "add", name, "--query", query)
+    store = env.store()
+    gold_scores(store)
+    store.close()
+
+
+# Per session, not per module: a seed (the whole airline file imported, seconds on PostgreSQL)
+# is built once for every module that asks for it, and tests only ever get copies of it.
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def stores(request, tmp_path_factory):
     pg = None
     if request.param == "postgresql":

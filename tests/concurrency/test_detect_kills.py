@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.concurrency.conftest import BRANDS, gold_scores, snapshot
+from tests.concurrency.conftest import detectable, snapshot
 
 
 @pytest.fixture(scope="module")
@@ -18,15 +18,7 @@ def pg_stores(stores):
 
 
 def test_ten_kills_during_detect_give_the_clean_runs_alerts(pg_stores, airline):
-    def detectable(env):
-        env.run("import", str(airline))
-        for name, query in BRANDS.items():
-            env.run("brand", "add", name, "--query", query)
-        store = env.store()
-        gold_scores(store)
-        store.close()
-
-    pg_stores.seed("detectable", detectable)
+    pg_stores.seed("detectable", lambda env: detectable(env, airline))
     ref = pg_stores.fresh("detectable")
     started = time.monotonic()
     ref.run("detect")

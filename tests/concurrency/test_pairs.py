@@ -7,7 +7,7 @@ import time
 import pytest
 from sqlalchemy import text
 
-from tests.concurrency.conftest import BRANDS, finish, gold_scores, no_traceback, snapshot
+from tests.concurrency.conftest import BRANDS, detectable, finish, no_traceback, snapshot
 
 
 def _brands(env) -> None:
@@ -21,15 +21,8 @@ def seeded(stores, small_airline, scoring_airline, airline):
     def imported(env):
         env.run("import", str(scoring_airline))
 
-    def detectable(env):  # the whole week: bursts need it
-        env.run("import", str(airline))
-        _brands(env)
-        store = env.store()
-        gold_scores(store)
-        store.close()
-
     stores.seed("imported", imported)
-    stores.seed("detectable", detectable)
+    stores.seed("detectable", lambda env: detectable(env, airline))
     return stores
 
 

@@ -24,14 +24,13 @@ PROBS = {"negative": (0.95, 0.03, 0.02), "neutral": (0.1, 0.8, 0.1), "positive":
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(tmp_path_factory, demo_week):
     from listener.store import Store
 
     store = Store.open(f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}")
     for name, query, group in generator.BRANDS:
         store.add_brand(name, query, group)
-    rows, _ = generator.load_corpus()
-    batch, facts = generator.generate(rows, days=7)
+    _rows, _replaced, batch, facts = demo_week
     for part in generator.chunks(batch):
         store.write(part)
     gold = {p.text: p.gold_label for p in batch.posts if p.gold_label}
