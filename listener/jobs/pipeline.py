@@ -22,7 +22,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from listener.jobs import coordination, detect, graph_views, rank, score, themes
+from listener.logs import db_unavailable
 from listener.store import Store
+from listener.store.db import unavailable
 
 log = logging.getLogger(__name__)
 Stage = Callable[..., None]
@@ -123,9 +125,19 @@ def _guarded(stage: Stage, store: Store, settings, echo: Callable[[str], None]) 
         stage(store, settings, echo)
         return True
     except Exception as exc:  # keep listening; the next pass retries the stage
-        log.exception("Stage %s failed", getattr(stage, "__module__", stage))
-        echo(f"{getattr(stage, '__module__', 'stage')} failed: {exc}; will retry next pass")
+        _failed(getattr(stage, "__module__", "stage"), exc, echo)
         return False
+
+
+def _failed(name: str, exc: Exception, echo: Callable[[str], None]) -> None:
+    """A stage's failure: one line when the database is away (a restart: nothing to debug),
+    the traceback when it is anything else (a bug)."""
+    if unavailable(exc):
+        db_unavailable(f"stage {name}", exc, "the next pipeline run retries it", echo=echo,
+                       stage=name)
+        return
+    log.exception("Stage %s failed", name)
+    echo(f"{name} failed: {exc}; will retry next pass")
 
 
 def _refresh_themes(store: Store, echo: Callable[[str], None]) -> None:
@@ -196,6 +208,5 @@ def _score_slice(store: Store, settings, echo: Callable[[str], None], todo: int 
         return score.stage(store, settings, echo, max_seconds=LIVE_SLICE_S, todo=todo,
                            start_at=detect.reading_from(store))
     except Exception as exc:  # keep listening; the next pass retries the stage
-        log.exception("Stage listener.jobs.score failed")
-        echo(f"listener.jobs.score failed: {exc}; will retry next pass")
+        _failed("listener.jobs.score", exc, echo)
         return 0

@@ -18,6 +18,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from listener.errors import ConfigError
+from listener.logs import db_unavailable
 from listener.post import RETWEET_PREFIX
 from listener.store import Store
 from listener.store.db import unavailable
@@ -145,9 +146,8 @@ def follow(store: Store, scorer, *, idle_s: float, stop: threading.Event,
             if not unavailable(exc):
                 raise
             out.database_errors += 1
-            orig = getattr(exc, "orig", None) or exc
-            reason = (str(orig).strip().splitlines() or [type(exc).__name__])[0]
-            echo(f"The database is unavailable ({reason[:200]}); retrying in {idle_s:g} s")
+            db_unavailable("Scoring", exc, f"retrying in {idle_s:g} s", retry_in_s=idle_s,
+                           echo=echo)
         stop.wait(idle_s)
     return out
 
