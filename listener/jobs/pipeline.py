@@ -9,6 +9,10 @@ and complaint themes beside them, on their own cadence (`ThemesRunner`): embeddi
 negative post took 7-14 s a run at 100 posts/s, longer than scoring, and stood between scoring
 and detection on every run. An alert opened before its posts have themes gets them when the
 themes job has named them (`detect.refresh_alert_themes`, on the pipeline's next run).
+
+With `UNDERTOW_LISTEN_SCORE=false` (`listen --no-score`) the listener scores nothing: separate
+`undertow score --follow` processes do, and each pipeline run detects on what they have scored
+so far, new posts or not (detection stops at the first mention still without a score).
 """
 
 from __future__ import annotations
@@ -184,13 +188,16 @@ def after_collect(store: Store, settings, new_posts: int, echo: Callable[[str], 
             _guarded(stage, store, settings, echo)
         return
     themes_runner.pending += new_posts
+    scoring = getattr(settings, "listen_score", True)
     left, first = None, True  # left: posts of this run's share still to score
     while True:
         if new_posts:
-            left = _score_slice(store, settings, echo, left)
+            left = _score_slice(store, settings, echo, left) if scoring else 0
             for stage in LIVE_STAGES[1:] if first else LIVE_STAGES[-1:]:  # rank etc. once
                 _guarded(stage, store, settings, echo)
             first = False
+        elif not scoring:  # the followers may have scored what detection waits for
+            _guarded(LIVE_STAGES[-1], store, settings, echo)
         if themes_runner.take_finished():
             _guarded(lambda s, _settings, e: _refresh_themes(s, e), store, settings, echo)
         _guarded(_send_alerts, store, settings, echo)
