@@ -144,9 +144,10 @@ def test_the_scorer_unit_starts_the_real_command_and_stops_on_its_kill_signal(tm
                                                                               tiny_model):
     """The template's ExecStart with its instance name (the port) filled in, on a store with a
     backlog: healthy on /healthz, every post scored, JSON logs, exit 0 on its KillSignal."""
+    from sqlalchemy import func, select
+
     from listener.post import Batch, Post
     from listener.store import Store, schema
-    from sqlalchemy import func, select
 
     unit = _unit("undertow-score@.service")
     argv = shlex.split(unit["ExecStart"][0])
