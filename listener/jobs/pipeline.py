@@ -129,8 +129,17 @@ def _guarded(stage: Stage, store: Store, settings, echo: Callable[[str], None]) 
         stage(store, settings, echo)
         return True
     except Exception as exc:  # keep listening; the next pass retries the stage
-        _failed(getattr(stage, "__module__", "stage"), exc, echo)
+        _failed(_name(stage), exc, echo)
         return False
+
+
+def _name(stage: Stage) -> str:
+    """A stage's name in the log: its job module, or what this module's own steps do."""
+    module = getattr(stage, "__module__", None) or "stage"
+    if module != __name__:
+        return module
+    return {"_send_alerts": "alert emails", "_prune_daily": "retention"}.get(
+        getattr(stage, "__name__", ""), "themes refresh")
 
 
 def _failed(name: str, exc: Exception, echo: Callable[[str], None]) -> None:
