@@ -321,6 +321,8 @@ def run(args: argparse.Namespace) -> dict:
     listen_args = ["listen", "--stream", "--platform", "x", "--platform", "reddit",
                    "--every", f"x={args.search_every}", "--every", f"reddit={args.reddit_every}",
                    "--pipeline-every", f"{args.pipeline_every}s"]
+    if args.scorers:  # the deployment's shape: one listener that leaves scoring to N followers
+        listen_args.append("--no-score")
     listener = Listener(env, listen_args, workdir / "listen.log")
     obs = Observations()
     stop = threading.Event()
@@ -336,6 +338,11 @@ def run(args: argparse.Namespace) -> dict:
             raise SystemExit(f"the listener did not connect to the stream; see {listener.log_path}")
         if not listener.alive():
             raise SystemExit(f"the listener exited; see {listener.log_path}")
+        for i in range(args.scorers):
+            log = (workdir / f"score{i + 1}.log").open("ab")
+            scorers.append(subprocess.Popen(
+                [sys.executable, "-m", "listener.cli", "score", "--follow", "--threads", "1",
+                 "--idle", "1s"], env=env, cwd=ROOT, stdout=log, stderr=log))
         for t in pollers:
             t.start()
         started = time.time()
@@ -599,6 +606,7 @@ def _measure(store, obs, feed, mailbox, webhook, args, started, publish_end, cau
         "webhook_posts": sum(hooks.values()),
         "webhook_doubled": sum(v - 1 for v in hooks.values() if v > 1),
         "load_average": [round(x, 2) for x in os.getloadavg()],
+        "scorers": args.scorers,
     }
     if args.soak:
         cascades_alerted = sum(1 for c in feed.cascades if reported.get(c.index))
@@ -652,6 +660,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--private-pg", action="store_true",
                     help="postgres: run on a throwaway server of this run's own (initdb into a "
                          "temporary folder, a free port) instead of UNDERTOW_BENCH_PG_URL")
+    ap.add_argument("--scorers", type=int, default=0,
+                    help="run `listen --no-score` and this many `undertow score --follow "
+                         "--threads 1` processes beside it (on PostgreSQL they split the work); "
+                         "0: the listener scores in its own pipeline")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--workdir", default=None, help="keep the logs and SQLite file here")
     ap.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")

@@ -138,6 +138,7 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"  # text | json (one JSON object per line)
     metrics_address: str = ""  # `undertow listen` serves /healthz and /metrics here (HOST:PORT)
+    listen_score: bool = True  # false: `listen` leaves scoring to `undertow score --follow`
     sentiment_model: str = ""
     sentiment_int8: bool = False  # int8 dynamic quantisation: about 2x faster, a little less exact
     sentiment_languages: str = ""  # codes the model may score ("en,es"), "any"; default: learnt
@@ -214,7 +215,7 @@ class Settings:
                 values[f.name] = Path(raw).expanduser()
             elif f.name.endswith(("_port", "_days", "_threshold")):
                 values[f.name] = _whole_number(f"UNDERTOW_{f.name.upper()}", raw)
-            elif f.name in ("pseudonymise", "sentiment_int8"):
+            elif f.name in ("pseudonymise", "sentiment_int8", "listen_score"):
                 values[f.name] = raw.strip().lower() in _TRUE
             else:
                 values[f.name] = raw

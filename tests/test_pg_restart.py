@@ -103,7 +103,8 @@ def test_score_follow_survives_a_database_restart(private_pg, tmp_path, tiny_mod
     assert follower.returncode == 0, err[-3000:]
     report = json.loads(out.strip().splitlines()[-1])
     assert report["scored"] == 300  # each post scored once: none twice, none lost
-    assert report["database_errors"] >= 1 and "The database is unavailable" in err
+    assert report["database_errors"] >= 1
+    assert "Scoring: the database is unavailable (" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize("search_every", [3600.0, 1.0], ids=["stream", "stream+search"])
@@ -203,3 +204,65 @@ def test_a_write_cut_off_by_the_server_going_down_is_raised_not_skipped(private_
     _write_retrying(store, posts)
     assert _count(store, schema.posts) == 5
     store.close()
+
+
+def test_a_database_outage_in_listen_is_one_structured_log_line(private_pg, tmp_path,
+                                                                 tiny_model):
+    """`undertow listen` with JSON logs (as the systemd unit runs it) while the server is down
+    for a few seconds: each place that meets the outage says so in one JSON record, event
+    `db_unavailable` with the error class and the retry, never an "unexpected" traceback."""
+    from bench.live_feed import Feed, Text
+    from bench.live_wire import LiveServer, WireState
+
+    url = private_pg.create_database("outagelog")
+    store = Store.open(url)
+    store.add_brand("United", "@united")
+    state = WireState()
+    server = LiveServer(state).start()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("UNDERTOW_")},
+           "UNDERTOW_ID_KEY": os.environ["UNDERTOW_ID_KEY"], "UNDERTOW_DATABASE_URL": url,
+           "UNDERTOW_HOME": str(tmp_path), "UNDERTOW_ENV_FILE": os.devnull,
+           "UNDERTOW_LOG_FORMAT": "json", "UNDERTOW_SENTIMENT_MODEL": str(tiny_model),
+           "UNDERTOW_X_BEARER_TOKEN": "t", "UNDERTOW_X_BASE_URL": server.url,
+           "PYTHONPATH": str(REPO)}
+    texts = [Text(f"@united flight {i} is late again", f"flyer{i}", "United", True, True)
+             for i in range(60)]
+    items = list(Feed(texts, rate=60, seconds=1, cascades=0, reddit_share=0)
+                 .schedule(time.time()))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "listener.cli", "listen", "--stream", "--platform", "x",
+         "--every", "x=1s", "--pipeline-every", "1s", "--themes-every", "0"],
+        env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _until(lambda: bool(state.connections) or proc.poll() is not None, 180,
+               "the listener did not connect")
+        assert proc.poll() is None
+        for item in items[:30]:
+            state.publish_tweet(item.payload, item.users)
+        _until(lambda: _count(store, schema.sentiment_scores) >= 30, 120, "not scored")
+        private_pg.stop(remove=False)  # down, as a crash would leave it
+        for item in items[30:]:  # streamed while it is down: held, then stored
+            state.publish_tweet(item.payload, item.users)
+        time.sleep(4.0)  # search passes, pipeline runs and the stream writer meet it
+        private_pg.start()
+        _until(lambda: _count(store, schema.sentiment_scores) >= 60, 120,
+               "posts streamed during the outage were not stored and scored")
+        assert proc.poll() is None, "the listener died with the database"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+        server.stop()
+        store.close()
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert not [line for line in lines if not line.startswith("{")], err[-3000:]  # all JSON
+    records = [json.loads(line) for line in lines]
+    outage = [r for r in records if r.get("event") == "db_unavailable"]
+    assert outage, err[-3000:]
+    for r in outage:
+        assert r["level"] == "warning" and r["logger"] == "undertow.db"
+        assert r["error"] and r["retry"] and "the database is unavailable" in r["message"]
+        assert "[SQL:" not in r["message"] and "\n" not in r["message"]
+    assert {r["where"].split(":")[0] for r in outage} >= {"X stream"}, outage
+    assert not [r for r in records if "exception" in r or "unexpected" in r["message"]], \
+        [r for r in records if "exception" in r][:2]
+    assert proc.returncode == 0, err[-3000:]

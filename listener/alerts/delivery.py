@@ -14,6 +14,12 @@ A crash after the server accepted a message and before it was marked sent leaves
 claimed; after `CLAIM_LEASE` it is sent again, with the same Message-ID (email) or
 X-Undertow-Delivery header (webhook), so the receiver can recognise the repeat. That window is
 the one place "never twice" rests on the receiver; every other failure leaves nothing sent.
+
+The lease is short (90 s) because no live run can hold a message in flight longer: the claim
+is renewed before each attempt, and an email attempt (connect, STARTTLS, login, send) is cut
+off at `ATTEMPT_DEADLINE_S` by closing its socket, whatever a slow server does; each socket
+operation also times out after `SEND_TIMEOUT_S`. A webhook attempt is bounded by its
+per-operation timeout (`webhook.TIMEOUT_S`), not cut off the same way.
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ from __future__ import annotations
 import ipaddress
 import logging
 import smtplib
+import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -35,7 +43,7 @@ from listener.settings import Settings
 from listener.store import Store
 from listener.store import outbox as box
 from listener.store.alerts import get, list_alerts
-from listener.store.outbox import CLAIM_LEASE, Target
+from listener.store.outbox import ATTEMPT_DEADLINE_S, CLAIM_LEASE, SEND_TIMEOUT_S, Target
 
 __all__ = ["CLAIM_LEASE", "DeliveryReport", "deliver", "enqueue_digest", "enqueue_due", "outbox",
            "send"]
@@ -93,6 +101,69 @@ def _loopback(host: str) -> bool:
         return host.lower() == "localhost"
 
 
+_watch = threading.local()  # the deadline of the attempt this thread is making, if any
+
+
+class _Deadline:
+    """Cuts one send attempt off after `seconds`: it shuts the attempt's socket down, so the
+    blocking read or write in hand fails at once. Without it a server that answers just inside
+    each timeout could hold a message in flight for as long as it liked, and no lease would be
+    safe to hand the message to another run."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.cut = seconds, False
+        self.socks: list[socket.socket] = []
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        _watch.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._timer.cancel()
+        _watch.deadline = None
+
+    def opened(self, sock: socket.socket) -> None:
+        self.socks.append(sock)
+
+    def _cut(self) -> None:
+        self.cut = True
+        for sock in self.socks:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:  # already closed, or replaced by its TLS wrapper
+                pass
+
+
+def _opened(sock: socket.socket) -> None:
+    deadline = getattr(_watch, "deadline", None)
+    if deadline is not None:
+        deadline.opened(sock)
+
+
+class _SMTP(smtplib.SMTP):
+    """smtplib.SMTP whose sockets the attempt's deadline can reach (and after STARTTLS too)."""
+
+    def _get_socket(self, host, port, timeout):
+        sock = super()._get_socket(host, port, timeout)
+        _opened(sock)
+        return sock
+
+    def starttls(self, *args, **kwargs):
+        reply = super().starttls(*args, **kwargs)
+        _opened(self.sock)
+        return reply
+
+
+class _SMTP_SSL(smtplib.SMTP_SSL):  # noqa: N801 - smtplib's own name
+    def _get_socket(self, host, port, timeout):
+        sock = super()._get_socket(host, port, timeout)
+        _opened(sock)
+        return sock
+
+
 def _connect(settings: Settings) -> smtplib.SMTP:
     if not settings.smtp_host:
         raise ConfigError("No SMTP server configured: set UNDERTOW_SMTP_HOST (and _PORT, _USER, "
@@ -104,10 +175,10 @@ def _connect(settings: Settings) -> smtplib.SMTP:
                           "machine, or one that needs no login)")
     context = ssl.create_default_context(cafile=settings.smtp_ca_file or None)
     if settings.smtp_security == "ssl":
-        smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port,
-                                              context=context, timeout=30)
+        smtp: smtplib.SMTP = _SMTP_SSL(settings.smtp_host, settings.smtp_port,
+                                       context=context, timeout=SEND_TIMEOUT_S)
     else:
-        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30)
+        smtp = _SMTP(settings.smtp_host, settings.smtp_port, timeout=SEND_TIMEOUT_S)
         if settings.smtp_security == "starttls":
             smtp.starttls(context=context)
     if settings.smtp_user:
@@ -190,6 +261,25 @@ class _Session:
         self.smtp: smtplib.SMTP | None = None
 
     def send(self, msg, last_try: bool) -> None:
+        """One attempt, connecting first if need be; cut off at ATTEMPT_DEADLINE_S."""
+        with _Deadline(ATTEMPT_DEADLINE_S) as deadline:
+            if self.smtp is not None and self.smtp.sock is not None:
+                deadline.opened(self.smtp.sock)
+            try:
+                self._send(msg, last_try)
+            except (smtplib.SMTPException, OSError) as exc:
+                if deadline.cut:
+                    self.close()
+                    raise TimeoutError(f"the attempt took over {ATTEMPT_DEADLINE_S:g} s and was "
+                                       f"cut off ({_describe(exc)})") from exc
+                raise
+            except _ConnectFailed as exc:
+                if deadline.cut:
+                    raise _ConnectFailed(f"connecting took over {ATTEMPT_DEADLINE_S:g} s and "
+                                         f"was cut off ({exc})") from exc
+                raise
+
+    def _send(self, msg, last_try: bool) -> None:
         if self.smtp is None:
             try:
                 self.smtp = _connect(self.settings)
@@ -231,16 +321,31 @@ def deliver(store: Store, settings: Settings, retries: int = 3) -> DeliveryRepor
     emails = [r for r in pending if r.channel == "email"]
     _deliver_emails(store, settings, emails, retries, report)
     for row in (r for r in pending if r.channel == "webhook"):
-        _claimed(store, row, lambda row=row: _post_row(store, settings, row, retries, report))
+        _claimed(store, row, lambda lease, row=row: _post_row(store, settings, row, retries,
+                                                              report, lease))
     return report
+
+
+class _Lease:
+    """This run's claim on one row: renewed before each attempt, so the lease counts from the
+    attempt in hand, not from the claim (retries and their backoff can outlast it)."""
+
+    def __init__(self, store: Store, row_id: int, at) -> None:
+        self.store, self.row_id, self.at = store, row_id, at
+
+    def renew(self) -> bool:
+        self.at = box.renew(self.store, self.row_id, self.at)
+        return self.at is not None
 
 
 def _claimed(store: Store, row, send) -> bool:
     """Run `send` on `row` if this run claims it; a stop, a bug or Ctrl-C hands it back."""
-    if not box.claim(store, row.id):
+    at = box.claim(store, row.id)
+    if at is None:
         return False
+    lease = _Lease(store, row.id, at)
     try:
-        send()
+        send(lease)
     except BaseException:
         box.release(store, row.id, status="pending", only_if_sending=True)
         raise
@@ -252,8 +357,8 @@ def _deliver_emails(store: Store, settings: Settings, pending: list, retries: in
     session, left = _Session(settings), len(pending)
     try:
         for row in pending:
-            _claimed(store, row, lambda row=row: _deliver_row(store, settings, session, row,
-                                                              retries, report))
+            _claimed(store, row, lambda lease, row=row: _deliver_row(
+                store, settings, session, row, retries, report, lease))
             left -= 1
     except _Stop as stop:
         report.retry_later += left
@@ -263,7 +368,7 @@ def _deliver_emails(store: Store, settings: Settings, pending: list, retries: in
 
 
 def _post_row(store: Store, settings: Settings, row, retries: int,
-              report: DeliveryReport) -> None:
+              report: DeliveryReport, lease: _Lease) -> None:
     """One chat post: the webhook's URL from the settings, retries with backoff, then a mark."""
     name = f"webhook {row.recipient}"
     try:
@@ -278,6 +383,8 @@ def _post_row(store: Store, settings: Settings, row, retries: int,
     for attempt in range(1, retries + 1):
         if attempt > 1:
             sleep(min(wait if wait is not None else 2 ** (attempt - 2), 30))
+        if not lease.renew():
+            return  # the lease ran out (this run was stalled): the row is another run's now
         try:
             webhook.post(url, message, row.key)
         except webhook.Refused as exc:
@@ -307,12 +414,14 @@ def _failed(store: Store, row, attempt: int, error: str, for_good: bool, said: s
 
 
 def _deliver_row(store: Store, settings: Settings, session: _Session, row, retries: int,
-                 report: DeliveryReport) -> None:
+                 report: DeliveryReport, lease: _Lease) -> None:
     msg = _message(store, settings, row)
     error, code, attempt = "", None, 0
     for attempt in range(1, retries + 1):
         if attempt > 1:
             sleep(min(2 ** (attempt - 2), 30))
+        if not lease.renew():  # rendering or the backoff outlasted the lease: another run's now
+            return
         try:
             session.send(msg, last_try=attempt == retries)
         except _ConnectFailed as exc:

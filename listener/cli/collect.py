@@ -118,8 +118,13 @@ def collect(platforms: tuple[str, ...], brands: tuple[str, ...]) -> None:
 @click.option("--metrics", "metrics", default=None, metavar="HOST:PORT",
               help="Serve /healthz and Prometheus /metrics here, e.g. 127.0.0.1:9464 "
                    "(default: UNDERTOW_METRICS_ADDRESS; off when empty).")
+@click.option("--score/--no-score", "score", default=None,
+              help="Score sentiment in the listener's own pipeline (default: "
+                   "UNDERTOW_LISTEN_SCORE, true). --no-score leaves it to `undertow score "
+                   "--follow` processes; detection and alerts still run here.")
 def listen(platforms: tuple[str, ...], intervals: tuple[str, ...], stream: bool,
-           pipeline_every: str, themes_every: str, metrics: str | None) -> None:
+           pipeline_every: str, themes_every: str, metrics: str | None,
+           score: bool | None) -> None:
     """Collect continuously on a schedule until Ctrl-C or SIGTERM, then stop cleanly.
 
     Each pass collects what is new since the last; rate-limit waits and the time of the next
@@ -129,6 +134,8 @@ def listen(platforms: tuple[str, ...], intervals: tuple[str, ...], stream: bool,
     from listener.service import ServiceState, parse_address, serve
 
     ctx = click.get_current_context().obj
+    if score is not None:
+        ctx.settings.listen_score = score
     every = dict(parse_interval(text) for text in intervals)
     period = parse_duration(pipeline_every)
     themes_runner = ThemesRunner(0.0 if themes_every.strip() in ("0", "0s")
@@ -144,7 +151,9 @@ def listen(platforms: tuple[str, ...], intervals: tuple[str, ...], stream: bool,
     stop = threading.Event()
     try:
         with job.stop_on_signals(stop, _stamped):
-            _stamped("Listening; press Ctrl-C to stop")
+            _stamped("Listening; press Ctrl-C to stop" + (
+                "" if ctx.settings.listen_score else
+                " (scoring left to `undertow score --follow`: UNDERTOW_LISTEN_SCORE=false)"))
             summary = job.listen(ctx.store, ctx.settings, platforms=platforms, intervals=every,
                                  stream=stream, echo=_stamped, stop=stop,
                                  after_pass=lambda new: after_collect(ctx.store, ctx.settings,

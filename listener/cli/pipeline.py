@@ -41,10 +41,13 @@ def demo(ctx: Context, days: int) -> None:
                    "on PostgreSQL to share the work) until Ctrl-C or SIGTERM.")
 @click.option("--idle", "idle", default="5s", show_default=True, metavar="DURATION",
               help="With --follow: how often to look for new posts when none are waiting.")
+@click.option("--metrics", "metrics", default=None, metavar="HOST:PORT",
+              help="With --follow: serve /healthz and Prometheus /metrics here (off by default; "
+                   "each follower needs its own port, e.g. 127.0.0.1:9471).")
 @pass_ctx
 def score(ctx: Context, model: str | None, batch_size: int, limit: int | None,
           threads: int | None, int8: bool | None, as_json: bool, follow: bool,
-          idle: str) -> None:
+          idle: str, metrics: str | None) -> None:
     """Score the sentiment of every post not yet scored by the current model version."""
     if model:
         ctx.settings.sentiment_model = model
@@ -53,8 +56,10 @@ def score(ctx: Context, model: str | None, batch_size: int, limit: int | None,
     if follow:
         if limit is not None:
             raise click.UsageError("--limit does not go with --follow")
-        _follow(ctx, threads, batch_size, idle, as_json)
+        _follow(ctx, threads, batch_size, idle, as_json, metrics)
         return
+    if metrics:
+        raise click.UsageError("--metrics goes with --follow")
     from listener.jobs.score import default_scorer, score_posts
     from nlp.language import trained_languages
 
@@ -77,27 +82,43 @@ def score(ctx: Context, model: str | None, batch_size: int, limit: int | None,
 
 
 def _follow(ctx: Context, threads: int | None, batch_size: int, idle: str,
-            as_json: bool) -> None:
+            as_json: bool, metrics: str | None = None) -> None:
     """`score --follow`: one line per pass on stderr. A stop signal, even while the model
-    loads, ends it after the batch in hand is committed, with exit status 0."""
+    loads, ends it after the batch in hand is committed, with exit status 0. With `metrics`,
+    /healthz answers 200 while the loop looks for posts or commits batches (a container's or
+    a unit's health check) and /metrics gives the store's backlog."""
     import threading
 
     from listener.cli.collect import _stamped, parse_duration
     from listener.collectors.job import stop_on_signals
     from listener.jobs.score import default_scorer, follow
+    from listener.service import ServiceState, parse_address, serve
     from nlp.language import trained_languages
 
     idle_s = parse_duration(idle)
     stop = threading.Event()
-    with stop_on_signals(stop, lambda line: _stamped(line.replace("current page",
-                                                                  "batch in hand"))):
-        scorer = default_scorer(ctx.settings, threads=threads)
-        _stamped(f"Scoring new posts with {scorer.model_version} as they arrive (looking every "
-                 f"{idle_s:g} s when none are waiting); press Ctrl-C to stop")
-        report = follow(ctx.store, scorer, idle_s=idle_s, stop=stop, echo=_stamped,
-                        batch_size=batch_size,
-                        languages=trained_languages(scorer.model_version,
-                                                    ctx.settings.sentiment_languages))
+    # A batch on a loaded CPU takes seconds; a loop silent for minutes is stuck.
+    state = ServiceState(stale_after_s=max(300.0, 3 * idle_s))
+    server = None
+    if metrics:
+        host, port = parse_address(metrics)
+        server = serve(ctx.store, state, host, port)
+        _stamped(f"Health and metrics: http://{host}:{server.server_address[1]}/healthz and "
+                 "/metrics")
+    try:
+        with stop_on_signals(stop, lambda line: _stamped(line.replace("current page",
+                                                                      "batch in hand"))):
+            scorer = default_scorer(ctx.settings, threads=threads)
+            _stamped(f"Scoring new posts with {scorer.model_version} as they arrive (looking "
+                     f"every {idle_s:g} s when none are waiting); press Ctrl-C to stop")
+            report = follow(ctx.store, scorer, idle_s=idle_s, stop=stop, echo=_stamped,
+                            batch_size=batch_size,
+                            languages=trained_languages(scorer.model_version,
+                                                        ctx.settings.sentiment_languages),
+                            beat=state.beat)
+    finally:
+        if server is not None:
+            server.shutdown()
     if as_json:
         click.echo(json.dumps({"model_version": scorer.model_version, "scored": report.scored,
                                "passes": report.passes,

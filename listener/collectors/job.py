@@ -22,7 +22,7 @@ from listener.collectors import registry
 from listener.collectors.base import Collector, Page, Streams
 from listener.collectors.retry import RetryPolicy, Stopped, Unavailable
 from listener.errors import AuthError, ConfigError, UndertowError
-from listener.logs import event
+from listener.logs import db_unavailable, event
 from listener.mapping.report import describe
 from listener.post import Batch
 from listener.service import ServiceState
@@ -195,6 +195,12 @@ def run_pass(store: Store, collector: Collector, brands: Sequence[Brand], echo: 
                 echo(f"{collector.title}: {unit.label}: failed: {ur.error}")
                 continue
             except Exception as exc:  # noqa: BLE001 - the per-source boundary: other units go on
+                if unavailable(exc):  # away, not a bug: one line, and the pass stops here
+                    ur.error = db_unavailable(
+                        f"{collector.title}: {unit.label}", exc,
+                        "the rest of this pass is skipped; the next pass resumes from its "
+                        "last page", echo=echo, source=collector.name)
+                    break
                 # A bug or a payload no mapper foresaw: this unit stops here (its cursor stays
                 # at the last committed page, so the next pass retries it), the rest is read.
                 log.exception("%s %s failed", collector.title, unit.label)
@@ -304,10 +310,11 @@ def listen(store: Store, settings: Settings, *, platforms: Sequence[str] = (),
         except Exception as exc:  # the database is away (a restart): this pass waits for it
             if not unavailable(exc):
                 raise
-            orig = getattr(exc, "orig", None) or exc
-            echo(f"{by_name[name].title}: the database is unavailable "
-                 f"({type(orig).__name__}); trying again in {DB_RETRY_S:.0f} s")
-            due[name] = time.monotonic() + min(every[name], DB_RETRY_S)
+            retry_s = min(every[name], DB_RETRY_S)
+            db_unavailable(f"{by_name[name].title}: reading the brands", exc,
+                           f"trying again in {retry_s:.0f} s", retry_in_s=retry_s, echo=echo,
+                           source=name)
+            due[name] = time.monotonic() + retry_s
             continue
         result = run_pass(store, by_name[name], brands, echo, stop)
         _record(store, state, result)
@@ -407,7 +414,11 @@ def _record(store: Store, state: ServiceState | None, result: SourceResult) -> N
     try:
         record_source_pass(store, result.name, ok=ok, new_posts=result.inserted, error=failure)
     except Exception as exc:  # noqa: BLE001 - bookkeeping must not stop collection
-        log.warning("could not record the %s pass: %s", result.title, exc)
+        if unavailable(exc):
+            db_unavailable(f"{result.title}: recording the pass for `undertow status`", exc,
+                           "the next pass records its own", source=result.name)
+        else:
+            log.warning("could not record the %s pass: %s", result.title, exc)
     if state is not None:
         state.source_pass(result.name, ok=ok, new_posts=result.inserted)
     event("source_pass", source=result.name, ok=ok, new_posts=result.inserted,
@@ -495,8 +506,14 @@ def _commit_retrying(store: Store, collector: Collector, item: Page | BaseExcept
         except Exception as exc:
             if stop.is_set():
                 raise
-            echo(f"{collector.title} stream: could not store {getattr(item, 'fetched', 0)} "
-                 f"posts ({type(exc).__name__}); retrying in {delay:.0f} s")
+            posts = getattr(item, "fetched", 0)
+            if unavailable(exc):
+                db_unavailable(f"{collector.title} stream: could not store {posts} posts", exc,
+                               f"holding them, retrying in {delay:.0f} s", retry_in_s=delay,
+                               echo=echo, source=collector.name, posts=posts)
+            else:
+                echo(f"{collector.title} stream: could not store {posts} posts "
+                     f"({type(exc).__name__}); retrying in {delay:.0f} s")
             stop.wait(delay)
             delay = min(delay * 2, 30.0)
 

@@ -9,6 +9,10 @@ and complaint themes beside them, on their own cadence (`ThemesRunner`): embeddi
 negative post took 7-14 s a run at 100 posts/s, longer than scoring, and stood between scoring
 and detection on every run. An alert opened before its posts have themes gets them when the
 themes job has named them (`detect.refresh_alert_themes`, on the pipeline's next run).
+
+With `UNDERTOW_LISTEN_SCORE=false` (`listen --no-score`) the listener scores nothing: separate
+`undertow score --follow` processes do, and each pipeline run detects on what they have scored
+so far, new posts or not (detection stops at the first mention still without a score).
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from listener.jobs import coordination, detect, graph_views, rank, score, themes
+from listener.logs import db_unavailable
 from listener.store import Store
+from listener.store.db import unavailable
 
 log = logging.getLogger(__name__)
 Stage = Callable[..., None]
@@ -123,9 +129,28 @@ def _guarded(stage: Stage, store: Store, settings, echo: Callable[[str], None]) 
         stage(store, settings, echo)
         return True
     except Exception as exc:  # keep listening; the next pass retries the stage
-        log.exception("Stage %s failed", getattr(stage, "__module__", stage))
-        echo(f"{getattr(stage, '__module__', 'stage')} failed: {exc}; will retry next pass")
+        _failed(_name(stage), exc, echo)
         return False
+
+
+def _name(stage: Stage) -> str:
+    """A stage's name in the log: its job module, or what this module's own steps do."""
+    module = getattr(stage, "__module__", None) or "stage"
+    if module != __name__:
+        return module
+    return {"_send_alerts": "alert emails", "_prune_daily": "retention"}.get(
+        getattr(stage, "__name__", ""), "themes refresh")
+
+
+def _failed(name: str, exc: Exception, echo: Callable[[str], None]) -> None:
+    """A stage's failure: one line when the database is away (a restart: nothing to debug),
+    the traceback when it is anything else (a bug)."""
+    if unavailable(exc):
+        db_unavailable(f"stage {name}", exc, "the next pipeline run retries it", echo=echo,
+                       stage=name)
+        return
+    log.exception("Stage %s failed", name)
+    echo(f"{name} failed: {exc}; will retry next pass")
 
 
 def _refresh_themes(store: Store, echo: Callable[[str], None]) -> None:
@@ -172,13 +197,16 @@ def after_collect(store: Store, settings, new_posts: int, echo: Callable[[str], 
             _guarded(stage, store, settings, echo)
         return
     themes_runner.pending += new_posts
+    scoring = getattr(settings, "listen_score", True)
     left, first = None, True  # left: posts of this run's share still to score
     while True:
         if new_posts:
-            left = _score_slice(store, settings, echo, left)
+            left = _score_slice(store, settings, echo, left) if scoring else 0
             for stage in LIVE_STAGES[1:] if first else LIVE_STAGES[-1:]:  # rank etc. once
                 _guarded(stage, store, settings, echo)
             first = False
+        elif not scoring:  # the followers may have scored what detection waits for
+            _guarded(LIVE_STAGES[-1], store, settings, echo)
         if themes_runner.take_finished():
             _guarded(lambda s, _settings, e: _refresh_themes(s, e), store, settings, echo)
         _guarded(_send_alerts, store, settings, echo)
@@ -196,6 +224,5 @@ def _score_slice(store: Store, settings, echo: Callable[[str], None], todo: int 
         return score.stage(store, settings, echo, max_seconds=LIVE_SLICE_S, todo=todo,
                            start_at=detect.reading_from(store))
     except Exception as exc:  # keep listening; the next pass retries the stage
-        log.exception("Stage listener.jobs.score failed")
-        echo(f"listener.jobs.score failed: {exc}; will retry next pass")
+        _failed("listener.jobs.score", exc, echo)
         return 0

@@ -18,6 +18,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from listener.errors import ConfigError
+from listener.logs import db_unavailable
 from listener.post import RETWEET_PREFIX
 from listener.store import Store
 from listener.store.db import unavailable
@@ -53,8 +54,8 @@ def score_posts(store: Store, scorer, *, batch_size: int = 256, limit: int | Non
                 progress: bool = False, crash_after: int | None = None,
                 languages: frozenset[str] | None | str = "auto",
                 stop: threading.Event | None = None, wait_for_others: bool = True,
-                max_seconds: float | None = None, cursor: ClaimCursor | None = None
-                ) -> ScoreReport:
+                max_seconds: float | None = None, cursor: ClaimCursor | None = None,
+                on_batch: Callable[[], None] | None = None) -> ScoreReport:
     """Score unscored posts, oldest first, until none is left (or `limit` posts are done, or
     `stop` is set, or the batch that passes `max_seconds` is committed: the batch in hand is
     committed first).
@@ -92,6 +93,8 @@ def score_posts(store: Store, scorer, *, batch_size: int = 256, limit: int | Non
         report.model_calls += done.model_calls
         report.from_cache += done.scored - done.model_calls - (report.not_scored_language - skipped)
         bar.update(done.scored)
+        if on_batch is not None:
+            on_batch()
         if not done.scored:
             continue
         batches += 1
@@ -113,7 +116,8 @@ class FollowReport:
 
 def follow(store: Store, scorer, *, idle_s: float, stop: threading.Event,
            echo: Callable[[str], None], batch_size: int = 256,
-           languages: frozenset[str] | None | str = "auto") -> FollowReport:
+           languages: frozenset[str] | None | str = "auto",
+           beat: Callable[[], None] | None = None) -> FollowReport:
     """Score new posts as they arrive until `stop` is set (`undertow score --follow`).
 
     Each pass scores what was unscored when it began (as the `listen` stage does) and says so in
@@ -123,16 +127,20 @@ def follow(store: Store, scorer, *, idle_s: float, stop: threading.Event,
     for. On `stop` the batch in hand is scored and committed, nothing is left claimed. A
     database that goes away (a restart) costs the pass in hand, not the process: the batch's
     transaction rolls back, its posts stay unscored, and the next pass retries.
+    `beat` is called on every look and after every batch (the health endpoint's heartbeat).
     """
     out = FollowReport()
     version = scorer.model_version
     while not stop.is_set():
+        if beat is not None:
+            beat()
         try:
             todo = count_unscored(store, version)
             if todo:
                 started = time.monotonic()
                 report = score_posts(store, scorer, batch_size=batch_size, limit=todo,
-                                     languages=languages, stop=stop, wait_for_others=False)
+                                     languages=languages, stop=stop, wait_for_others=False,
+                                     on_batch=beat)
                 out.scored += report.scored
                 if report.scored:
                     out.passes += 1
@@ -145,9 +153,8 @@ def follow(store: Store, scorer, *, idle_s: float, stop: threading.Event,
             if not unavailable(exc):
                 raise
             out.database_errors += 1
-            orig = getattr(exc, "orig", None) or exc
-            reason = (str(orig).strip().splitlines() or [type(exc).__name__])[0]
-            echo(f"The database is unavailable ({reason[:200]}); retrying in {idle_s:g} s")
+            db_unavailable("Scoring", exc, f"retrying in {idle_s:g} s", retry_in_s=idle_s,
+                           echo=echo)
         stop.wait(idle_s)
     return out
 

@@ -7,12 +7,22 @@ unique on (key, recipient). A delivery run `claim`s a pending row ("sending") be
 it, so overlapping runs never both send it, and `release`s it as sent, pending or failed. A
 claim older than `CLAIM_LEASE` belongs to a run that died mid-send: `pending_rows` hands it out
 again. A webhook row's recipient is the webhook's name; its URL never reaches the database.
+
+The lease is tied to how long one send attempt can last, not to a guess: the sender `renew`s
+its claim before each attempt and cuts an attempt at `ATTEMPT_DEADLINE_S`
+(`listener.alerts.delivery`), so after a claim is `CLAIM_LEASE` old no live run can still be
+sending that message, and a run killed mid-send (kill -9, a crash, a lost host) costs a retry
+90 s later, not 10 minutes. What it cannot settle: a run killed after the server took the
+message and before the row said so leaves a message the server has and a row that says
+"sending"; the retry sends it again, with the same Message-ID (email) or X-Undertow-Delivery
+(webhook) for the receiver to drop. SMTP has no way to ask whether a message arrived, so across
+a crash inside the transaction delivery is at least once, never exactly once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import distinct, func, select, update
@@ -22,10 +32,13 @@ from listener.post import utcnow
 from listener.store import Store, schema
 from listener.store.sql import as_utc, insert_ignore
 
-__all__ = ["CLAIM_LEASE", "Target", "claim", "enqueue", "enqueue_due", "outbox", "pending_rows",
-           "release"]
+__all__ = ["ATTEMPT_DEADLINE_S", "CLAIM_LEASE", "SEND_TIMEOUT_S", "Target", "claim", "enqueue",
+           "enqueue_due", "outbox", "pending_rows", "release", "renew"]
 
-CLAIM_LEASE = timedelta(minutes=10)
+SEND_TIMEOUT_S = 30.0  # the socket timeout of one SMTP connection (each read, write, connect)
+ATTEMPT_DEADLINE_S = 2 * SEND_TIMEOUT_S  # one attempt (connect and send) is cut off here
+LEASE_MARGIN_S = 30.0  # the database write after the reply; clock skew between hosts
+CLAIM_LEASE = timedelta(seconds=ATTEMPT_DEADLINE_S + LEASE_MARGIN_S)
 Target = tuple[str, str]  # (channel "email" | "webhook", recipient: an address or a webhook name)
 # brand id -> (the lowest severity worth a message, where messages go)
 Routing = Callable[[int], tuple[float, Sequence[Target]]]
@@ -98,12 +111,26 @@ def pending_rows(store: Store) -> list[Any]:
         return conn.execute(select(n).where(n.c.status == "pending").order_by(n.c.id)).all()
 
 
-def claim(store: Store, row_id: int) -> bool:
-    """Take a pending row for this run; False when another run took (or sent) it first."""
-    n = schema.alert_notifications
+def claim(store: Store, row_id: int) -> datetime | None:
+    """Take a pending row for this run: the claim's time, which is also this run's token for
+    `renew`; None when another run took (or sent) it first."""
+    n, now = schema.alert_notifications, utcnow()
     with store.engine.begin() as conn:
-        return conn.execute(update(n).where(n.c.id == row_id, n.c.status == "pending")
-                            .values(status="sending", claimed_at=utcnow())).rowcount == 1
+        taken = conn.execute(update(n).where(n.c.id == row_id, n.c.status == "pending")
+                             .values(status="sending", claimed_at=now)).rowcount == 1
+    return now if taken else None
+
+
+def renew(store: Store, row_id: int, claimed_at: datetime) -> datetime | None:
+    """Restart this run's lease on a row it holds (`claimed_at`: its claim's time, from `claim`
+    or the last renew), before each send attempt: the new time, or None when the claim was lost
+    (it ran out and another run has the row, or it was sent): then this run must not send."""
+    n, now = schema.alert_notifications, utcnow()
+    with store.engine.begin() as conn:
+        kept = conn.execute(update(n).where(n.c.id == row_id, n.c.status == "sending",
+                                            n.c.claimed_at == claimed_at)
+                            .values(claimed_at=now)).rowcount == 1
+    return now if kept else None
 
 
 def release(store: Store, row_id: int, only_if_sending: bool = False, **values: Any) -> None:

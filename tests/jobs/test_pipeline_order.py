@@ -106,3 +106,29 @@ def test_a_backlog_is_detected_on_slice_by_slice_oldest_first(sqlite_store, tiny
     assert read == [256, 256, 88]
     assert sum(line.startswith("Scoring sentiment") for line in lines) == 1  # one share
     assert sum("to go after detection" in line for line in lines) == 2
+
+
+def test_listen_without_scoring_detects_on_what_the_followers_scored(sqlite_store, tiny_model,
+                                                                     tmp_path):
+    """UNDERTOW_LISTEN_SCORE=false (`listen --no-score`): the pipeline scores nothing and
+    detection stops at the first unscored mention; once a follower has scored them, the next
+    run detects on them, even a run with no new posts of its own."""
+    from listener.jobs.score import load_scorer, score_posts
+
+    settings = Settings.load(env={"UNDERTOW_HOME": str(tmp_path),
+                                  "UNDERTOW_SENTIMENT_MODEL": str(tiny_model),
+                                  "UNDERTOW_LISTEN_SCORE": "false"},
+                             env_file=tmp_path / "absent.env")
+    assert settings.listen_score is False
+    sqlite_store.add_brand("Acme", "@acme")
+    _posts(sqlite_store, 0, 9)
+    lines: list[str] = []
+    pipeline.after_collect(sqlite_store, settings, 9, lines.append, pipeline.ThemesRunner(0))
+    assert not [line for line in lines if line.startswith(("Scoring", "Scored"))]
+    assert any(line.startswith("Detection read 0 ") for line in lines), lines
+    assert sqlite_store.status()["scored"] == 0
+    scorer = load_scorer(str(tiny_model), threads=1)
+    assert score_posts(sqlite_store, scorer).scored == 9  # what `score --follow` does
+    lines.clear()
+    pipeline.after_collect(sqlite_store, settings, 0, lines.append, pipeline.ThemesRunner(0))
+    assert any(line.startswith("Detection read 9 ") for line in lines), lines
