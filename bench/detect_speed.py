@@ -20,6 +20,9 @@ should read only those. The new posts are deleted afterwards, so `--db` keeps a 
 `seconds` is wall-clock time; `cpu_s` adds the CPU time of detect's reader process (a big run
 reads and maps posts in a child while the parent detects, so on two cores seconds < cpu_s).
 `--profile` prints the from-scratch run's top functions (cProfile, cumulative; parent only).
+`--alerts FILE` writes the alerts both runs left (JSON lines, no wall-clock columns) and adds
+their SHA-256 to the result: run it on two branches over the same `--db` to check that a speed
+change decides the same.
 """
 
 from __future__ import annotations
