@@ -199,9 +199,10 @@ def after_collect(store: Store, settings, new_posts: int, echo: Callable[[str], 
     themes_runner.pending += new_posts
     scoring = getattr(settings, "listen_score", True)
     left, first = None, True  # left: posts of this run's share still to score
+    scan: list = []  # the run's one claim cursor: each slice goes on where the last stopped
     while True:
         if new_posts:
-            left = _score_slice(store, settings, echo, left) if scoring else 0
+            left = _score_slice(store, settings, echo, left, scan) if scoring else 0
             for stage in LIVE_STAGES[1:] if first else LIVE_STAGES[-1:]:  # rank etc. once
                 _guarded(stage, store, settings, echo)
             first = False
@@ -216,13 +217,24 @@ def after_collect(store: Store, settings, new_posts: int, echo: Callable[[str], 
     _guarded(_prune_daily, store, settings, echo)
 
 
-def _score_slice(store: Store, settings, echo: Callable[[str], None], todo: int | None) -> int:
+def _score_slice(store: Store, settings, echo: Callable[[str], None], todo: int | None,
+                 scan: list) -> int:
     """Score for up to LIVE_SLICE_S of the run's share (`todo`; None: what is unscored now);
-    what is left of it (0 when the stage failed: the next pass retries)."""
+    what is left of it (0 when the stage failed: the next pass retries).
+
+    The slices of a run share one claim cursor (`scan`, made by the first): it starts where
+    detection reads on and each slice goes on from where the last stopped. Restarting every
+    slice there (as before) re-walked the whole scored history after the wrap: in the
+    30-minute soak, 555 posts stored late behind detection's cursor (a search after a kill,
+    Reddit threads), spread over 120,000 scored ones, were scored about 6 per 14 s slice."""
+    from listener.store.scores import MIN_ID, ClaimCursor
+
     try:
-        # Where detection reads on: the first post there without a score holds every alert.
+        if not scan:  # where detection reads on: the first post there without a score holds
+            start = detect.reading_from(store)  # every alert
+            scan.append(ClaimCursor() if start is None else ClaimCursor((start, MIN_ID)))
         return score.stage(store, settings, echo, max_seconds=LIVE_SLICE_S, todo=todo,
-                           start_at=detect.reading_from(store))
+                           cursor=scan[0])
     except Exception as exc:  # keep listening; the next pass retries the stage
         _failed("listener.jobs.score", exc, echo)
         return 0

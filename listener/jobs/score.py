@@ -207,7 +207,7 @@ def default_scorer(settings, threads: int | None = None):
 
 def stage(store: Store, settings, echo: Callable[[str], None], *,
           max_seconds: float | None = None, todo: int | None = None,
-          start_at: datetime | None = None) -> int:
+          start_at: datetime | None = None, cursor: ClaimCursor | None = None) -> int:
     """Pipeline stage for `undertow demo` and `undertow listen`; the posts of its share still
     unscored (0 unless `max_seconds` cut it short).
 
@@ -230,7 +230,8 @@ def stage(store: Store, settings, echo: Callable[[str], None], *,
                          languages=trained_languages(scorer.model_version,
                                                      settings.sentiment_languages),
                          max_seconds=max_seconds,
-                         cursor=None if start_at is None else ClaimCursor((start_at, MIN_ID)))
+                         cursor=cursor if cursor is not None else
+                         None if start_at is None else ClaimCursor((start_at, MIN_ID)))
     left = todo - report.scored if report.scored else 0  # none found: another scorer took them
     echo(f"Scored {report.scored:,} posts in {report.seconds:.0f} s "
          f"({report.model_calls:,} model calls, {report.from_cache:,} from the cache"

@@ -132,3 +132,50 @@ def test_listen_without_scoring_detects_on_what_the_followers_scored(sqlite_stor
     lines.clear()
     pipeline.after_collect(sqlite_store, settings, 0, lines.append, pipeline.ThemesRunner(0))
     assert any(line.startswith("Detection read 9 ") for line in lines), lines
+
+
+def test_the_slices_of_a_run_share_one_scan_past_posts_stored_late(sqlite_store, tiny_model,
+                                                                   tmp_path, monkeypatch):
+    """Posts stored late behind detection's cursor (a search after a kill, a Reddit thread),
+    spread over a long scored history: each slice goes on where the last stopped, so a run
+    walks the history once. Restarting every slice at the cursor walked it again per slice (the
+    30-minute soak: about 6 posts scored per 14 s slice, 555 left when its drain ended)."""
+    from sqlalchemy import delete
+
+    from listener.jobs import detect
+    from listener.jobs.score import load_scorer, score_posts
+    from listener.store import schema
+    from listener.store import scores as store_scores
+
+    settings = _settings(tmp_path, tiny_model)
+    sqlite_store.add_brand("Acme", "@acme")
+    monkeypatch.setattr(themes, "stage", lambda store, settings, echo: None)
+    monkeypatch.setattr(pipeline, "LIVE_SLICE_S", 0.0)  # a slice ends after one batch
+    _posts(sqlite_store, 0, 3000)
+    assert score_posts(sqlite_store, load_scorer(str(tiny_model), threads=1)).scored == 3000
+    late = [f"p{i}" for i in range(1000, 3000, 400)]  # one in each of five claim windows
+    p, s = schema.posts, schema.sentiment_scores
+    with sqlite_store.engine.begin() as conn:
+        ids = list(conn.execute(select_ids(p, late)).scalars())
+        conn.execute(delete(s).where(s.c.post_id.in_(ids)))
+    sqlite_store.set_meta({detect.CURSOR_KEY: (T0 + timedelta(seconds=2999)).isoformat()})
+    claims = []
+    real = store_scores._claim
+
+    def counted(*args, **kwargs):
+        claims.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store_scores, "_claim", counted)
+    lines: list[str] = []
+    pipeline.after_collect(sqlite_store, settings, 5, lines.append, pipeline.ThemesRunner(0))
+    version = sqlite_store.get_meta("sentiment_model_version")
+    assert count_unscored(sqlite_store, version) == 0
+    windows = 3000 // store_scores.WINDOW + 1
+    assert len(claims) <= windows + 3, (len(claims), lines)  # once round, not once per slice
+
+
+def select_ids(p, native_ids):
+    from sqlalchemy import select
+
+    return select(p.c.id).where(p.c.native_id.in_(native_ids))
