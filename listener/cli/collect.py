@@ -158,7 +158,7 @@ def listen(platforms: tuple[str, ...], intervals: tuple[str, ...], stream: bool,
                                  stream=stream, echo=_stamped, stop=stop,
                                  after_pass=lambda new: after_collect(ctx.store, ctx.settings,
                                                                       new, _stamped,
-                                                                      themes_runner),
+                                                                      themes_runner, stop),
                                  pipeline_every=period, state=state)
         themes_runner.join(timeout=15)  # its files are replaced whole: stopping mid-run is safe
         if themes_runner.running:

@@ -186,11 +186,16 @@ def _prune_daily(store: Store, settings, echo: Callable[[str], None]) -> None:
 
 
 def after_collect(store: Store, settings, new_posts: int, echo: Callable[[str], None],
-                  themes_runner: ThemesRunner | None = None) -> None:
+                  themes_runner: ThemesRunner | None = None,
+                  stop: threading.Event | None = None) -> None:
     """One pipeline run. With a `themes_runner` (`listen`): score (the oldest first, for at most
     LIVE_SLICE_S), rank and coordination, detect, alert emails, then score the next slice of
     what was unscored when the run began, detect and email again, until it is all scored;
-    themes start beside them when due. Without one, every stage in `STAGES` order."""
+    themes start beside them when due. Without one, every stage in `STAGES` order.
+
+    A `stop` (SIGTERM) ends the run after the slice in hand and its detection and emails: a
+    backlog of an hour's posts would otherwise hold the listener past systemd's stop timeout,
+    and what is left unscored is the next start's first slice."""
     if themes_runner is None:
         stages = (STAGES if new_posts else []) + [_send_alerts, _prune_daily]
         for stage in stages:
@@ -211,6 +216,10 @@ def after_collect(store: Store, settings, new_posts: int, echo: Callable[[str], 
         if themes_runner.take_finished():
             _guarded(lambda s, _settings, e: _refresh_themes(s, e), store, settings, echo)
         _guarded(_send_alerts, store, settings, echo)
+        if stop is not None and stop.is_set():
+            if left:
+                echo(f"Stopping: {left:,} posts of this run left unscored for the next start")
+            return
         themes_runner.maybe_start(store, settings, echo)
         if not left:
             break

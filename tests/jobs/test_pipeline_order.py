@@ -179,3 +179,26 @@ def select_ids(p, native_ids):
     from sqlalchemy import select
 
     return select(p.c.id).where(p.c.native_id.in_(native_ids))
+
+
+def test_a_stop_ends_the_run_after_the_slice_in_hand(sqlite_store, tiny_model, tmp_path,
+                                                     monkeypatch):
+    """SIGTERM during a backlog: the run finishes the slice it is scoring, detects on it and
+    returns, instead of scoring the whole backlog first (which held `listen` past a service
+    manager's stop timeout); the next run takes up what is left, oldest first."""
+    settings = _settings(tmp_path, tiny_model)
+    sqlite_store.add_brand("Acme", "@acme")
+    monkeypatch.setattr(themes, "stage", lambda store, settings, echo: None)
+    monkeypatch.setattr(pipeline, "LIVE_SLICE_S", 0.0)  # one batch (256 posts) a slice
+    _posts(sqlite_store, 0, 600)
+    stop = threading.Event()
+    stop.set()
+    lines: list[str] = []
+    pipeline.after_collect(sqlite_store, settings, 600, lines.append, pipeline.ThemesRunner(0),
+                           stop)
+    assert sqlite_store.status()["scored"] == 256
+    assert any(line.startswith("Detection read 256 ") for line in lines), lines
+    assert any("344 posts of this run left unscored" in line for line in lines), lines
+    _posts(sqlite_store, 600, 601)  # the restarted listener's first pass: one new post
+    pipeline.after_collect(sqlite_store, settings, 1, lines.append, pipeline.ThemesRunner(0))
+    assert sqlite_store.status()["scored"] == 601
