@@ -58,6 +58,9 @@ class Page:
     fetched: int = 0
     # Brands the source itself says this page matched (X stream rule tags).
     brands: tuple[str, ...] = ()
+    # The pass stopped at its page cap with the sweep unfinished: the source has more to read
+    # now, so `listen` polls it again soon instead of after its interval.
+    more: bool = False
 
 
 class Collector(ABC):

@@ -247,6 +247,7 @@ class BlueskyCollector(Collector):
                 return
         log.info("Bluesky %s: page cap (%d) reached; the next pass continues the sweep",
                  unit.label, self.max_pages)
+        yield Page(Batch(), more=True)
 
     def _expand(self, hits: list[dict[str, Any]], budget: dict[str, int],
                 what: str) -> tuple[Batch, MapReport]:

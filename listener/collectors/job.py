@@ -58,6 +58,7 @@ class UnitResult:
     updated: int = 0
     skipped: list[str] = field(default_factory=list)
     error: str | None = None
+    more: bool = False  # stopped at the source's page cap with more to read
 
 
 @dataclass
@@ -72,6 +73,11 @@ class SourceResult:
     @property
     def inserted(self) -> int:
         return sum(u.inserted for u in self.units)
+
+    @property
+    def behind(self) -> bool:
+        """A unit stopped at its page cap mid-sweep (after a restart, or a burst)."""
+        return any(u.more for u in self.units)
 
     @property
     def fetched(self) -> int:
@@ -178,6 +184,9 @@ def run_pass(store: Store, collector: Collector, brands: Sequence[Brand], echo: 
             echo(f"{collector.title}: {unit.label} ...")
             try:
                 for page in collector.fetch(unit, store.get_cursor(collector.name, unit.key)):
+                    if page.more:
+                        ur.more = True
+                        continue
                     _commit(store, collector, unit.key, page, ur)
                     if page.fetched:
                         echo(f"{collector.title}: {unit.label}: {n(ur.fetched)} fetched, "
@@ -324,9 +333,15 @@ def listen(store: Store, settings: Settings, *, platforms: Sequence[str] = (),
             continue
         runs.add(result.inserted)
         runs.start(after_poll=True)
-        due[name] = time.monotonic() + every[name]
-        at = datetime.fromtimestamp(time.time() + every[name], UTC).strftime("%H:%M:%S UTC")
-        echo(f"{by_name[name].title}: {n(result.inserted)} new posts this pass; next pass at {at}")
+        # A sweep cut by the page cap is continued at once (the API's rate-limit headers still
+        # pace each request): after a restart the stream's lost tweets are only in search, and
+        # at its interval a capped search reads less per minute than a busy brand gets.
+        wait_s = min(every[name], CATCH_UP_S) if result.behind else every[name]
+        due[name] = time.monotonic() + wait_s
+        at = datetime.fromtimestamp(time.time() + wait_s, UTC).strftime("%H:%M:%S UTC")
+        more = " (catching up: more to read)" if result.behind else ""
+        echo(f"{by_name[name].title}: {n(result.inserted)} new posts this pass{more}; "
+             f"next pass at {at}")
     if streams:
         writer.join()
     runs.join()
@@ -466,6 +481,7 @@ def _drain(store: Store, inbox: queue.Queue, totals: dict[str, SourceResult], ec
 
 
 DB_RETRY_S = 5.0  # a pass that found the database away is tried again this soon
+CATCH_UP_S = 1.0  # a pass that stopped at its page cap is continued this soon
 STREAM_BATCH = 500  # streamed pages committed in one transaction when they queue up
 
 

@@ -282,6 +282,7 @@ class XCollector(Collector, Streams, ChecksCompliance):
             params["next_token"] = token
         log.info("X %s: page cap (%d) reached; the next pass continues the sweep",
                  unit.label, self.max_pages)
+        yield Page(Batch(), more=True)
 
     def _search(self, params: dict[str, Any]) -> dict[str, Any]:
         body = self._spend("search", lambda: self.client.search_recent_tweets(**params))

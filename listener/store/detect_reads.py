@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import DBAPIError
 
 from listener.store import Store, schema
 from listener.store.scores import current_model_version
@@ -85,13 +86,29 @@ def rows(engine: Engine, since: str | None, version: str | None,
                + "ORDER BY p.created_at, p.id, b.name")
         params = (version or "", *values)
         # The driver's own cursor: plain tuples, without a SQLAlchemy Row per mention.
-        cursor = conn.connection.dbapi_connection.cursor()
+        raw = conn.connection.dbapi_connection
+        cursor = raw.cursor()
         try:
             cursor.execute(sql, params)
             while page := cursor.fetchmany(page_size):
                 yield page
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise _as_sqlalchemy(conn, raw, cursor, sql, exc) from None
         finally:
             cursor.close()
+
+
+def _as_sqlalchemy(conn: Connection, raw: Any, cursor: Any, sql: str,
+                   exc: Exception) -> DBAPIError:
+    """A driver error from the raw cursor as SQLAlchemy raises its own: a lost connection is
+    invalidated (the pool then drops it instead of rolling back a dead socket, which it logs as
+    an error) and flagged, so callers see the database away, not a bug."""
+    lost = conn.dialect.is_disconnect(exc, raw, cursor)
+    if lost:
+        conn.invalidate(exc)
+    return DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error,
+                               hide_parameters=True, connection_invalidated=lost,
+                               dialect=conn.dialect)
 
 
 def _window(mark: str, since: Any, until: Any,

@@ -108,7 +108,8 @@ def test_since_id_resume_fetches_only_new_tweets(brands, x_api, make):
 
 def test_page_cap_leaves_a_resumable_sweep(brands, x_api, make):
     store = brands
-    one_pass(store, make("x", max_results=10, max_pages=3))
+    capped = one_pass(store, make("x", max_results=10, max_pages=3))
+    assert capped.behind and [u.more for u in capped.units] == [True, True]
     cursor = SearchCursor.load(store.get_cursor("x", "search:#brexit"))
     order = x_api.pools["#brexit"].order
     assert cursor == SearchCursor(None, order[29], order[0])
@@ -116,9 +117,38 @@ def test_page_cap_leaves_a_resumable_sweep(brands, x_api, make):
     one_pass(store, make("x", max_results=10, max_pages=3))
     assert x_api.searches[0]["until_id"] == order[29]
     assert "since_id" not in x_api.searches[0]
-    one_pass(store, make("x", max_results=10, max_pages=100))
+    done = one_pass(store, make("x", max_results=10, max_pages=100))
+    assert not done.behind
     assert SearchCursor.load(store.get_cursor("x", "search:#brexit")) == SearchCursor(order[0])
     assert store.status()["per_platform"]["x"] == BREXIT_POSTS + KPOP_POSTS
+
+
+def test_listen_continues_a_capped_sweep_at_once(brands, x_api, make, settings, monkeypatch):
+    """After a restart a busy brand's search has more to read than one capped pass: `listen`
+    goes on with the sweep right away instead of waiting an hour-long interval per 3 pages."""
+    from listener.collectors import job
+
+    store, stop, lines = brands, threading.Event(), []
+    monkeypatch.setattr(job, "build_collectors",
+                        lambda *a, **k: [make("x", max_results=10, max_pages=3)])
+    watcher = threading.Timer(60, stop.set)  # a wait of the interval would end here, short
+    watcher.start()
+
+    def until_all_stored(message: str) -> None:
+        lines.append(message)
+        if store.status()["per_platform"].get("x", 0) >= BREXIT_POSTS + KPOP_POSTS:
+            stop.set()
+
+    try:
+        job.listen(store, settings, platforms=["x"], intervals={"x": 3600}, echo=until_all_stored,
+                   stop=stop)
+    finally:
+        watcher.cancel()
+    assert store.status()["per_platform"]["x"] == BREXIT_POSTS + KPOP_POSTS
+    passes = [m for m in lines if "new posts this pass" in m]
+    assert len(passes) >= 3 and all("catching up" in m for m in passes[:-1]), passes
+    assert SearchCursor.load(store.get_cursor("x", "search:#brexit")) == \
+        SearchCursor(x_api.pools["#brexit"].order[0])
 
 
 def test_rate_limit_waits_until_the_announced_reset(brands, x_api, make, sleeps, notes):
