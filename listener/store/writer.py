@@ -118,7 +118,11 @@ def _author_rows(batch: Batch, now, t, b, known: set[int],
         key = author_id(platform, native)
         if key not in rows and key not in known and key not in stubs:
             stubs[key] = (key, platform, native, None, None, None, None, None, None, now)
-    return list(rows.values()), list(stubs.values())
+    return sorted(rows.values(), key=_first), sorted(stubs.values(), key=_first)
+
+
+def _first(row: tuple):
+    return row[0]
 
 
 def write_batch(conn: Connection, batch: Batch, brand_matcher=None,
@@ -163,6 +167,11 @@ def write_batch(conn: Connection, batch: Batch, brand_matcher=None,
 
     # The last record of a post in one batch wins (the freshest engagement counts).
     keyed = {stable_id(p.platform, p.native_id): p for p in batch.posts}
+    # Rows go in key order, table by table: two writers upserting the same accounts and posts
+    # (the stream writer and a search pass refetching what it stored) then take their row
+    # locks in one order and wait for each other instead of deadlocking (PostgreSQL 40P01
+    # seen in the soak, which sent the whole batch down the slow post-by-post path).
+    keyed = {pid: keyed[pid] for pid in sorted(keyed)}
     ids = list(keyed)
     stored_hash = stored_text_hashes(conn, ids) if ids else {}
     seen = set(stored_hash)
@@ -186,7 +195,7 @@ def write_batch(conn: Connection, batch: Batch, brand_matcher=None,
             conn.exec_driver_sql(
                 f"DELETE FROM sentiment_scores WHERE post_id {in_list(conn, chunk)}", tuple(chunk))
 
-    inter_rows = list({
+    inter_rows = sorted({
         i.id: (i.id, i.platform, i.kind, author_id(i.platform, i.source_author_native_id),
                author_id(i.platform, i.target_author_native_id),
                None if i.source_post_native_id is None
@@ -195,7 +204,7 @@ def write_batch(conn: Connection, batch: Batch, brand_matcher=None,
                else stable_id(i.platform, i.target_post_native_id),
                t(i.created_at))
         for i in batch.interactions
-    }.values())
+    }.values(), key=_first)
     if inter_rows:
         conn.exec_driver_sql(
             _upsert_sql(conn, "interactions", _INTERACTION_COLS, "id", ""), inter_rows
