@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -237,6 +237,18 @@ def serve(store: Store, state: ServiceState, host: str, port: int,
                           "(choose another --metrics address)") from None
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="undertow-metrics", daemon=True).start()
+    return server
+
+
+def serve_at(store: Store, state: ServiceState, address: str | None,
+             echo: Callable[[str], None]) -> ThreadingHTTPServer | None:
+    """`serve` on a HOST:PORT setting (`listen` and `score --follow`), saying where; None
+    when no address is set."""
+    if not address:
+        return None
+    host, port = parse_address(address)
+    server = serve(store, state, host, port)
+    echo(f"Health and metrics: http://{host}:{server.server_address[1]}/healthz and /metrics")
     return server
 
 

@@ -131,7 +131,7 @@ def listen(platforms: tuple[str, ...], intervals: tuple[str, ...], stream: bool,
     pass are printed. On a stop signal the page in hand is saved before exiting.
     """
     from listener.jobs.pipeline import ThemesRunner, after_collect
-    from listener.service import ServiceState, parse_address, serve
+    from listener.service import ServiceState, serve_at
 
     ctx = click.get_current_context().obj
     if score is not None:
@@ -142,12 +142,7 @@ def listen(platforms: tuple[str, ...], intervals: tuple[str, ...], stream: bool,
                                  else parse_duration(themes_every))
     address = metrics if metrics is not None else ctx.settings.metrics_address
     state = ServiceState(stale_after_s=max(300.0, 3 * period, *every.values()))
-    server = None
-    if address:
-        host, port = parse_address(address)
-        server = serve(ctx.store, state, host, port)
-        _stamped(f"Health and metrics: http://{host}:{server.server_address[1]}/healthz and "
-                 "/metrics")
+    server = serve_at(ctx.store, state, address, _stamped)
     stop = threading.Event()
     try:
         with job.stop_on_signals(stop, _stamped):

@@ -92,19 +92,14 @@ def _follow(ctx: Context, threads: int | None, batch_size: int, idle: str,
     from listener.cli.collect import _stamped, parse_duration
     from listener.collectors.job import stop_on_signals
     from listener.jobs.score import default_scorer, follow
-    from listener.service import ServiceState, parse_address, serve
+    from listener.service import ServiceState, serve_at
     from nlp.language import trained_languages
 
     idle_s = parse_duration(idle)
     stop = threading.Event()
     # A batch on a loaded CPU takes seconds; a loop silent for minutes is stuck.
     state = ServiceState(stale_after_s=max(300.0, 3 * idle_s))
-    server = None
-    if metrics:
-        host, port = parse_address(metrics)
-        server = serve(ctx.store, state, host, port)
-        _stamped(f"Health and metrics: http://{host}:{server.server_address[1]}/healthz and "
-                 "/metrics")
+    server = serve_at(ctx.store, state, metrics, _stamped)
     try:
         with stop_on_signals(stop, lambda line: _stamped(line.replace("current page",
                                                                       "batch in hand"))):
