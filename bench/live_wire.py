@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import queue
 import re
+import sys
 import threading
 import time
 from bisect import bisect_left, bisect_right
@@ -200,13 +201,22 @@ _REDDIT_RATE = {"x-ratelimit-remaining": "599", "x-ratelimit-used": "1",
                 "x-ratelimit-reset": "300"}
 
 
+class _Quiet(ThreadingHTTPServer):
+    """A client killed mid-response (the harness's kill -9 of the listener) resets its
+    connection: expected here, so not a traceback on the harness's stderr."""
+
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class LiveServer:
     """The HTTP server on 127.0.0.1 (one thread per connection), serving `state`."""
 
     def __init__(self, state: WireState, host: str = "127.0.0.1", port: int = 0) -> None:
         self.state = state
         handler = _handler(state)
-        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd = _Quiet((host, port), handler)
         self.httpd.daemon_threads = True
         self.url = f"http://{host}:{self.httpd.server_address[1]}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True,
