@@ -28,6 +28,7 @@ from listener.store.writer import WriteResult, write_batch
 __all__ = ["Brand", "Privacy", "Store", "WriteResult"]
 
 _RETAG_PAGE = 5000
+RACE_RETRIES = 3  # a batch chosen as a deadlock's victim is written again this many times
 
 
 def _reason(exc: DBAPIError) -> str:
@@ -190,12 +191,17 @@ class Store:
         if not (batch.posts or batch.authors or batch.interactions) and cursor is None:
             return WriteResult(skipped=skipped)
         batch = self._prepare(batch)
-        try:
-            result = self._write_once(batch, cursor)
-        except DBAPIError as exc:
-            if db.unavailable(exc):  # away, not refusing: the caller retries the whole batch
-                raise
-            result = self._write_each(batch, cursor)
+        for attempt in range(RACE_RETRIES + 1):
+            try:
+                result = self._write_once(batch, cursor)
+                break
+            except DBAPIError as exc:
+                if db.unavailable(exc):  # away, not refusing: the caller retries the whole batch
+                    raise
+                if db.lost_race(exc) and attempt < RACE_RETRIES:
+                    continue  # chosen as a deadlock's victim: the same batch again, whole
+                result = self._write_each(batch, cursor)
+                break
         result.skipped = skipped + result.skipped
         if batch.posts:
             self.compact_rollup()

@@ -53,6 +53,14 @@ def unavailable(exc: BaseException) -> bool:
         state is not None and state.startswith(("08", "57P")))
 
 
+def lost_race(exc: BaseException) -> bool:
+    """Whether PostgreSQL gave the transaction up to break a deadlock (40P01) or a
+    serialization conflict (40001): nothing was wrong with what was sent, and the same
+    transaction run again succeeds."""
+    state = getattr(getattr(exc, "orig", None) or exc, "sqlstate", None)
+    return state in ("40P01", "40001")
+
+
 def create(url: str) -> Engine:
     """An engine for `url`; a SQLite file's folder is created on the way."""
     try:
