@@ -200,11 +200,17 @@ class MastodonCollector(Collector):
         host = unit.params["host"]
         queries = [Query(q) for q in unit.params["queries"]]
         budget = {"parents": self.max_parents, "boosts": self.max_boosts}
+        previous: list[str] = []
         for _ in range(self.max_pages):
             statuses = self._call(host, lambda s=state: self._listing(unit, s), unit.label)
             ids = [str(s["id"]) for s in statuses if s.get("id") is not None]
             newest = max([state.newest or state.since_id or "", *ids], key=_id_order) or None
             last = len(statuses) < self.limit or not ids
+            if ids and ids == previous:  # else every pass would be "behind" and poll at once
+                log.warning("Mastodon %s: the same page twice (the server ignores max_id or "
+                            "offset): ending the sweep here", unit.label)
+                statuses, last = [], True
+            previous = ids
             if last:
                 after = SweepCursor(since_id=newest)
             elif unit.params["kind"] == "tag":

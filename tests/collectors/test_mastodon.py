@@ -508,3 +508,17 @@ def test_a_kill_mid_sweep_resumes_at_the_last_saved_page(brands, masto, make, se
     first = masto.requests("/timelines/tag/ham")[0]
     assert first["max_id"] == newest_first[3]  # not the top again: nothing refetched
     assert brands.status()["posts"] == 10
+
+
+def test_a_server_that_ignores_offset_ends_the_sweep_instead_of_catching_up_forever(
+        brands, masto, make, monkeypatch, caplog):
+    for status_id in masto.statuses:
+        s = masto.statuses[status_id]
+        masto.derive(status_id, content=s["content"].replace("</p>", " ham</p>", 1))
+    listing = masto._listing
+    monkeypatch.setattr(masto, "_listing", lambda keep, q, with_offset=False: listing(
+        keep, {k: v for k, v in q.items() if k not in ("offset", "max_id")}))
+    result = one_pass(brands, make("mastodon", limit=2, max_pages=3))
+    assert not result.behind and "the same page twice" in caplog.text
+    ham = json.loads(brands.get_cursor("mastodon", f"search:{HOST}:ham"))
+    assert ham == {"since_id": max(masto.statuses, key=int)}
