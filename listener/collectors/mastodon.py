@@ -5,11 +5,16 @@ one-word terms become hashtag timelines (public on most instances, no token need
 access token for the instance, each term is also a full-text status search (Mastodon 4.2+
 searches only posts whose authors opted in). Hits are matched against the brand queries locally.
 
-Both listings run newest first with no "after time T" start, so, as for Reddit, a unit's cursor
-is the newest status id a *finished* sweep saw: a sweep pages down (max_id for timelines, offset
-for search, whose order the API does not promise) until it passes that id, committing pages as
-it goes, and the cursor moves in a last, empty page. A killed sweep restarts from the top and
-re-reads at most `max_pages` pages; upserts make that harmless.
+Both listings run newest first with no "after time T" start, so a unit's cursor keeps, like
+X's, `since_id` (every status up to it is saved) and, while a sweep is unfinished (a kill, or
+the page cap), where the sweep stands and `newest` (the since_id of the next sweep). A hashtag
+timeline pages down by max_id, so it keeps `max_id`, the oldest status saved so far. Status
+search promises no order, so it pages by offset within a window fixed for the sweep: after its
+first page the window is `since_id < id < newest` (statuses newer than that are the next
+sweep's), so a later page's offset still counts what was read even when new statuses were
+posted meanwhile, and the cursor keeps `offset`. Each page carries the cursor that holds once it
+is saved, so a killed sweep neither loses statuses nor refetches more than a page; a sweep that
+ends moves the cursor to `{"since_id": newest}`. Old cursors (`since_id` alone) still load.
 
 For the hits of a page the collector also fetches each reply's parent (so the reply points at a
 stored post) and who boosted each boosted hit (reblogged_by), before the page is committed.
@@ -20,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
@@ -45,7 +51,7 @@ from listener.query import Query
 from listener.settings import Setting, Settings
 from listener.store import Brand
 
-__all__ = ["MastodonCollector", "instance_url", "parse_tokens"]
+__all__ = ["MastodonCollector", "SweepCursor", "instance_url", "parse_tokens"]
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +89,24 @@ def parse_tokens(value: str, hosts: Sequence[str]) -> dict[str, str]:
 def _id_order(status_id: str) -> tuple[int, str]:
     """Ids grow with time: numeric on Mastodon, fixed-width strings on other servers."""
     return len(status_id), status_id
+
+
+@dataclass(frozen=True)
+class SweepCursor:
+    """A unit's cursor: `since_id`, and while a sweep is unfinished `newest` with `max_id`
+    (hashtag timelines) or `offset` (status search) of what is read so far."""
+
+    since_id: str | None = None
+    newest: str | None = None
+    max_id: str | None = None
+    offset: int = 0
+
+    def dump(self) -> str:
+        return json.dumps({k: v for k, v in asdict(self).items() if v}, sort_keys=True)
+
+    @classmethod
+    def load(cls, value: str | None) -> SweepCursor:
+        return cls(**json.loads(value)) if value else cls()
 
 
 class MastodonCollector(Collector):
@@ -172,37 +196,48 @@ class MastodonCollector(Collector):
         return list(units.values())
 
     def fetch(self, unit: Unit, cursor: str | None) -> Iterator[Page]:
-        since = json.loads(cursor)["since_id"] if cursor else None
+        state = SweepCursor.load(cursor)
         host = unit.params["host"]
         queries = [Query(q) for q in unit.params["queries"]]
         budget = {"parents": self.max_parents, "boosts": self.max_boosts}
-        newest, max_id, offset = since, None, 0
+        previous: list[str] = []
         for _ in range(self.max_pages):
-            statuses = self._call(
-                host, lambda m=max_id, o=offset: self._listing(unit, since, m, o), unit.label)
-            if not statuses:
-                break
+            statuses = self._call(host, lambda s=state: self._listing(unit, s), unit.label)
             ids = [str(s["id"]) for s in statuses if s.get("id") is not None]
-            newest = max([newest, *ids], key=lambda i: _id_order(i or ""))
-            hits = [s for s in statuses if any(q.matches(status_text(s)) for q in queries)]
-            batch, report = self._expand(host, statuses, hits, budget)
-            yield Page(batch, report, cursor, fetched=len(statuses))
-            if len(statuses) < self.limit or not ids:
-                break
-            max_id, offset = min(ids, key=_id_order), offset + len(statuses)
-        else:
-            log.info("Mastodon %s: page cap (%d) reached", unit.label, self.max_pages)
-        if newest != since:
-            yield Page(Batch(), cursor=json.dumps({"since_id": newest}))
+            newest = max([state.newest or state.since_id or "", *ids], key=_id_order) or None
+            last = len(statuses) < self.limit or not ids
+            if ids and ids == previous:  # else every pass would be "behind" and poll at once
+                log.warning("Mastodon %s: the same page twice (the server ignores max_id or "
+                            "offset): ending the sweep here", unit.label)
+                statuses, last = [], True
+            previous = ids
+            if last:
+                after = SweepCursor(since_id=newest)
+            elif unit.params["kind"] == "tag":
+                after = replace(state, newest=newest, max_id=min(ids, key=_id_order))
+            else:  # the next page is in the window `since_id < id < newest`: skip what it read
+                above = sum(1 for i in ids if _id_order(i) >= _id_order(newest or ""))
+                after = replace(state, newest=newest, offset=state.offset + len(statuses) - above)
+            if statuses or after != state:
+                hits = [s for s in statuses if any(q.matches(status_text(s)) for q in queries)]
+                batch, report = self._expand(host, statuses, hits, budget)
+                yield Page(batch, report, after.dump(), fetched=len(statuses))
+            if last:
+                return
+            state = after
+        log.info("Mastodon %s: page cap (%d) reached; the next pass continues the sweep",
+                 unit.label, self.max_pages)
+        yield Page(Batch(), more=True)
 
-    def _listing(self, unit: Unit, since: str | None, max_id: str | None,
-                 offset: int) -> list[Any]:
+    def _listing(self, unit: Unit, state: SweepCursor) -> list[Any]:
         api, p = self.apis[unit.params["host"]], unit.params
         if p["kind"] == "tag":
-            return list(api.timeline_hashtag(p["tag"], since_id=since, max_id=max_id,
-                                             limit=self.limit))
-        found = api.search_v2(p["q"], resolve=False, result_type="statuses", min_id=since,
-                              offset=offset or None, limit=self.limit, exclude_unreviewed=False)
+            return list(api.timeline_hashtag(p["tag"], since_id=state.since_id,
+                                             max_id=state.max_id, limit=self.limit))
+        found = api.search_v2(p["q"], resolve=False, result_type="statuses",
+                              min_id=state.since_id, max_id=state.newest,
+                              offset=state.offset or None, limit=self.limit,
+                              exclude_unreviewed=False)
         return list(found.get("statuses") or [])
 
     def _call(self, host: str, fn: Callable[[], Any], what: str) -> Any:

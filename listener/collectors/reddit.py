@@ -1,11 +1,17 @@
 """Reddit through praw: search per brand, watched subreddits, full comment trees.
 
-Reddit listings run newest first and cannot start "after time T", so each unit's cursor is the
-`created_utc` of the newest thing a *finished* sweep saw. A sweep walks down from the newest item
-until it passes the cursor (less an overlap, since search indexes posts with a delay); pages are
-committed as they come, but the cursor moves only when the sweep ends. A killed sweep therefore
-restarts from the top and re-reads a few pages (cheap: listings hold at most ~1,000 items), and
-upserts make the re-read harmless.
+Reddit listings run newest first and cannot start "after time T", so each unit's cursor keeps
+`since`, the `created_utc` of the newest thing a *finished* sweep saw. A sweep walks down from the
+newest item until it passes `since` less an overlap (search indexes posts with a delay, so the
+last hour before the cursor is read again; upserts make that harmless). While a sweep is
+unfinished (the thread cap of a search, or a kill) the cursor also keeps `after`, the fullname of
+the last thing saved, and `newest`, the next sweep's `since`: the next pass asks the listing for
+what comes after that thing (`params={"after": ...}`) and walks on to the same floor, so no
+thread of the sweep is skipped and none is read twice. Each page carries that cursor, so a kill
+costs at most the page in hand. A listing holds at most ~1,000 items, and Reddit may answer an
+`after` it no longer lists (deleted, or pushed past those ~1,000 by newer posts) with an empty
+page, so a resumed sweep that gets nothing at all reads the listing again from the top.
+Old cursors (`since` alone) still load.
 
 Its compliance check (`RedditChecker`, Reddit's terms: drop what its author deleted or moderators
 removed) asks /api/info through the same praw client.
@@ -17,6 +23,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -43,7 +50,7 @@ from listener.settings import Setting, Settings
 from listener.store import Brand
 from listener.store.compliance import StoredPost
 
-__all__ = ["RedditChecker", "RedditCollector", "reddit_verdict"]
+__all__ = ["RedditChecker", "RedditCollector", "SweepCursor", "reddit_verdict"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +68,24 @@ def _names(value: str | Sequence[str] | None) -> tuple[str, ...]:
     """'a, r/b' or ['a', 'b'] -> ('a', 'b')."""
     items = value.split(",") if isinstance(value, str) else (value or ())
     return tuple(n.strip().removeprefix("r/") for n in items if n.strip())
+
+
+@dataclass(frozen=True)
+class SweepCursor:
+    """A unit's cursor: `since`, and while a sweep is unfinished `after` (the fullname of the last
+    thing saved) and `newest` (the newest `created_utc` it saw)."""
+
+    since: float | None = None
+    after: str | None = None
+    newest: float | None = None
+
+    def dump(self) -> str:
+        return json.dumps({k: v for k, v in asdict(self).items() if v is not None},
+                          sort_keys=True)
+
+    @classmethod
+    def load(cls, value: str | None) -> SweepCursor:
+        return cls(**json.loads(value)) if value else cls()
 
 
 class RedditCollector(Collector, ChecksCompliance):
@@ -161,50 +186,72 @@ class RedditCollector(Collector, ChecksCompliance):
         return units
 
     def fetch(self, unit: Unit, cursor: str | None) -> Iterator[Page]:
-        since = float(json.loads(cursor)["since"]) if cursor else None
+        start = state = SweepCursor.load(cursor)
         p = unit.params
-        if p["kind"] == "search":
-            listing = self.reddit.subreddit(p["scope"]).search(
-                Query(p["query"]).to_reddit(), sort="new", syntax="lucene", time_filter="all",
-                limit=self.max_items)
-        elif p["kind"] == "new":
-            listing = self.reddit.subreddit(p["sub"]).new(limit=self.max_items)
-        else:
-            listing = self.reddit.subreddit(p["sub"]).comments(limit=self.max_items)
-        newest = since
+        floor = None if state.since is None else state.since - self.overlap
+        things = self._walk(self._items(p, state.after, unit.label), floor)
+        newest = state.newest if state.newest is not None else state.since
         threads = 0
         chunk: list[Any] = []
-        for thing in self._walk(listing, since, unit.label):
+        for thing in things:
             created = vars(thing).get("created_utc")
             if isinstance(created, int | float):  # a malformed one is skipped by the mapper
                 newest = created if newest is None else max(newest, created)
+            state = SweepCursor(state.since, vars(thing).get("name") or state.after, newest)
             if p["kind"] != "search":
                 chunk.append(thing)
                 if len(chunk) == _LISTING_PAGE:
-                    yield self._page(chunk, cursor)
+                    yield self._page(chunk, state)
                     chunk = []
                 continue
             comments, problem = self._tree(thing)
-            page = self._page([thing, *comments], cursor)
+            page = self._page([thing, *comments], state)
             if problem:
                 page.report.skipped.append(f"t3 {thing.id}: {problem}")
             yield page
             threads += 1
-            if threads >= self.max_threads:
-                log.info("Reddit %s: thread cap (%d) reached", unit.label, self.max_threads)
-                break
-        if chunk:
-            yield self._page(chunk, cursor)
-        if newest is not None and newest != since:
-            yield Page(Batch(), cursor=json.dumps({"since": newest}))
-
-    def _walk(self, listing: Iterator[Any], since: float | None, what: str) -> Iterator[Any]:
-        """The listing's items down to the cursor (less the overlap); each request retried."""
-        floor = None if since is None else since - self.overlap
-        while True:
-            thing = self.policy.call(lambda: next(listing, _END), what)
-            if thing is _END:
+            if threads >= self.max_threads and next(things, None) is not None:
+                log.info("Reddit %s: thread cap (%d) reached; the next pass continues the sweep",
+                         unit.label, self.max_threads)
+                yield Page(Batch(), more=True)
                 return
+        done = SweepCursor(since=newest)
+        if chunk:
+            yield self._page(chunk, done)
+        elif done != start:
+            yield Page(Batch(), cursor=done.dump())
+
+    def _items(self, p: dict[str, Any], after: str | None, what: str) -> Iterator[Any]:
+        """The unit's listing, from the thing after `after` (the top when None or gone)."""
+        items = self._listing(p, after, what)
+        first = next(items, _END)
+        if first is _END and after:
+            log.warning("Reddit %s: the listing holds nothing after %s (deleted, or past its "
+                        "~1,000 items): reading the sweep again from the top", what, after)
+            items = self._listing(p, None, what)
+            first = next(items, _END)
+        if first is not _END:
+            yield first
+            yield from items
+
+    def _listing(self, p: dict[str, Any], after: str | None, what: str) -> Iterator[Any]:
+        """The listing's items, newest first; each request retried."""
+        params = {"params": {"after": after}} if after else {}
+        if p["kind"] == "search":
+            listing = self.reddit.subreddit(p["scope"]).search(
+                Query(p["query"]).to_reddit(), sort="new", syntax="lucene", time_filter="all",
+                limit=self.max_items, **params)
+        elif p["kind"] == "new":
+            listing = self.reddit.subreddit(p["sub"]).new(limit=self.max_items, **params)
+        else:
+            listing = self.reddit.subreddit(p["sub"]).comments(limit=self.max_items, **params)
+        while (thing := self.policy.call(lambda: next(listing, _END), what)) is not _END:
+            yield thing
+
+    @staticmethod
+    def _walk(items: Iterator[Any], floor: float | None) -> Iterator[Any]:
+        """The items down to the floor (the cursor less the overlap)."""
+        for thing in items:
             created = vars(thing).get("created_utc")
             if floor is not None and isinstance(created, int | float) and created < floor:
                 return
@@ -232,9 +279,9 @@ class RedditCollector(Collector, ChecksCompliance):
             problem = f"some 'load more' comments not fetched: {exc}"
         return [c for c in forest.list() if isinstance(c, praw.models.Comment)], problem
 
-    def _page(self, things: list[Any], cursor: str | None) -> Page:
+    def _page(self, things: list[Any], state: SweepCursor) -> Page:
         batch, report = map_praw(things, collected_at=self.clock())
-        return Page(batch, report, cursor, fetched=len(things))
+        return Page(batch, report, state.dump(), fetched=len(things))
 
     def compliance_checker(self, countries: Iterable[str] = ()) -> RedditChecker:
         return RedditChecker(self)

@@ -314,7 +314,10 @@ class FakeReddit(_Scripted):
              if query.matches(f"{s.get('title', '')}\n{s.get('selftext', '')}")
              and (subs is None or s["subreddit"].lower() in subs)),
             key=lambda s: -s["created_utc"])
-        start = next((i + 1 for i, s in enumerate(hits) if s["name"] == q.get("after")), 0)
+        after = q.get("after")
+        start = next((i + 1 for i, s in enumerate(hits) if s["name"] == after), 0)
+        if after and not start:  # a thing the results no longer hold: Reddit may answer so
+            start = len(hits)
         size = int(q.get("limit", 25))
         chosen = hits[start:start + size]
         after = chosen[-1]["name"] if start + size < len(hits) else None

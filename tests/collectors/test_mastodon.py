@@ -398,3 +398,127 @@ def test_a_quote_post_has_the_quoted_post_as_parent_and_no_re_line():
     assert posts[quoting["uri"]].text == "Same here"
     assert posts[quoting["uri"]].parent_native_id == quoted["uri"]
     assert [i.kind for i in batch.interactions] == ["quote"]
+
+
+# -- a sweep cut by the page cap is continued, not skipped ---------------------------------------
+
+def native_ids(store) -> set[str]:
+    with store.engine.connect() as conn:
+        return {r[0] for r in conn.exec_driver_sql("SELECT native_id FROM posts")}
+
+
+def uncapped(store_templates, tmp_path, make, **options) -> set[str]:
+    """What one pass without a page cap stores, in a store of its own."""
+    store = store_templates.sqlite_store(tmp_path / "uncapped.db")
+    try:
+        store.add_brand("Ham", HAM)
+        store.add_brand("TV", TV)
+        result = one_pass(store, make("mastodon", max_pages=100, **options))
+        assert not result.behind and result.failures == []
+        return native_ids(store)
+    finally:
+        store.close()
+
+
+def unit_of(result, label: str):
+    return next(u for u in result.units if u.label == label)
+
+
+def passes_until_caught_up(store, collector) -> list:
+    results = [one_pass(store, collector)]
+    while results[-1].behind:
+        assert len(results) < 20, "the sweep never ends"
+        results.append(one_pass(store, collector))
+    return results
+
+
+def test_a_capped_timeline_sweep_is_continued_by_the_next_pass(
+        brands, masto, make, settings, store_templates, tmp_path):
+    settings.mastodon_access_token = Secret("")  # hashtag timelines only
+    for status_id in masto.statuses:
+        masto.tag(status_id, "ham")
+    want = uncapped(store_templates, tmp_path, make, limit=2)
+    assert len(want) == len(masto.statuses) == 10
+    masto.log = []
+    results = passes_until_caught_up(brands, make("mastodon", limit=2, max_pages=2))
+    assert [r.behind for r in results] == [True, True, False]  # 4 + 4 + 2 statuses
+    assert results[0].units[0].more and results[0].inserted == 4
+    assert native_ids(brands) == want and brands.status()["posts"] == len(want)
+    # Each status was read once: the second pass went on below the oldest the first one saved.
+    pages = masto.requests("/timelines/tag/ham")
+    newest_first = sorted(masto.statuses, key=int, reverse=True)
+    assert pages[2]["max_id"] == newest_first[3] and "since_id" not in pages[2]
+    assert len(pages) == 6  # 5 pages of 2, then an empty one that ends the sweep
+    cursor = json.loads(brands.get_cursor("mastodon", f"tag:{HOST}:ham"))
+    assert cursor == {"since_id": newest_first[0]}
+
+
+def test_a_capped_search_sweep_keeps_its_offset_while_new_statuses_arrive(
+        brands, masto, make, store_templates, tmp_path):
+    for status_id in masto.statuses:  # every status mentions ham (derived: the recording's few)
+        s = masto.statuses[status_id]
+        masto.derive(status_id, content=s["content"].replace("</p>", " ham</p>", 1))
+    want = uncapped(store_templates, tmp_path, make, limit=2)
+    assert len(want) == 10
+    newest_first = sorted(masto.statuses, key=int, reverse=True)
+    masto.visible_until, masto.log = int(newest_first[4]), []  # the 4 newest come later
+    collector = make("mastodon", limit=2, max_pages=2)
+    first = one_pass(brands, collector)
+    assert first.behind and first.inserted == 4
+    ham = f"search:{HOST}:ham"
+    assert json.loads(brands.get_cursor("mastodon", ham)) == {
+        "newest": newest_first[4], "offset": 3}  # 4 read; the next page skips 3 below newest
+    masto.visible_until = None  # posted mid-sweep: the next sweep's, not an offset shift
+    rest = passes_until_caught_up(brands, collector)
+    searches = [q for q in masto.requests("/api/v2/search") if q["q"] == "ham"]
+    assert searches[2] == {**searches[2], "max_id": newest_first[4], "offset": "3"}
+    assert json.loads(brands.get_cursor("mastodon", ham)) == {"since_id": newest_first[4]}
+    label = f"Ham: search ham on {HOST}"
+    assert unit_of(rest[0], label).fetched == 2  # the sweep's older two, none of the new ones
+    later = passes_until_caught_up(brands, collector)  # the next sweep: what came meanwhile
+    assert unit_of(later[0], label).fetched == 4
+    assert native_ids(brands) == want and brands.status()["posts"] == len(want)
+    assert json.loads(brands.get_cursor("mastodon", ham)) == {"since_id": newest_first[0]}
+
+
+def test_an_old_cursor_loads_and_a_capped_sweep_from_it_misses_nothing(brands, masto, make):
+    collector = make("mastodon", limit=2, max_pages=1, searchable=set())
+    for status_id in masto.statuses:
+        masto.tag(status_id, "ham")
+    oldest_first = sorted(masto.statuses, key=int)
+    key = f"tag:{HOST}:ham"
+    brands.set_cursor("mastodon", key, json.dumps({"since_id": oldest_first[4]}))
+    results = passes_until_caught_up(brands, collector)
+    assert [r.behind for r in results] == [True, True, False]  # 2 + 2 + 1 newer statuses
+    assert native_ids(brands) == {masto.statuses[i]["uri"] for i in oldest_first[5:]}
+    assert json.loads(brands.get_cursor("mastodon", key)) == {"since_id": oldest_first[-1]}
+
+
+def test_a_kill_mid_sweep_resumes_at_the_last_saved_page(brands, masto, make, settings):
+    settings.mastodon_access_token = Secret("")
+    for status_id in masto.statuses:
+        masto.tag(status_id, "ham")
+    masto.kill_at = 3  # the third timeline request: two pages of #ham are saved
+    with pytest.raises(Killed):
+        one_pass(brands, make("mastodon", limit=2))
+    assert brands.status()["posts"] == 4
+    masto.log = []
+    one_pass(brands, make("mastodon", limit=2))
+    newest_first = sorted(masto.statuses, key=int, reverse=True)
+    first = masto.requests("/timelines/tag/ham")[0]
+    assert first["max_id"] == newest_first[3]  # not the top again: nothing refetched
+    assert brands.status()["posts"] == 10
+
+
+def test_a_server_that_ignores_offset_ends_the_sweep_instead_of_catching_up_forever(
+        brands, masto, make, monkeypatch, caplog):
+    for status_id in masto.statuses:
+        s = masto.statuses[status_id]
+        masto.derive(status_id, content=s["content"].replace("</p>", " ham</p>", 1))
+    listing = masto._listing
+    monkeypatch.setattr(masto, "_listing", lambda keep, q, with_offset=False: listing(
+        keep, {k: v for k, v in q.items() if k not in ("offset", "max_id")}))
+    result = one_pass(brands, make("mastodon", limit=2, max_pages=3))
+    assert not result.behind and "the same page twice" in caplog.text
+    ham = json.loads(brands.get_cursor("mastodon", f"search:{HOST}:ham"))
+    assert ham == {"since_id": max(masto.statuses, key=int)}

@@ -5,14 +5,16 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import re
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
 from listener.errors import ConfigError
 from listener.mapping.reddit import map_thread
 from listener.query import Query
-from tests.collectors.fake_apis import one_pass
+from tests.collectors.fake_apis import Killed, kill_commits, one_pass
 
 FOREST = "TestCommentForest.test_replace__all.json"
 
@@ -214,3 +216,122 @@ def test_one_slow_thread_costs_only_that_thread(sqlite_store, reddit_api, make, 
     assert [u.label for u in result.units] == ["search Drum", "r/askreddit new submissions",
                                               "r/askreddit new comments"]
     assert all(u.error is None for u in result.units) and sqlite_store.status()["posts"] > 0
+
+
+# -- a sweep cut by the thread cap is continued, not skipped -------------------------------------
+
+def native_ids(store) -> set[str]:
+    with store.engine.connect() as conn:
+        return {r[0] for r in conn.exec_driver_sql("SELECT native_id FROM posts")}
+
+
+def uncapped(store_templates, tmp_path, make, cursor: str | None = None, *,
+             max_threads: int = 1000, **options) -> set[str]:
+    """What one pass without a thread cap stores (from `cursor`), in a store of its own."""
+    store = store_templates.sqlite_store(tmp_path / "uncapped.db")
+    try:
+        store.add_brand("Debunk", "debunk")
+        if cursor:
+            store.set_cursor("reddit", "search:all:debunk", cursor)
+        result = one_pass(store, make("reddit", max_threads=max_threads, **options))
+        assert not result.behind and result.failures == []
+        return native_ids(store)
+    finally:
+        store.close()
+
+
+def passes_until_caught_up(store, collector) -> list:
+    results = [one_pass(store, collector)]
+    while results[-1].behind:
+        assert len(results) < 20, "the sweep never ends"
+        results.append(one_pass(store, collector))
+    return results
+
+
+def debunk_threads(reddit_api) -> list[dict]:
+    """The submissions a search for "debunk" finds, newest first."""
+    q = Query("debunk")
+    return sorted((s for s in reddit_api.submissions.values()
+                   if q.matches(f"{s['title']}\n{s.get('selftext', '')}")),
+                  key=lambda s: -s["created_utc"])
+
+
+def trees_read(reddit_api) -> list[str]:
+    """The submissions whose comment tree was requested, in order (one entry per request)."""
+    return [m.group(1) for _, url in reddit_api.log
+            if (m := re.search(r"/comments/(\w+)/?(?:\?|$)", url))]
+
+
+def searches(reddit_api) -> list[dict[str, str]]:
+    return [{k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
+            for _, url in reddit_api.log if "/search" in url]
+
+
+def test_a_capped_search_sweep_is_continued_by_the_next_pass(
+        sqlite_store, reddit_api, make, store_templates, tmp_path):
+    threads = debunk_threads(reddit_api)
+    assert len(threads) == 9
+    # A cap the sweep just fits is no cap: the pass sees nothing after it and is not behind.
+    want = uncapped(store_templates, tmp_path, make, max_threads=9)
+    assert len(want) > 100
+    sqlite_store.add_brand("Debunk", "debunk")
+    reddit_api.log = []
+    results = passes_until_caught_up(sqlite_store, make("reddit", max_threads=2))
+    assert [r.behind for r in results] == [True] * 4 + [False]  # 2 + 2 + 2 + 2 + 1 threads
+    assert results[0].units[0].more and not results[-1].units[0].more
+    assert native_ids(sqlite_store) == want and sqlite_store.status()["posts"] == len(want)
+    # Every thread's tree was read once, in order: each pass went on after the last one saved.
+    assert trees_read(reddit_api) == [s["id"] for s in threads]
+    assert [q.get("after") for q in searches(reddit_api)] == [
+        None, threads[1]["name"], threads[3]["name"], threads[5]["name"], threads[7]["name"]]
+    cursor = json.loads(sqlite_store.get_cursor("reddit", "search:all:debunk"))
+    assert cursor == {"since": threads[0]["created_utc"]}
+
+
+def test_an_old_cursor_loads_and_the_overlap_is_kept_across_the_passes(
+        sqlite_store, reddit_api, make, store_templates, tmp_path):
+    threads = debunk_threads(reddit_api)
+    old = json.dumps({"since": threads[3]["created_utc"]})  # the format before sweeps resumed
+    overlap = threads[3]["created_utc"] - threads[4]["created_utc"] + 1  # reaches the 5th
+    want = uncapped(store_templates, tmp_path, make, old, overlap=overlap)
+    sqlite_store.add_brand("Debunk", "debunk")
+    sqlite_store.set_cursor("reddit", "search:all:debunk", old)
+    reddit_api.log = []
+    results = passes_until_caught_up(sqlite_store, make("reddit", max_threads=2,
+                                                        overlap=overlap))
+    assert [r.behind for r in results] == [True, True, False]  # 2 + 2 + 1 threads
+    assert trees_read(reddit_api) == [s["id"] for s in threads[:5]]  # the 5th: the overlap
+    assert native_ids(sqlite_store) == want
+
+
+def test_a_resumed_sweep_whose_last_thread_is_gone_reads_again_from_the_top(
+        sqlite_store, reddit_api, make, store_templates, tmp_path, caplog):
+    want = uncapped(store_templates, tmp_path, make)
+    threads = debunk_threads(reddit_api)
+    sqlite_store.add_brand("Debunk", "debunk")
+    collector = make("reddit", max_threads=4)
+    assert one_pass(sqlite_store, collector).behind
+    del reddit_api.submissions[threads[3]["name"]]  # the cursor's `after`, deleted since
+    reddit_api.log = []
+    results = passes_until_caught_up(sqlite_store, collector)
+    assert "reading the sweep again from the top" in caplog.text
+    assert [q.get("after") for q in searches(reddit_api)][:2] == [threads[3]["name"], None]
+    assert native_ids(sqlite_store) == want and not results[-1].behind
+
+
+def test_a_kill_mid_sweep_resumes_after_the_last_saved_thread(
+        sqlite_store, reddit_api, make, monkeypatch):
+    threads = debunk_threads(reddit_api)
+    sqlite_store.add_brand("Debunk", "debunk")
+    countdown = kill_commits(monkeypatch)
+    countdown["commit"] = 3  # dies writing the third thread
+    with pytest.raises(Killed):
+        one_pass(sqlite_store, make("reddit"))
+    cursor = json.loads(sqlite_store.get_cursor("reddit", "search:all:debunk"))
+    assert cursor == {"after": threads[1]["name"], "newest": threads[0]["created_utc"]}
+    reddit_api.log = []
+    one_pass(sqlite_store, make("reddit"))
+    assert searches(reddit_api)[0]["after"] == threads[1]["name"]
+    assert trees_read(reddit_api) == [s["id"] for s in threads[2:]]  # the killed page again
+    assert json.loads(sqlite_store.get_cursor("reddit", "search:all:debunk")) == {
+        "since": threads[0]["created_utc"]}
