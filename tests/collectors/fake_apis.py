@@ -49,6 +49,15 @@ def one_pass(store, collector, notes: list[str] | None = None) -> job.SourceResu
     return job.run_pass(store, collector, store.brands(), echo, threading.Event())
 
 
+def passes_until_caught_up(store, collector) -> list[job.SourceResult]:
+    """Passes of `collector` until one is not behind (a capped sweep continued to its end)."""
+    results = [one_pass(store, collector)]
+    while results[-1].behind:
+        assert len(results) < 20, "the sweep never ends"
+        results.append(one_pass(store, collector))
+    return results
+
+
 def read_pages(path: Path) -> list[dict[str, Any]]:
     """The response pages of a twarc2 JSONL file (one page a line)."""
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -30,7 +30,7 @@ from listener.errors import ConfigError
 from listener.mapping.mastodon import html_to_text, map_statuses, qualify, status_text
 from listener.query import Query
 from listener.settings import Secret
-from tests.collectors.fake_apis import Killed, one_pass, refused
+from tests.collectors.fake_apis import Killed, one_pass, passes_until_caught_up, refused
 
 BASE = "http://localhost:3000"
 HOST = "localhost:3000"
@@ -422,14 +422,6 @@ def uncapped(store_templates, tmp_path, make, **options) -> set[str]:
 
 def unit_of(result, label: str):
     return next(u for u in result.units if u.label == label)
-
-
-def passes_until_caught_up(store, collector) -> list:
-    results = [one_pass(store, collector)]
-    while results[-1].behind:
-        assert len(results) < 20, "the sweep never ends"
-        results.append(one_pass(store, collector))
-    return results
 
 
 def test_a_capped_timeline_sweep_is_continued_by_the_next_pass(

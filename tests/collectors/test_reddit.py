@@ -14,7 +14,7 @@ import pytest
 from listener.errors import ConfigError
 from listener.mapping.reddit import map_thread
 from listener.query import Query
-from tests.collectors.fake_apis import Killed, kill_commits, one_pass
+from tests.collectors.fake_apis import Killed, kill_commits, one_pass, passes_until_caught_up
 
 FOREST = "TestCommentForest.test_replace__all.json"
 
@@ -238,14 +238,6 @@ def uncapped(store_templates, tmp_path, make, cursor: str | None = None, *,
         return native_ids(store)
     finally:
         store.close()
-
-
-def passes_until_caught_up(store, collector) -> list:
-    results = [one_pass(store, collector)]
-    while results[-1].behind:
-        assert len(results) < 20, "the sweep never ends"
-        results.append(one_pass(store, collector))
-    return results
 
 
 def debunk_threads(reddit_api) -> list[dict]:
