@@ -37,6 +37,7 @@ class SourceCounters:
     last_pass: float | None = None  # unix seconds
     last_success: float | None = None
     up: bool = True
+    behind: bool = False  # its last pass stopped at a page cap with more to read
 
 
 @dataclass
@@ -56,14 +57,14 @@ class ServiceState:
     def beat(self) -> None:
         self.heartbeat = time.monotonic()
 
-    def source_pass(self, name: str, *, ok: bool, new_posts: int) -> None:
+    def source_pass(self, name: str, *, ok: bool, new_posts: int, behind: bool = False) -> None:
         with self.lock:
             c = self.sources.setdefault(name, SourceCounters())
             c.passes += 1
             c.failures += not ok
             c.collected += new_posts
             c.last_pass = time.time()
-            c.up = ok
+            c.up, c.behind = ok, behind
             if ok:
                 c.last_success = c.last_pass
         self.beat()
@@ -138,6 +139,10 @@ def render_metrics(state: ServiceState, store_figures: Backlog | None) -> str:
                  for s, c in per]),
         _family("undertow_source_up", "gauge", "1 if the source's last pass succeeded.",
                 [_line("undertow_source_up", int(c.up), {"source": s}) for s, c in per]),
+        _family("undertow_source_behind", "gauge",
+                "1 if the source's last pass stopped at its page cap with more to read (it is "
+                "catching up: a restart, or more posts than one pass reads).",
+                [_line("undertow_source_behind", int(c.behind), {"source": s}) for s, c in per]),
         _family("undertow_source_last_pass_timestamp_seconds", "gauge",
                 "When the source's last pass ended.",
                 [_line("undertow_source_last_pass_timestamp_seconds",

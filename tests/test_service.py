@@ -160,12 +160,15 @@ def test_metrics_text_is_valid_prometheus_and_counts_per_source(sqlite_store):
     state.source_pass("x", ok=True, new_posts=7)
     state.source_pass("x", ok=False, new_posts=0)
     state.streamed("x", 3)
+    state.source_pass("bluesky", ok=True, new_posts=1000, behind=True)
     state.pipeline_run(1.5, ok=True)
     figures = _metrics(render_metrics(state, backlog(sqlite_store)))
     assert figures[("undertow_source_passes_total", (("source", "x"),))] == 2
     assert figures[("undertow_source_failures_total", (("source", "x"),))] == 1
     assert figures[("undertow_posts_collected_total", (("source", "x"),))] == 10
     assert figures[("undertow_source_up", (("source", "x"),))] == 0
+    assert figures[("undertow_source_behind", (("source", "x"),))] == 0
+    assert figures[("undertow_source_behind", (("source", "bluesky"),))] == 1
     assert figures[("undertow_pipeline_last_duration_seconds", ())] == 1.5
     assert figures[("undertow_posts_unscored", ())] == 0
 

@@ -435,9 +435,10 @@ def _record(store: Store, state: ServiceState | None, result: SourceResult) -> N
         else:
             log.warning("could not record the %s pass: %s", result.title, exc)
     if state is not None:
-        state.source_pass(result.name, ok=ok, new_posts=result.inserted)
+        state.source_pass(result.name, ok=ok, new_posts=result.inserted, behind=result.behind)
     event("source_pass", source=result.name, ok=ok, new_posts=result.inserted,
-          fetched=result.fetched, rate_limited=result.rate_limited, error=failure)
+          fetched=result.fetched, rate_limited=result.rate_limited, behind=result.behind,
+          error=failure)
 
 
 def _merge(total: SourceResult, result: SourceResult) -> None:

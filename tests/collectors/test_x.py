@@ -127,8 +127,9 @@ def test_listen_continues_a_capped_sweep_at_once(brands, x_api, make, settings, 
     """After a restart a busy brand's search has more to read than one capped pass: `listen`
     goes on with the sweep right away instead of waiting an hour-long interval per 3 pages."""
     from listener.collectors import job
+    from listener.service import ServiceState
 
-    store, stop, lines = brands, threading.Event(), []
+    store, stop, lines, state, behind = brands, threading.Event(), [], ServiceState(), []
     monkeypatch.setattr(job, "build_collectors",
                         lambda *a, **k: [make("x", max_results=10, max_pages=3)])
     watcher = threading.Timer(60, stop.set)  # a wait of the interval would end here, short
@@ -136,17 +137,20 @@ def test_listen_continues_a_capped_sweep_at_once(brands, x_api, make, settings, 
 
     def until_all_stored(message: str) -> None:
         lines.append(message)
+        if "new posts this pass" in message:  # what /metrics said of the pass just ended
+            behind.append(state.sources["x"].behind)
         if store.status()["per_platform"].get("x", 0) >= BREXIT_POSTS + KPOP_POSTS:
             stop.set()
 
     try:
         job.listen(store, settings, platforms=["x"], intervals={"x": 3600}, echo=until_all_stored,
-                   stop=stop)
+                   stop=stop, state=state)
     finally:
         watcher.cancel()
     assert store.status()["per_platform"]["x"] == BREXIT_POSTS + KPOP_POSTS
     passes = [m for m in lines if "new posts this pass" in m]
     assert len(passes) >= 3 and all("catching up" in m for m in passes[:-1]), passes
+    assert behind == [True] * (len(passes) - 1) + [False]
     assert SearchCursor.load(store.get_cursor("x", "search:#brexit")) == \
         SearchCursor(x_api.pools["#brexit"].order[0])
 
