@@ -14,11 +14,12 @@ its optional abilities: `Streams` (`undertow listen --stream`) and `ChecksCompli
 
 from __future__ import annotations
 
+import json
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, Self
 
 from listener.collectors.retry import Fault, RetryPolicy
 from listener.mapping.report import MapReport
@@ -46,6 +47,18 @@ class Unit:
     brand: str | None = None
     params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     service: str = field(default="", compare=False)
+
+
+class SweepState:
+    """Base of a frozen dataclass cursor kept as JSON (X, Bluesky, Mastodon, Reddit): fields at
+    their empty default are left out, so a cursor written with fewer fields still loads."""
+
+    def dump(self) -> str:
+        return json.dumps({k: v for k, v in asdict(self).items() if v}, sort_keys=True)
+
+    @classmethod
+    def load(cls, value: str | None) -> Self:
+        return cls(**json.loads(value)) if value else cls()
 
 
 @dataclass

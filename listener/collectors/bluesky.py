@@ -16,11 +16,10 @@ from the post records themselves (listener.mapping.bluesky).
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,7 +34,7 @@ from atproto_client.exceptions import (
 )
 from atproto_client.request import Request
 
-from listener.collectors.base import Collector, Page, Unit
+from listener.collectors.base import Collector, Page, SweepState, Unit
 from listener.collectors.retry import Fault, RetryPolicy, Unavailable, connection_fault
 from listener.errors import AuthError, ConfigError, SourceError
 from listener.mapping.bluesky import (
@@ -88,17 +87,10 @@ def _iso(moment: datetime) -> str:
 
 
 @dataclass(frozen=True)
-class SearchCursor:
+class SearchCursor(SweepState):
     since: str | None = None
     until: str | None = None
     newest: str | None = None
-
-    def dump(self) -> str:
-        return json.dumps({k: v for k, v in asdict(self).items() if v}, sort_keys=True)
-
-    @classmethod
-    def load(cls, value: str | None) -> SearchCursor:
-        return cls(**json.loads(value)) if value else cls()
 
 
 class _BadBody(Exception):

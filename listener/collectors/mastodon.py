@@ -22,10 +22,9 @@ stored post) and who boosted each boosted hit (reblogged_by), before the page is
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
@@ -40,7 +39,7 @@ from mastodon.errors import (
     MastodonUnauthorizedError,
 )
 
-from listener.collectors.base import Collector, Page, Unit
+from listener.collectors.base import Collector, Page, SweepState, Unit
 from listener.collectors.bluesky import search_terms
 from listener.collectors.retry import Fault, RetryPolicy, Unavailable, connection_fault
 from listener.errors import AuthError, ConfigError, SourceError
@@ -92,7 +91,7 @@ def _id_order(status_id: str) -> tuple[int, str]:
 
 
 @dataclass(frozen=True)
-class SweepCursor:
+class SweepCursor(SweepState):
     """A unit's cursor: `since_id`, and while a sweep is unfinished `newest` with `max_id`
     (hashtag timelines) or `offset` (status search) of what is read so far."""
 
@@ -100,13 +99,6 @@ class SweepCursor:
     newest: str | None = None
     max_id: str | None = None
     offset: int = 0
-
-    def dump(self) -> str:
-        return json.dumps({k: v for k, v in asdict(self).items() if v}, sort_keys=True)
-
-    @classmethod
-    def load(cls, value: str | None) -> SweepCursor:
-        return cls(**json.loads(value)) if value else cls()
 
 
 class MastodonCollector(Collector):

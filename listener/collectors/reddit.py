@@ -19,11 +19,10 @@ removed) asks /api/info through the same praw client.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +37,7 @@ from listener.collectors.base import (
     ChecksCompliance,
     Collector,
     Page,
+    SweepState,
     Unit,
     Verdict,
 )
@@ -71,21 +71,13 @@ def _names(value: str | Sequence[str] | None) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class SweepCursor:
+class SweepCursor(SweepState):
     """A unit's cursor: `since`, and while a sweep is unfinished `after` (the fullname of the last
     thing saved) and `newest` (the newest `created_utc` it saw)."""
 
     since: float | None = None
     after: str | None = None
     newest: float | None = None
-
-    def dump(self) -> str:
-        return json.dumps({k: v for k, v in asdict(self).items() if v is not None},
-                          sort_keys=True)
-
-    @classmethod
-    def load(cls, value: str | None) -> SweepCursor:
-        return cls(**json.loads(value)) if value else cls()
 
 
 class RedditCollector(Collector, ChecksCompliance):

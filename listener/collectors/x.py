@@ -18,7 +18,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,6 +33,7 @@ from listener.collectors.base import (
     Collector,
     Page,
     Streams,
+    SweepState,
     Unit,
     Verdict,
 )
@@ -113,17 +114,10 @@ def _newer(a: str | None, b: str | None) -> str | None:
 
 
 @dataclass(frozen=True)
-class SearchCursor:
+class SearchCursor(SweepState):
     since_id: str | None = None
     until_id: str | None = None
     newest_id: str | None = None
-
-    def dump(self) -> str:
-        return json.dumps({k: v for k, v in asdict(self).items() if v}, sort_keys=True)
-
-    @classmethod
-    def load(cls, value: str | None) -> SearchCursor:
-        return cls(**json.loads(value)) if value else cls()
 
 
 class _Stream(tweepy.StreamingClient):
