@@ -116,8 +116,9 @@ class Encoder:
 
 
 def encoder_name(name: str | None) -> str:
-    """The canonical name of a configured encoder (UNDERTOW_THEME_ENCODER): empty -> the default,
-    `static` -> `static:all-MiniLM-L6-v2`."""
+    """The canonical name of an encoder asked for (`bench/themes.py --encoder`; not a setting:
+    the static one stays an experiment): empty -> the default, `static` ->
+    `static:all-MiniLM-L6-v2`."""
     name = (name or "").strip() or DEFAULT_ENCODER
     return STATIC_ENCODER if name == "static" else name
 
