@@ -80,7 +80,9 @@ def _rekey_columns(conn: Connection, counts: Counter) -> None:
         names = ", ".join(f"{table}.{c}" for c in columns)
         for c in columns:
             counts[f"{table}.{c}"] += n
-        log.info("re-keying author ids: %s, %d rows", names, n)
+        # Progress on a real store; a new, empty one (every first run) says nothing.
+        log.log(logging.INFO if n else logging.DEBUG, "re-keying author ids: %s, %d rows",
+                names, n)
 
 
 def _candidates(value, found: set[int]) -> None:
@@ -151,8 +153,9 @@ def _rekey_json(conn: Connection, batch: int, counts: Counter) -> None:
                 if new != value:
                     conn.execute(update(table).where(pk == row_id).values({column: new}))
                     counts[f"{table_name}.{column}"] += 1
-        log.info("re-keying author ids: %s.%s, %d rows", table_name, column,
-                 counts[f"{table_name}.{column}"])
+        done = counts[f"{table_name}.{column}"]
+        log.log(logging.INFO if done else logging.DEBUG, "re-keying author ids: %s.%s, %d rows",
+                table_name, column, done)
     m = schema.meta
     for key in META_JSON_KEYS:
         raw = conn.execute(select(m.c.value).where(m.c.key == key)).scalar()
